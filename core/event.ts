@@ -1,0 +1,116 @@
+/**
+ * The one event model every adapter produces (DESIGN.md "The event model"). Rules read only this.
+ * A field the log did not carry is undefined: adapters never invent values.
+ */
+
+export type Cloud = 'eks' | 'aks' | 'gke' | 'k8s';
+export const CLOUDS: readonly Cloud[] = Object.freeze(['eks', 'aks', 'gke', 'k8s']);
+
+/** How the caller proved who it is, as far as the log tells. */
+export type AuthMethod =
+  | 'x509'
+  | 'serviceaccount-token'
+  | 'node'
+  | 'cloud-iam'
+  | 'anonymous'
+  | 'unknown';
+
+export interface UserInfo {
+  name?: string;
+  /** Undefined when the log does not carry groups (GKE); an empty array when it says "none". */
+  groups?: string[];
+  uid?: string;
+  extra?: Record<string, string[]>;
+}
+
+export interface AuthInfo {
+  method: AuthMethod;
+  /** `authentication.kubernetes.io/credential-id`, e.g. `X509SHA256=<hex>` or `JTI=<uuid>`. */
+  credentialId?: string;
+  /** Pod the service-account token was bound to (`authentication.kubernetes.io/pod-name`). */
+  podName?: string;
+  podUid?: string;
+  /** EKS: the IAM principal behind the Kubernetes user. */
+  cloudPrincipal?: string;
+}
+
+export interface Target {
+  apiGroup?: string;
+  apiVersion?: string;
+  resource?: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+}
+
+export type OutcomeResult = 'success' | 'failure' | 'unknown';
+
+export interface Outcome {
+  result: OutcomeResult;
+  /** HTTP status (GKE gRPC codes are mapped to HTTP by the adapter). */
+  code?: number;
+  reason?: string;
+  message?: string;
+}
+
+/** Where an event came from, precise enough to find the raw record again. */
+export interface Origin {
+  /** A file path, `-` for stdin, or a live source name such as `eks:prod-1`. */
+  source: string;
+  line?: number;
+  /** Position inside an envelope (CloudWatch export `events[i]`, AKS `records[i]`). */
+  index?: number;
+  page?: number;
+  /** The cloud's own id of the record: CloudWatch eventId, GKE insertId, … */
+  recordId?: string;
+}
+
+export interface AuditEvent {
+  kind: 'audit';
+  id: string;
+  cloud: Cloud;
+  cluster?: string;
+  /** ISO-8601, when the API server saw the request. */
+  time: string;
+  /** ISO-8601, when the log service received it, when known. */
+  ingestedAt?: string;
+  stage?: string;
+  level?: string;
+  verb: string;
+  user: UserInfo;
+  auth: AuthInfo;
+  impersonatedUser?: UserInfo;
+  sourceIPs: string[];
+  userAgent?: string;
+  target: Target;
+  requestURI?: string;
+  /** Query parameters in order, repeated keys kept, `+` decoded as space. */
+  query?: Array<[string, string]>;
+  outcome: Outcome;
+  /** `authorization.k8s.io/decision` (allow / forbid). */
+  decision?: string;
+  decisionReason?: string;
+  annotations?: Record<string, string>;
+  requestObject?: unknown;
+  responseObject?: unknown;
+  /** The log service cut the record, or replaced a body with a size marker. */
+  truncated: boolean;
+  origin: Origin;
+}
+
+/** The marker Kubernetes / AKS put in place of a body that was too large to log. */
+export const SKIPPED_BODY_MARKER = 'skipped-too-big-size-object';
+
+/** First value of a `user.extra` key, or undefined. */
+export function extraValue(user: UserInfo, key: string): string | undefined {
+  return user.extra?.[key]?.[0];
+}
+
+/** The query parameter values for `key`, in order. */
+export function queryValues(event: AuditEvent, key: string): string[] {
+  return (event.query ?? []).filter(([k]) => k === key).map(([, v]) => v);
+}
+
+export function eventTimeMs(event: AuditEvent): number {
+  return Date.parse(event.time);
+}

@@ -1,0 +1,55 @@
+import type { AuditEvent } from './event.js';
+import type { EventHistory } from './rule.js';
+
+/**
+ * Recent events for correlation within one scan, bounded so that a long scan or a watch loop
+ * never grows without limit: at most `perKey` events per object or user (oldest dropped first),
+ * and at most `maxKeys` keys per index (least recently written dropped first).
+ */
+export class BoundedHistory implements EventHistory {
+  private readonly byObject = new Map<string, AuditEvent[]>();
+  private readonly byUser = new Map<string, AuditEvent[]>();
+
+  constructor(
+    private readonly perKey = 128,
+    private readonly maxKeys = 50_000,
+  ) {}
+
+  sameObject(event: AuditEvent): readonly AuditEvent[] {
+    return this.byObject.get(objectKey(event)) ?? [];
+  }
+
+  sameUser(event: AuditEvent): readonly AuditEvent[] {
+    return this.byUser.get(userKey(event)) ?? [];
+  }
+
+  record(event: AuditEvent): void {
+    if (event.target.name !== undefined) this.push(this.byObject, objectKey(event), event);
+    if (event.user.name !== undefined) this.push(this.byUser, userKey(event), event);
+  }
+
+  private push(index: Map<string, AuditEvent[]>, key: string, event: AuditEvent): void {
+    let list = index.get(key);
+    if (list === undefined) {
+      list = [];
+      if (index.size >= this.maxKeys) {
+        const oldest = index.keys().next().value;
+        if (oldest !== undefined) index.delete(oldest);
+      }
+    } else {
+      index.delete(key); // re-insert to mark as recently written
+    }
+    list.push(event);
+    if (list.length > this.perKey) list.shift();
+    index.set(key, list);
+  }
+}
+
+function objectKey(e: AuditEvent): string {
+  const t = e.target;
+  return `${e.cluster ?? ''}\u0000${t.apiGroup ?? ''}\u0000${t.resource ?? ''}\u0000${t.namespace ?? ''}\u0000${t.name ?? ''}`;
+}
+
+function userKey(e: AuditEvent): string {
+  return `${e.cluster ?? ''}\u0000${e.user.name ?? ''}`;
+}

@@ -1,0 +1,102 @@
+import type { z } from 'zod';
+import type { AuditEvent, Cloud } from './event.js';
+import type { IdentityTables } from './k8s-identity.js';
+import type { Severity } from './severity.js';
+
+/**
+ * Which requests a rule can fire on. The engine dispatches by it and each adapter compiles the
+ * union of all enabled rules' needs into the cloud's server-side filter (DESIGN.md "Rules").
+ */
+export interface RuleNeeds {
+  /** Plural resource names (`secrets`, `certificatesigningrequests`, `pods`). */
+  resources: readonly string[];
+  /**
+   * Subresources the rule reads; `''` stands for the object itself. Undefined = any, including none.
+   */
+  subresources?: readonly string[];
+  /** Audit verbs; undefined = any. */
+  verbs?: readonly string[];
+}
+
+/**
+ * What a rule can see on each cloud: `'full'`; a sentence saying what is missing there (partial);
+ * or a sentence starting with `'none:'` when the rule cannot fire on that cloud at all (for
+ * example GKE does not log exec commands). A cloud left out is treated as `none`.
+ */
+export type CloudCoverage = Partial<Record<Cloud, string>>;
+
+export function coversCloud(coverage: CloudCoverage, cloud: Cloud): boolean {
+  const v = coverage[cloud];
+  return v !== undefined && !v.startsWith('none');
+}
+
+export interface FindingDraft {
+  summary: string;
+  /** Raises or lowers the rule's default severity for this finding. */
+  severity?: Severity;
+  title?: string;
+  /** The decoded facts the verdict used; they go to the alert's `facts`. */
+  facts?: Record<string, unknown>;
+  /**
+   * The event that decided the verdict when it is not the one being evaluated (a chain): the
+   * finding's key and `event` come from it.
+   */
+  event?: AuditEvent;
+}
+
+/** Events the engine saw earlier in this scan, for correlation. Read-only; oldest first. */
+export interface EventHistory {
+  /** Earlier events on the same object: cluster, resource, namespace and name. */
+  sameObject(event: AuditEvent): readonly AuditEvent[];
+  /** Earlier events by the same user name in the same cluster. */
+  sameUser(event: AuditEvent): readonly AuditEvent[];
+}
+
+export interface RuleContext<O = unknown> {
+  /** The rule's options, validated against its `options` schema (defaults applied). */
+  options: O;
+  identities: IdentityTables;
+  history: EventHistory;
+}
+
+export interface RuleExample {
+  name: string;
+  /** The highest severity this rule must report over the records, or null for "no finding". */
+  expect: Severity | null;
+  /** A raw record in any shape an adapter accepts (EKS, AKS, GKE, raw audit Event). */
+  record?: unknown;
+  /** Several raw records, processed in order (a chain); used instead of `record`. */
+  records?: readonly unknown[];
+  /** Cluster hint for records whose envelope does not name one. */
+  cluster?: string;
+  /** Facts the finding must carry (a subset match), when `expect` is a severity. */
+  facts?: Record<string, unknown>;
+  /** Why this case is decided differently from the anchor it comes from, when it is. */
+  note?: string;
+}
+
+export interface Rule<O = unknown> {
+  id: string;
+  title: string;
+  severity: Severity;
+  /** MITRE ATT&CK technique ids, e.g. `T1552.007`. */
+  mitre: readonly string[];
+  description: string;
+  whyItMatters: string;
+  falsePositives: readonly string[];
+  runbook: readonly string[];
+  references: readonly string[];
+  clouds: CloudCoverage;
+  needs: RuleNeeds;
+  /** Schema of per-deployment options; must accept `{}` and fill in defaults. */
+  options?: z.ZodType<O>;
+  evaluate(event: AuditEvent, ctx: RuleContext<O>): FindingDraft | null;
+  examples: readonly RuleExample[];
+}
+
+/** Identity helper that keeps a rule's options type tied to its schema. */
+export function defineRule<O = unknown>(rule: Rule<O>): Rule<O> {
+  return Object.freeze(rule);
+}
+
+export type AnyRule = Rule<any>;
