@@ -5,55 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { StateError } from '../../core/errors.js';
 import { FileStateStore } from '../../core/state/file-store.js';
 import { MemoryStateStore } from '../../core/state/memory-store.js';
-import type { StateStore } from '../../core/state/store.js';
-
-const now = new Date('2026-03-02T09:00:00Z');
-const later = (ms: number) => new Date(now.getTime() + ms);
-
-/** The contract every store must keep; the DynamoDB and Firestore stores run it too. */
-export function stateStoreContract(name: string, make: () => Promise<StateStore>) {
-  describe(`${name} state store contract`, () => {
-    it('round-trips checkpoints per source', async () => {
-      const s = await make();
-      expect(await s.readCheckpoint('eks:a')).toBeUndefined();
-      await s.writeCheckpoint('eks:a', { to: '2026-03-02T09:00:00.000Z', updatedAt: '2026-03-02T09:00:01.000Z', runId: 'r1' });
-      await s.writeCheckpoint('eks:b', { to: '2026-03-02T08:00:00.000Z', updatedAt: '2026-03-02T08:00:01.000Z' });
-      expect((await s.readCheckpoint('eks:a'))?.to).toBe('2026-03-02T09:00:00.000Z');
-      expect((await s.readCheckpoint('eks:b'))?.to).toBe('2026-03-02T08:00:00.000Z');
-    });
-
-    it('gives a lease to one owner until it is released or expires', async () => {
-      const s = await make();
-      expect(await s.acquireLease('src', 'r1', now, 60_000)).toBe(true);
-      expect(await s.acquireLease('src', 'r2', later(1_000), 60_000)).toBe(false);
-      expect(await s.acquireLease('src', 'r2', later(61_000), 60_000)).toBe(true);
-      await s.releaseLease('src', 'r1'); // not the holder any more: no effect
-      expect(await s.acquireLease('src', 'r3', later(62_000), 60_000)).toBe(false);
-      await s.releaseLease('src', 'r2');
-      expect(await s.acquireLease('src', 'r3', later(63_000), 60_000)).toBe(true);
-    });
-
-    it('lets exactly one run claim an alert, and remembers it once sent', async () => {
-      const s = await make();
-      const results = await Promise.all([s.claimAlert('k1', 'r1', now, 60_000), s.claimAlert('k1', 'r2', now, 60_000)]);
-      expect(results.sort()).toEqual(['busy', 'claimed']);
-      const owner = (await s.claimAlert('k1', 'r3', now, 60_000)) === 'busy' ? (results[0] === 'claimed' ? 'r1' : 'r2') : '?';
-      await s.completeAlert('k1', owner, now, 3_600_000);
-      expect(await s.claimAlert('k1', 'r3', later(1_000), 60_000)).toBe('sent');
-      expect(await s.claimAlert('k1', 'r3', later(3_600_001), 60_000)).toBe('claimed');
-    });
-
-    it('takes over an abandoned or expired claim', async () => {
-      const s = await make();
-      expect(await s.claimAlert('k2', 'r1', now, 60_000)).toBe('claimed');
-      await s.abandonAlert('k2', 'r2'); // someone else's claim: no effect
-      expect(await s.claimAlert('k2', 'r2', now, 60_000)).toBe('busy');
-      await s.abandonAlert('k2', 'r1');
-      expect(await s.claimAlert('k2', 'r2', now, 60_000)).toBe('claimed');
-      expect(await s.claimAlert('k2', 'r3', later(60_001), 60_000)).toBe('claimed');
-    });
-  });
-}
+import { stateStoreContract } from '../helpers/state-store-contract.js';
 
 stateStoreContract('memory', async () => new MemoryStateStore());
 
