@@ -1,0 +1,85 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import type { RunSummary } from '../../core/scan.js';
+import { SnsSink } from '../../core/sinks/sns.js';
+import { DynamoDbStateStore } from '../../core/state/dynamodb-store.js';
+import { ENV, readCommonConfig, required } from '../shared/runtime-config.js';
+import { scheduledRun, type SourceBuilder } from '../shared/scheduled-run.js';
+import { applyCloudCredentials } from './cloud-credentials.js';
+
+export interface AwsHandlerDeps {
+  env: Record<string, string | undefined>;
+  dynamodb: DynamoDBClient;
+  sns: SNSClient;
+  secrets: SecretsManagerClient;
+  buildSource?: SourceBuilder;
+  clock?: () => Date;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * The scheduled Lambda: validates its environment, scans every configured source with DynamoDB
+ * state and the SNS sink, logs the run summary as structured JSON, publishes metrics (sources
+ * failed, alerts sent/failed) in the embedded metric format, and returns the summary. Clients are
+ * built once per container; tests inject them.
+ */
+export function createHandler(overrides: Partial<AwsHandlerDeps> = {}) {
+  const env = overrides.env ?? process.env;
+  const logger = overrides.logger ?? new Logger({ serviceName: 'credwatch' });
+  const metrics = overrides.metrics ?? new Metrics({ namespace: 'credwatch', serviceName: 'credwatch' });
+  let clients: Pick<AwsHandlerDeps, 'dynamodb' | 'sns' | 'secrets'> | undefined;
+  let credentialsApplied = false;
+
+  return async function handler(event: ScheduledEvent, context?: Context): Promise<RunSummary> {
+    if (context !== undefined) logger.addContext(context);
+    const config = readCommonConfig(env);
+    const table = required(env, ENV.stateTable, 'the name of the DynamoDB state table (the stack output StateTableName)');
+    const topicArn = required(env, ENV.topicArn, 'the ARN of the SNS topic that receives alerts');
+    clients ??= {
+      dynamodb: overrides.dynamodb ?? new DynamoDBClient({}),
+      sns: overrides.sns ?? new SNSClient({}),
+      secrets: overrides.secrets ?? new SecretsManagerClient({}),
+    };
+    const secretArn = env[ENV.credentialsSecretArn];
+    if (!credentialsApplied && secretArn !== undefined && secretArn !== '') {
+      const applied = await applyCloudCredentials(clients.secrets, secretArn, env);
+      logger.info('cloud credentials loaded', { secretArn, clouds: applied });
+      credentialsApplied = true;
+    }
+    const summary = await scheduledRun({
+      config,
+      store: new DynamoDbStateStore(clients.dynamodb, table),
+      sink: new SnsSink(clients.sns, topicArn),
+      ...(overrides.buildSource === undefined ? {} : { buildSource: overrides.buildSource }),
+      ...(overrides.clock === undefined ? {} : { clock: overrides.clock }),
+      runId: context?.awsRequestId ?? event.id,
+    });
+    report(summary, logger, metrics);
+    return summary;
+  };
+}
+
+function report(summary: RunSummary, logger: Logger, metrics: Metrics): void {
+  for (const s of summary.sources) {
+    const line = { ...s, runId: summary.runId };
+    if (s.status === 'failed' || s.status === 'undelivered') logger.error('source scan failed', line);
+    else logger.info('source scanned', line);
+    for (const n of s.notices) logger.warn('coverage', { source: s.source, ...n });
+    for (const w of s.warnings) logger.warn(w, { source: s.source });
+  }
+  const sum = (f: (s: RunSummary['sources'][number]) => number) => summary.sources.reduce((a, s) => a + f(s), 0);
+  metrics.addMetric('SourcesFailed', MetricUnit.Count, sum((s) => (s.status === 'failed' || s.status === 'undelivered' ? 1 : 0)));
+  metrics.addMetric('EventsScanned', MetricUnit.Count, sum((s) => s.events));
+  metrics.addMetric('Findings', MetricUnit.Count, sum((s) => s.findings));
+  metrics.addMetric('AlertsSent', MetricUnit.Count, sum((s) => s.alertsSent));
+  metrics.addMetric('AlertsFailed', MetricUnit.Count, sum((s) => s.alertsFailed));
+  metrics.addMetric('RecordsRejected', MetricUnit.Count, sum((s) => Object.values(s.rejected).reduce((a, n) => a + (n ?? 0), 0)));
+  metrics.publishStoredMetrics();
+}
+
+export const handler = createHandler();

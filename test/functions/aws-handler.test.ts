@@ -1,0 +1,151 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { CreateTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { ScheduledEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createEksSource } from '../../adapters/eks/source.js';
+import { ConfigError } from '../../core/errors.js';
+import { asEks, k8sEvent } from '../../core/example-records.js';
+import { DYNAMO_KEY } from '../../core/state/dynamodb-store.js';
+import { createHandler } from '../../functions/aws/handler.js';
+import { ENV } from '../../functions/shared/runtime-config.js';
+import { fakeClient, FakeCloudWatchLogs } from '../fakes/cloudwatch-logs.js';
+import { SnsFake } from '../fakes/sns.js';
+import { startDynalite, testAwsOptions, testSnsClient } from '../helpers/aws-clients.js';
+
+const TOPIC = 'arn:aws:sns:us-west-2:111122223333:credwatch-alerts';
+const TABLE = 'credwatch-state';
+const NOW = Date.parse('2026-03-02T09:10:00Z');
+const MIN = 60_000;
+
+/** What EventBridge Scheduler delivers to the function. */
+function scheduledEvent(id: string): ScheduledEvent {
+  return {
+    version: '0',
+    id,
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: '111122223333',
+    time: new Date(NOW).toISOString(),
+    region: 'us-west-2',
+    resources: ['arn:aws:events:us-west-2:111122223333:rule/credwatch-every-5-minutes'],
+    detail: {},
+  };
+}
+
+describe('AWS Lambda handler, end to end', () => {
+  let db: Awaited<ReturnType<typeof startDynalite>>;
+  const sns = new SnsFake();
+  let cwl: FakeCloudWatchLogs;
+  let snsEndpoint: string;
+  let sentFirst = 0;
+
+  beforeAll(async () => {
+    db = await startDynalite();
+    await db.client.send(
+      new CreateTableCommand({
+        TableName: TABLE,
+        AttributeDefinitions: [{ AttributeName: DYNAMO_KEY, AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: DYNAMO_KEY, KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    snsEndpoint = await sns.start();
+    sns.topics.add(TOPIC);
+    cwl = await FakeCloudWatchLogs.start();
+    cwl.createLogGroup('/aws/eks/prod-eks-1/cluster');
+    // The Stratus dump-secrets technique: a service account lists every secret in the cluster.
+    const dump = k8sEvent({
+      verb: 'list',
+      resource: 'secrets',
+      user: 'system:serviceaccount:default:compromised-app',
+      extra: { 'authentication.kubernetes.io/pod-name': ['web-7d9c8b6f5-xk2mq'] },
+      requestURI: '/api/v1/secrets?limit=500',
+      time: new Date(NOW - 2 * MIN).toISOString(),
+      auditID: '9a1b2c3d-0000-4000-8000-000000000001',
+    });
+    const cw = asEks(dump);
+    cwl.putEvents('/aws/eks/prod-eks-1/cluster', [
+      { logStreamName: String(cw['logStreamName']), timestamp: NOW - 2 * MIN, ingestionTime: NOW - 1 * MIN, message: String(cw['message']), eventId: 'cw-1' },
+    ]);
+  });
+
+  afterAll(async () => {
+    await db.stop();
+    await sns.stop();
+    await cwl.close();
+  });
+
+  function handlerAt(now: number, env: Record<string, string>) {
+    const metrics = new Metrics({ namespace: 'credwatch' });
+    const added = vi.spyOn(metrics, 'addMetric');
+    vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => undefined);
+    const handler = createHandler({
+      env,
+      dynamodb: db.client,
+      sns: testSnsClient(snsEndpoint),
+      secrets: new SecretsManagerClient(testAwsOptions('http://127.0.0.1:9')),
+      logger: new Logger({ logLevel: 'SILENT' }),
+      metrics,
+      clock: () => new Date(now),
+      buildSource: async (spec) => {
+        if (spec.cloud !== 'eks') throw new Error('only EKS in this test');
+        return createEksSource({ cluster: spec.cluster, region: 'us-west-2', client: fakeClient(cwl.endpoint) });
+      },
+    });
+    return { handler, added };
+  }
+
+  const env = {
+    [ENV.sources]: JSON.stringify([
+      { cloud: 'eks', cluster: 'prod-eks-1', region: 'us-west-2' },
+      { cloud: 'gke', projects: ['acme-prod'] },
+    ]),
+    [ENV.stateTable]: TABLE,
+    [ENV.topicArn]: TOPIC,
+  };
+
+  it('turns a scheduled event into one published alert, with DynamoDB state, and isolates a failing source', async () => {
+    const { handler, added } = handlerAt(NOW, env);
+    const summary = await handler(scheduledEvent('run-1'));
+    const [eks, gke] = summary.sources;
+    expect(eks).toMatchObject({ source: 'eks:prod-eks-1', status: 'ok', events: 1, checkpointAdvanced: true });
+    // Both the service-account rule and the sweep rule see a cluster-wide dump: one alert each.
+    expect(eks!.alertsSent).toBe(eks!.findings - eks!.belowAlertSeverity);
+    expect(eks!.alertsSent).toBeGreaterThanOrEqual(1);
+    expect(gke).toMatchObject({ source: 'gke:acme-prod', status: 'failed', checkpointAdvanced: false });
+    expect(gke!.error).toContain('gke:acme-prod could not be set up: only EKS in this test');
+    expect(sns.published).toHaveLength(eks!.alertsSent);
+    sentFirst = eks!.alertsSent;
+    for (const message of sns.published) {
+      const alert = JSON.parse(message.message);
+      expect(alert.event.id).toBe('9a1b2c3d-0000-4000-8000-000000000001');
+      expect(alert.cluster).toBe('prod-eks-1');
+      expect(message.attributes['rule']!.value).toBe(alert.rule);
+      expect(message.attributes['severity']!.value).toBe(alert.severity);
+    }
+    expect(new Set(sns.published.map((m) => m.attributes['rule']!.value)).size).toBe(sns.published.length);
+    const cp = await db.client.send(new GetItemCommand({ TableName: TABLE, Key: { [DYNAMO_KEY]: { S: 'checkpoint#eks:prod-eks-1' } } }));
+    expect(cp.Item?.['to']?.S).toBe(new Date(NOW).toISOString());
+    expect(added).toHaveBeenCalledWith('SourcesFailed', 'Count', 1);
+    expect(added).toHaveBeenCalledWith('AlertsSent', 'Count', eks!.alertsSent);
+  });
+
+  it('does not publish the same alert again when the next run re-reads the overlap', async () => {
+    const { handler } = handlerAt(NOW + 5 * MIN, env);
+    const summary = await handler(scheduledEvent('run-2'));
+    expect(summary.sources[0]).toMatchObject({ status: 'ok', events: 1, alertsSent: 0, duplicatesSuppressed: sentFirst });
+    expect(sns.published).toHaveLength(sentFirst);
+  });
+
+  it('refuses to start without its configuration, naming the variable', async () => {
+    const { handler } = handlerAt(NOW, { [ENV.sources]: env[ENV.sources]!, [ENV.topicArn]: TOPIC });
+    const err = await handler(scheduledEvent('run-3')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toBe('CREDWATCH_STATE_TABLE is not set: set it to the name of the DynamoDB state table (the stack output StateTableName).');
+    const bad = handlerAt(NOW, { ...env, [ENV.sources]: '[{"cloud":"eks"}]' });
+    const err2 = await bad.handler(scheduledEvent('run-4')).catch((e: unknown) => e);
+    expect((err2 as Error).message).toContain('CREDWATCH_SOURCES: 0.cluster:');
+  });
+});
