@@ -29,3 +29,49 @@ export function singleNameRead(event: AuditEvent): string | undefined {
   }
   return undefined;
 }
+
+export interface KubeletProxyTarget {
+  /** Node name as addressed (a `:port` or `https:` scheme prefix removed). */
+  node: string;
+  /** The kubelet API path behind the proxy, e.g. `/exec/default/web/app`. */
+  path: string;
+  /** First segment of that path: `exec`, `run`, `attach`, `portforward`, `cri`, `metrics`… */
+  endpoint: string;
+  /** `<namespace>/<pod>` for the per-pod endpoints (`/exec/<ns>/<pod>/<container>`). */
+  pod?: string;
+}
+
+const NODE_PROXY_PATH = /^\/api\/v1\/nodes\/([^/]+)\/proxy(\/.*)?$/;
+const PER_POD_ENDPOINTS: ReadonlySet<string> = new Set(['exec', 'run', 'attach', 'portforward', 'containerLogs']);
+
+/**
+ * The kubelet endpoint a `nodes/proxy` request reaches, from its request URI (research/rules.md
+ * §3.3). Undefined when the log has no URI (GKE) or the URI is not a node proxy URL.
+ */
+export function kubeletProxyPath(event: AuditEvent): KubeletProxyTarget | undefined {
+  if (event.requestURI === undefined) return undefined;
+  let pathname: string;
+  try {
+    pathname = new URL(event.requestURI, 'https://apiserver.invalid').pathname;
+  } catch {
+    return undefined;
+  }
+  const m = NODE_PROXY_PATH.exec(pathname);
+  if (m === null) return undefined;
+  const decode = (s: string): string => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  const node = decode(m[1]!).replace(/^https?:/, '').replace(/:\d+$/, '');
+  const path = m[2] === undefined ? '/' : decode(m[2]);
+  const segments = path.split('/').filter((s) => s !== '');
+  const endpoint = segments[0] ?? '';
+  const target: KubeletProxyTarget = { node, path, endpoint };
+  if (PER_POD_ENDPOINTS.has(endpoint) && segments[1] !== undefined && segments[2] !== undefined) {
+    target.pod = `${segments[1]}/${segments[2]}`;
+  }
+  return target;
+}

@@ -1,0 +1,191 @@
+import { BlockList, isIP } from 'node:net';
+import { z } from 'zod';
+import type { AuditEvent } from '../core/event.js';
+import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../core/example-records.js';
+import { nodeName } from '../core/k8s-identity.js';
+import { isKubeletUserAgent } from '../core/kubelet.js';
+import { defineRule } from '../core/rule.js';
+
+const options = z.object({
+  /**
+   * User agents besides the kubelet's that run with the node credential on the node itself.
+   * Default: GKE's node-problem-detector, which uses the kubelet kubeconfig (general knowledge, not verified in a log).
+   */
+  nodeUserAgents: z
+    .array(z.string().refine((p) => { try { new RegExp(p); return true; } catch { return false; } }, 'not a valid regular expression'))
+    .default(['^node-problem-detector/']),
+  /**
+   * CIDRs the nodes live in. When set, a node credential used from outside them is reported even
+   * with no earlier kubelet traffic in the scan. Default none: only the scan's own history is used.
+   */
+  nodeNetworks: z.array(z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/)).default([]),
+});
+
+type Options = z.infer<typeof options>;
+
+/**
+ * Resources a stolen kubelet credential is used on (and the kubelet itself uses, so its normal
+ * traffic and addresses are in the scan's history). Secrets belong to secret-read-by-node; leases
+ * and events are left out because every kubelet writes them every few seconds.
+ */
+const RESOURCES: readonly string[] = Object.freeze([
+  'pods', 'nodes', 'configmaps', 'serviceaccounts', 'namespaces', 'services', 'endpoints', 'endpointslices',
+  'persistentvolumeclaims', 'persistentvolumes', 'certificatesigningrequests', 'csinodes', 'volumeattachments',
+  'roles', 'rolebindings', 'clusterroles', 'clusterrolebindings', 'deployments', 'daemonsets',
+]);
+
+const firstAddress = (e: AuditEvent): string | undefined => {
+  const a = e.sourceIPs[0];
+  return a !== undefined && isIP(a) !== 0 ? a : undefined;
+};
+
+const agentsCache = new WeakMap<readonly string[], RegExp[]>();
+function nodeAgentPatterns(patterns: readonly string[]): RegExp[] {
+  let list = agentsCache.get(patterns);
+  if (list === undefined) {
+    list = patterns.map((p) => new RegExp(p));
+    agentsCache.set(patterns, list);
+  }
+  return list;
+}
+
+const networksCache = new WeakMap<readonly string[], BlockList>();
+function networks(cidrs: readonly string[]): BlockList {
+  let list = networksCache.get(cidrs);
+  if (list === undefined) {
+    list = new BlockList();
+    for (const c of cidrs) {
+      const [net, bits] = c.split('/') as [string, string];
+      list.addSubnet(net, Number(bits), isIP(net) === 6 ? 'ipv6' : 'ipv4');
+    }
+    networksCache.set(cidrs, list);
+  }
+  return list;
+}
+
+const KUBELET_UA = 'kubelet/v1.30.2 (linux/amd64) kubernetes/3968350';
+const EKS_NODE = 'system:node:ip-10-0-1-23.eu-west-1.compute.internal';
+const AKS_NODE = 'system:node:aks-nodepool1-31718369-vmss000002';
+const GKE_NODE = 'system:node:gke-gke-prod-1-default-pool-1a2b3c4d-x7k2';
+const req = (user: string, init: Partial<K8sEventInit> = {}) =>
+  k8sEvent({ verb: 'list', user, resource: 'pods', userAgent: KUBELET_UA, sourceIPs: ['10.0.1.23'], ...init });
+
+export default defineRule<Options>({
+  id: 'node-credential-off-node',
+  title: 'Node credential used off its node',
+  severity: 'high',
+  mitre: ['T1078', 'T1550.001', 'T1552.004'],
+  description:
+    'A request authenticated as system:node:<name> that does not look like that node\'s kubelet: a user agent other than the ' +
+    'kubelet\'s (kubectl, curl, python-requests, a bare Go-http-client), or a source address outside the node\'s addresses (its ' +
+    'earlier kubelet traffic in the scan, or the configured node networks). Secret reads are judged by secret-read-by-node.',
+  whyItMatters:
+    'A kubelet client certificate or kubeconfig copied off a node works from anywhere until it expires. Used from a laptop or ' +
+    'another pod it lists pods cluster-wide, reads configmaps, requests service-account tokens for pods on that node and ' +
+    'creates pods: the stolen-certificate half of kubelet PKI theft.',
+  falsePositives: [
+    'Other node components that reuse the kubelet kubeconfig with their own user agent: add them to nodeUserAgents.',
+    'A node that talks to the API server from two addresses of one family (secondary interfaces); dual-stack IPv4/IPv6 is handled.',
+  ],
+  runbook: [
+    'Compare the source address with the node\'s InternalIP (kubectl get node <name> -o wide) and the user agent with the kubelet\'s.',
+    'If it is not the node: the node\'s credential is stolen. Cordon, drain and replace the node; on kubeadm clusters also delete its certificate files and re-join.',
+    'Look for how it was taken: pki-read-via-exec, pki-host-mount and pki-read-via-node-proxy findings for pods on that node.',
+    'List what the credential did (all events for the user name) and rotate service-account tokens it requested.',
+  ],
+  references: [
+    'https://kubernetes.io/docs/reference/access-authn-authz/node/',
+    'https://www.cyberark.com/resources/threat-research-blog/using-kubelet-client-to-attack-the-kubernetes-cluster',
+    'https://github.com/panther-labs/panther-analysis/blob/main/rules/kubernetes_rules/k8s_system_principal_public_ip.yml',
+  ],
+  clouds: {
+    eks: 'full',
+    aks: 'full (kube-audit; kube-audit-admin has no reads)',
+    gke: 'reads need Data Access logs; one caller address per entry',
+    k8s: 'full',
+  },
+  needs: { resources: RESOURCES },
+  options,
+  evaluate(e, ctx) {
+    const node = nodeName(e.user.name);
+    if (node === undefined) return null;
+    const reasons: string[] = [];
+    const ua = e.userAgent;
+    const nodeAgent = ua !== undefined && (isKubeletUserAgent(ua) || nodeAgentPatterns(ctx.options.nodeUserAgents).some((re) => re.test(ua)));
+    // A missing user agent proves nothing either way.
+    if (ua !== undefined && !nodeAgent) reasons.push(`user agent is not the kubelet's: ${ua}`);
+    const addr = firstAddress(e);
+    const known = new Set<string>();
+    for (const earlier of ctx.history.sameUser(e)) {
+      if (earlier.id === e.id || !isKubeletUserAgent(earlier.userAgent)) continue;
+      const a = firstAddress(earlier);
+      if (a !== undefined) known.add(a);
+    }
+    // Dual-stack nodes use one address per family: compare within the family only.
+    const sameFamily = addr === undefined ? [] : [...known].filter((a) => isIP(a) === isIP(addr));
+    if (addr !== undefined && sameFamily.length > 0 && !known.has(addr)) {
+      reasons.push(`source ${addr} is not one of the node's kubelet addresses (${sameFamily.join(', ')})`);
+    }
+    if (addr !== undefined && ctx.options.nodeNetworks.length > 0 && !networks(ctx.options.nodeNetworks).check(addr, isIP(addr) === 6 ? 'ipv6' : 'ipv4')) {
+      reasons.push(`source ${addr} is outside the node networks`);
+    }
+    if (reasons.length === 0) return null;
+    const t = e.target;
+    const scope = t.name !== undefined ? ` ${t.namespace === undefined ? '' : `${t.namespace}/`}${t.name}` : t.namespace === undefined ? ' (all namespaces)' : ` in ${t.namespace}`;
+    const obj = `${t.resource ?? '?'}${t.subresource === undefined ? '' : `/${t.subresource}`}${scope}`;
+    return {
+      summary:
+        `Node credential of ${node} used to ${e.verb} ${obj}${e.cluster === undefined ? '' : ` in cluster ${e.cluster}`} from ${addr ?? e.sourceIPs[0] ?? 'unknown address'}` +
+        ` (${ua ?? 'no user agent'}): ${reasons.join('; ')}${e.outcome.result === 'failure' ? ' (denied)' : ''}`,
+      facts: { node, userAgent: ua, sourceIP: addr, knownAddresses: [...known], reasons, denied: e.outcome.result === 'failure' },
+    };
+  },
+  examples: [
+    {
+      name: 'stolen kubelet cert lists pods cluster-wide with kubectl (EKS)',
+      expect: 'high',
+      record: asEks(req(EKS_NODE, { userAgent: 'kubectl/v1.30.2 (darwin/arm64) kubernetes/3968350', sourceIPs: ['198.51.100.7'] })),
+      cluster: 'eks-prod-1',
+      facts: { node: 'ip-10-0-1-23.eu-west-1.compute.internal', reasons: ['user agent is not the kubelet\'s: kubectl/v1.30.2 (darwin/arm64) kubernetes/3968350'] },
+    },
+    {
+      name: 'kubelet user agent spoofed, but from an address the node never used (AKS, two records)',
+      expect: 'high',
+      records: [
+        asAks(req(AKS_NODE, { verb: 'get', resource: 'nodes', name: 'aks-nodepool1-31718369-vmss000002', sourceIPs: ['10.224.0.5'], time: '2026-03-02T09:00:00.000000Z' })),
+        asAks(req(AKS_NODE, { verb: 'get', resource: 'configmaps', namespace: 'kube-system', name: 'coredns', sourceIPs: ['203.0.113.99'], time: '2026-03-02T09:01:00.000000Z' })),
+      ],
+      facts: { knownAddresses: ['10.224.0.5'], sourceIP: '203.0.113.99' },
+    },
+    {
+      name: 'python-requests creates a pod with a node identity (GKE)',
+      expect: 'high',
+      record: asGke(req(GKE_NODE, { verb: 'create', namespace: 'default', name: 'x', userAgent: 'python-requests/2.31.0', code: 403 })),
+      facts: { denied: true },
+    },
+    {
+      name: 'benign: the kubelet lists its own pods with its user agent (EKS)',
+      expect: null,
+      record: asEks(req(EKS_NODE, { query: [['fieldSelector', 'spec.nodeName=ip-10-0-1-23.eu-west-1.compute.internal']] })),
+      cluster: 'eks-prod-1',
+    },
+    {
+      name: 'benign: kubelet traffic from the same address twice (AKS)',
+      expect: null,
+      records: [
+        asAks(req(AKS_NODE, { verb: 'get', resource: 'nodes', name: 'aks-nodepool1-31718369-vmss000002', sourceIPs: ['10.224.0.5'] })),
+        asAks(req(AKS_NODE, { verb: 'patch', resource: 'pods', subresource: 'status', namespace: 'default', name: 'web-1', sourceIPs: ['10.224.0.5'], time: '2026-03-02T09:02:00.000000Z' })),
+      ],
+    },
+    {
+      name: 'benign: human with kubectl is not a node identity (GKE)',
+      expect: null,
+      record: asGke(req('alice@example.com', { userAgent: 'kubectl/v1.30.2 (linux/amd64) kubernetes/3968350' })),
+    },
+    {
+      name: 'real GKE capture: system:node kubelet deletes a pod with its own user agent (gke-labs/kube-agents delete_call)',
+      expect: null,
+      record: {"insertId":"fb041e37-b9e3-4203-8dd1-af6f4c1b5574","labels":{"authentication.kubernetes.io/credential-id":"X509SHA256=1111111111111111111111111111111111111111111111111111111111111111","authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":""},"logName":"projects/example-project/logs/cloudaudit.googleapis.com%2Factivity","operation":{"first":true,"id":"fb041e37-b9e3-4203-8dd1-af6f4c1b5574","last":true,"producer":"k8s.io"},"protoPayload":{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","authenticationInfo":{"principalEmail":"system:node:gke-prod-1-pool-1-abcd1234-node"},"authorizationInfo":[{"granted":true,"permission":"io.k8s.core.v1.pods.delete","resource":"core/v1/namespaces/gke-gmp-system/pods/collector-9gt27"}],"methodName":"io.k8s.core.v1.pods.delete","request":{"@type":"meta.k8s.io/__internal.DeleteOptions","apiVersion":"meta.k8s.io/__internal","gracePeriodSeconds":0,"kind":"DeleteOptions","preconditions":{"uid":"4cfda351-c52f-4728-98f9-8d43f8aa4a06"}},"requestMetadata":{"callerIp":"203.0.113.10","callerSuppliedUserAgent":"kubelet/v1.35.7 (linux/amd64) kubernetes/532e3c3"},"resourceName":"core/v1/namespaces/gke-gmp-system/pods/collector-9gt27","response":{"_trimmed":"body removed for the fixture; the detector does not decode it","_type":"core.k8s.io/v1.Pod"},"serviceName":"k8s.io","status":{"code":0}},"receiveTimestamp":"2026-09-15T22:57:17.198543330Z","resource":{"labels":{"cluster_name":"prod-1","location":"us-east1","project_id":"example-project"},"type":"k8s_cluster"},"timestamp":"2026-09-15T22:57:16.658605Z"},
+    },
+  ],
+});

@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import { execCommand, readsPrivateKey, sensitiveReads } from '../core/exec-command.js';
+import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../core/example-records.js';
+import { classifyIdentity } from '../core/k8s-identity.js';
+import { kubeletProxyPath } from '../core/kubelet.js';
+import { defineRule } from '../core/rule.js';
+import { DEFAULT_HOST_MOUNT_PREFIXES } from '../core/sensitive-paths.js';
+
+/** Kubelet API endpoints that run commands or open streams into containers (Elastic AKS kubelet-proxy rule). */
+const COMMAND_ENDPOINTS: readonly string[] = Object.freeze(['exec', 'run', 'attach', 'portforward', 'cri']);
+
+const options = z.object({
+  /** Exact user names allowed to reach the kubelet's command endpoints (node agents that really do). Default none. */
+  allowedUsers: z.array(z.string()).default([]),
+  hostMountPrefixes: z.array(z.string().startsWith('/')).default([...DEFAULT_HOST_MOUNT_PREFIXES]),
+  /** Denied attempts show someone probing for nodes/proxy; reported medium. */
+  reportDenied: z.boolean().default(true),
+});
+
+type Options = z.infer<typeof options>;
+
+const NODE = 'ip-10-0-1-23.eu-west-1.compute.internal';
+const proxy = (path: string, init: Partial<K8sEventInit> = {}) =>
+  k8sEvent({
+    verb: 'create', user: 'system:serviceaccount:monitoring:scraper', resource: 'nodes', subresource: 'proxy', name: NODE,
+    requestURI: `/api/v1/nodes/${NODE}/proxy/${path}`, userAgent: 'curl/8.5.0', sourceIPs: ['10.0.3.77'], code: 200, ...init,
+  });
+
+export default defineRule<Options>({
+  id: 'pki-read-via-node-proxy',
+  title: 'Kubelet command endpoint reached through nodes/proxy',
+  severity: 'high',
+  mitre: ['T1609', 'T1552.004'],
+  description:
+    'A nodes/proxy request to the kubelet\'s /exec, /run, /attach, /portforward or /cri endpoint by an identity that is neither a ' +
+    'node nor the control plane. The API server logs only the proxied URL: the command runs in any pod of that node with no ' +
+    'pods/exec event. Critical when the proxied exec command reads a private key.',
+  whyItMatters:
+    'nodes/proxy is a back door around pods/exec RBAC and admission: whoever holds it can run commands in every pod of the node, ' +
+    'including privileged node agents that mount the kubelet PKI. It is the audit-visible path to the kubelet API.',
+  falsePositives: [
+    'Monitoring that scrapes /metrics or /stats through nodes/proxy does not match (only command endpoints do).',
+    'A node agent or debugging tool that deliberately uses the kubelet exec API; list its identity in allowedUsers.',
+  ],
+  runbook: [
+    'Identify the caller (facts.user) and how it got nodes/proxy: kubectl auth can-i create nodes/proxy --as <user>; list ClusterRoles granting nodes/proxy.',
+    'Read facts.endpoint and facts.kubeletPath: which pod and container were targeted; facts.command when the exec carries one.',
+    'If the caller is a service account, find the pod that used its token (user.extra pod-name) and isolate it.',
+    'Remove nodes/proxy from roles that do not need it; if a key was read, rotate the node (see pki-read-via-exec runbook).',
+  ],
+  references: [
+    'https://github.com/elastic/detection-rules/blob/main/rules/integrations/azure/execution_azure_aks_kubelet_proxy_command_endpoint.toml',
+    'https://github.com/DataDog/stratus-red-team/blob/main/docs/attack-techniques/kubernetes/k8s.privilege-escalation.nodes-proxy.md',
+    'https://kubernetes.io/docs/reference/access-authn-authz/kubelet-authn-authz/',
+  ],
+  clouds: {
+    eks: 'full: the kubelet path is in requestURI',
+    aks: 'full: the kubelet path is in requestURI',
+    gke: 'none: GKE logs no requestURI, so the kubelet endpoint behind nodes/proxy is not visible',
+    k8s: 'full',
+  },
+  needs: { resources: ['nodes'], subresources: ['proxy'] },
+  options,
+  evaluate(e, ctx) {
+    const target = kubeletProxyPath(e);
+    if (target === undefined) return null; // no URI (GKE) or not a nodes/proxy URL
+    if (!COMMAND_ENDPOINTS.includes(target.endpoint)) return null; // /metrics, /stats, /logs…: monitoring
+    const id = classifyIdentity(e.user, ctx.identities);
+    if (id.kind === 'node' || id.kind === 'control-plane') return null; // the API server itself and kubelets
+    if (e.user.name !== undefined && ctx.options.allowedUsers.includes(e.user.name)) return null;
+    const denied = e.outcome.result === 'failure';
+    if (denied && !ctx.options.reportDenied) return null;
+    // kubelet /exec carries the argv as command= like pods/exec; /run takes cmd=.
+    const command = execCommand(e) ?? execCommand(e, 'cmd');
+    const argv = command?.argv.length === 1 && target.endpoint === 'run' ? ['sh', '-c', command.argv[0]!] : command?.argv;
+    const reads = argv === undefined ? [] : sensitiveReads(argv, { hostMountPrefixes: ctx.options.hostMountPrefixes });
+    const key = readsPrivateKey(reads);
+    return {
+      severity: denied ? 'medium' : key ? 'critical' : 'high',
+      summary:
+        `${e.user.name ?? 'unknown user'} ${denied ? 'tried to reach' : 'reached'} the kubelet /${target.endpoint} endpoint of node ${target.node}` +
+        `${target.pod === undefined ? '' : ` (pod ${target.pod})`} through nodes/proxy${e.cluster === undefined ? '' : ` in cluster ${e.cluster}`}` +
+        ` from ${e.sourceIPs[0] ?? 'unknown address'}${argv === undefined ? '' : `: "${argv.join(' ')}"`}${denied ? ' (denied)' : ''}`,
+      facts: {
+        user: e.user.name,
+        identityKind: id.kind,
+        node: target.node,
+        endpoint: target.endpoint,
+        kubeletPath: target.path,
+        pod: target.pod,
+        command: argv,
+        privateKey: key,
+        denied,
+        reads: reads.map((r) => ({ path: r.path, kind: r.kind, reader: r.reader })),
+      },
+    };
+  },
+  examples: [
+    {
+      name: 'service account runs cat of the kubelet key through the kubelet /exec endpoint (EKS)',
+      expect: 'critical',
+      record: asEks(proxy('exec/kube-system/node-agent-x7k2p/agent?command=cat&command=%2Fhost%2Fvar%2Flib%2Fkubelet%2Fpki%2Fkubelet-client-current.pem&output=1&error=1')),
+      cluster: 'eks-prod-1',
+      facts: { endpoint: 'exec', pod: 'kube-system/node-agent-x7k2p', privateKey: true },
+    },
+    {
+      name: 'human uses /run through nodes/proxy (AKS)',
+      expect: 'high',
+      record: asAks(proxy('run/default/web-7d4b9c-x2x4p/web?cmd=id', { user: 'mallory@contoso.com', userAgent: 'kubectl/v1.30.2 (linux/amd64) kubernetes/3968350' })),
+      facts: { endpoint: 'run', command: ['sh', '-c', 'id'] },
+    },
+    {
+      name: 'cri streaming endpoint (AKS AKSAudit row)',
+      expect: 'high',
+      record: asAks(proxy('cri/exec/Xy12abc', { verb: 'get' }), { form: 'aksaudit' }),
+    },
+    {
+      name: 'denied attempt on /attach (EKS)',
+      expect: 'medium',
+      record: asEks(proxy('attach/default/web-7d4b9c-x2x4p/web?output=1', { code: 403 })),
+      cluster: 'eks-prod-1',
+    },
+    {
+      name: 'benign: Prometheus scrapes cAdvisor metrics through nodes/proxy (EKS)',
+      expect: null,
+      record: asEks(proxy('metrics/cadvisor', { verb: 'get', userAgent: 'Prometheus/2.53.0' })),
+      cluster: 'eks-prod-1',
+    },
+    {
+      name: 'benign: AKS control plane (aksService) uses /exec (AKS)',
+      expect: null,
+      record: asAks(proxy('exec/kube-system/konnectivity-agent-5x2/agent?command=date', { user: 'aksService', userAgent: 'Go-http-client/1.1' })),
+    },
+    {
+      name: 'GKE nodes/proxy entry: the kubelet path is not logged, so nothing can be judged',
+      expect: null,
+      record: asGke(proxy('exec/default/web/web?command=cat&command=%2Fvar%2Flib%2Fkubelet%2Fpki%2Fkubelet-client-current.pem')),
+      note: 'Elastic\'s AKS rule reads the kubelet path from the URI; GKE entries have no URI (research/rules.md §4.2).',
+    },
+  ],
+});
