@@ -1,0 +1,156 @@
+import { ConfigError } from '../../core/errors.js';
+import type { NeedsUnion } from '../../core/needs.js';
+import type { ScanWindow } from '../../core/source.js';
+
+/**
+ * The Cloud Logging query (entries.list `filter`) for one project and window, with the enabled
+ * rules' needs pushed down (DESIGN.md "Rules"). Query-language facts it relies on (research
+ * clouds.md §3.3): clauses joined by `AND`/`OR` (upper case) with parentheses; `=~` is an RE2
+ * search, case-sensitive, which the patterns anchor; `logName` values are URL-encoded; RFC 3339
+ * strings compare as times. Patterns use `[.]` instead of `\.` so no string escaping is involved.
+ *
+ * Resource and subresource are matched on `protoPayload.resourceName` and the verb on the last
+ * segment of `protoPayload.methodName`, the same fields `adapters/gke/parse.ts` derives them from
+ * (research rules.md §4.2–4.3), so the server keeps every entry the parser could turn into an event
+ * the union accepts. The patterns may keep a few more (e.g. a CRD resource of the same name); the
+ * engine drops those.
+ */
+
+/** Entries may reach Cloud Logging this long after their `timestamp` and still be scanned. */
+export const DEFAULT_MAX_LATENESS_MS = 2 * 60 * 60 * 1000;
+
+// The query language caps a filter at 20,000 characters.
+export const FILTER_MAX_LENGTH = 20_000;
+
+const AUDIT_LOGS = ['activity', 'data_access'] as const;
+// Kubernetes names are DNS-label-like; anything else might need escaping the patterns avoid, so a
+// union holding one is not pushed down (every k8s.io audit entry of the window is read instead).
+const SAFE_NAME = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
+const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+const CLUSTER_NAME = /^[a-z]([a-z0-9-]{0,98}[a-z0-9])?$/;
+
+export function validateProject(project: string): void {
+  // Older projects may carry a domain prefix (`example.com:proj`), which the project-id test allows.
+  const bare = project.includes(':') ? project.slice(project.indexOf(':') + 1) : project;
+  if (!PROJECT_ID.test(bare)) throw new ConfigError('gke-project', `--gke: "${project}" is not a Google Cloud project ID (lower-case letters, digits and hyphens, 6–30 characters)`);
+}
+
+export function validateCluster(cluster: string): void {
+  if (!CLUSTER_NAME.test(cluster)) throw new ConfigError('gke-cluster', `--gke-cluster: "${cluster}" is not a GKE cluster name (lower-case letters, digits and hyphens)`);
+}
+
+const re = (name: string): string => name.replaceAll('.', '[.]');
+const alt = (names: readonly string[]): string => (names.length === 1 ? re(names[0]!) : `(${names.map(re).join('|')})`);
+
+// `<group>/<version>/` then an optional namespace scope, the resource, and what may follow it.
+const PREFIX = '^[^/]+/[^/]+/(namespaces/[^/]+/)?';
+
+interface Term {
+  resources: string[];
+  subresources?: string[];
+  verbs?: string[];
+}
+
+/** Resources sharing the same subresource and verb constraints become one term. */
+function terms(union: NeedsUnion): Term[] | 'all' {
+  const byKey = new Map<string, Term>();
+  for (const [resource, entry] of [...union.resources].sort(([a], [b]) => a.localeCompare(b))) {
+    // An empty list matches nothing: no rule can fire on this resource.
+    if (entry.subresources?.size === 0 || entry.verbs?.size === 0) continue;
+    const subresources = entry.subresources === undefined ? undefined : [...entry.subresources].sort();
+    const verbs = entry.verbs === undefined ? undefined : [...entry.verbs].sort();
+    const values = [resource, ...(subresources ?? []).filter((s) => s !== ''), ...(verbs ?? [])];
+    if (values.some((v) => !SAFE_NAME.test(v))) return 'all';
+    const key = JSON.stringify([resource === 'namespaces', subresources ?? null, verbs ?? null]);
+    const term = byKey.get(key);
+    if (term !== undefined) term.resources.push(resource);
+    else byKey.set(key, { resources: [resource], ...(subresources && { subresources }), ...(verbs && { verbs }) });
+  }
+  return [...byKey.values()];
+}
+
+// `namespaces/<x>/…` is a namespace scope unless what follows is one of the namespace object's own
+// subresources (the parser's table, research rules.md §4.3), so the namespace object has its own patterns.
+const NAMESPACE_OBJECT = '^[^/]+/[^/]+/namespaces';
+const NAMESPACE_SUBRESOURCES = ['finalize', 'status'];
+
+function resourcePatterns(t: Term): string[] {
+  const isNamespaces = t.resources.length === 1 && t.resources[0] === 'namespaces';
+  const base = isNamespaces ? NAMESPACE_OBJECT : `${PREFIX}${alt(t.resources)}`;
+  // Any subresource: a name, a subresource, and the 2020 form's repeated pod name at most.
+  if (t.subresources === undefined) return [isNamespaces ? `${base}(/[^/]+(/${alt(NAMESPACE_SUBRESOURCES)})?)?$` : `${base}(/[^/]+(/[^/]+(/[^/]+)?)?)?$`];
+  const out: string[] = [];
+  // '' is the object (or collection) itself: at most a name after the resource.
+  if (t.subresources.includes('')) out.push(`${base}(/[^/]+)?$`);
+  const subs = t.subresources.filter((s) => s !== '');
+  // A trailing segment after the subresource is the 2020 form that repeats the pod name.
+  if (subs.length > 0) out.push(isNamespaces ? `${base}/[^/]+/${alt(subs)}$` : `${base}/[^/]+/${alt(subs)}(/[^/]+)?$`);
+  return out;
+}
+
+function termClause(t: Term): string {
+  const paths = resourcePatterns(t).map((p) => `protoPayload.resourceName=~"${p}"`);
+  const path = paths.length === 1 ? paths[0]! : `(${paths.join(' OR ')})`;
+  if (t.verbs === undefined) return path;
+  return `(${path} AND protoPayload.methodName=~"[.]${alt(t.verbs)}$")`;
+}
+
+/**
+ * The needs part of the filter: `undefined` when no rule needs anything (nothing to read), `''`
+ * when the union cannot be pushed down (read everything), else one parenthesised disjunction.
+ */
+export function compileNeedsClause(union: NeedsUnion): string | undefined {
+  const ts = terms(union);
+  if (ts === 'all') return '';
+  if (ts.length === 0) return undefined;
+  return `(${ts.map(termClause).join(' OR ')})`;
+}
+
+export interface GkeFilterInput {
+  project: string;
+  cluster?: string;
+  window: ScanWindow;
+  maxLatenessMs?: number;
+}
+
+const iso = (d: Date): string => d.toISOString();
+
+/** The clauses every query of a window shares: audit logs of GKE API servers, window, lateness. */
+function scopeClauses(input: GkeFilterInput, logs: readonly string[]): string[] {
+  const { project, cluster, window } = input;
+  const lateness = input.maxLatenessMs ?? DEFAULT_MAX_LATENESS_MS;
+  const names = logs.map((l) => `logName="projects/${project}/logs/cloudaudit.googleapis.com%2F${l}"`);
+  const clauses = [
+    names.length === 1 ? names[0]! : `(${names.join(' OR ')})`,
+    'resource.type="k8s_cluster"',
+    'protoPayload.serviceName="k8s.io"',
+  ];
+  if (cluster !== undefined) clauses.push(`resource.labels.cluster_name="${cluster}"`);
+  clauses.push(
+    // The window is on the ingestion axis, so consecutive windows see a late entry exactly once.
+    `receiveTimestamp>="${iso(window.from)}"`,
+    `receiveTimestamp<"${iso(window.to)}"`,
+    // An explicit `timestamp` bound also stops the Node client from adding its own 24 h one.
+    `timestamp>="${iso(new Date(window.from.getTime() - lateness))}"`,
+  );
+  return clauses;
+}
+
+/** The entries.list filter for the window, or undefined when no rule needs any GKE entry. */
+export function buildGkeFilter(input: GkeFilterInput, union: NeedsUnion): string | undefined {
+  const needs = compileNeedsClause(union);
+  if (needs === undefined) return undefined;
+  const clauses = scopeClauses(input, AUDIT_LOGS);
+  if (needs !== '') clauses.push(needs);
+  const filter = clauses.join('\nAND ');
+  if (filter.length > FILTER_MAX_LENGTH) {
+    // A union this large is not pushed down rather than rejected by the service.
+    return scopeClauses(input, AUDIT_LOGS).join('\nAND ');
+  }
+  return filter;
+}
+
+/** The probe for "are Data Access logs on": any k8s.io Data Access entry in the window. */
+export function dataAccessProbeFilter(input: GkeFilterInput): string {
+  return scopeClauses(input, ['data_access']).join('\nAND ');
+}

@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import { buildGkeFilter, compileNeedsClause, dataAccessProbeFilter, DEFAULT_MAX_LATENESS_MS } from '../../../adapters/gke/filter.js';
+import { parseAnyRecord } from '../../../adapters/file/detect.js';
+import type { AuditEvent } from '../../../core/event.js';
+import { asGke, k8sEvent, type K8sEventInit } from '../../../core/example-records.js';
+import { matchesUnion, unionNeeds, type NeedsUnion } from '../../../core/needs.js';
+import type { AnyRule } from '../../../core/rule.js';
+import { RULES } from '../../../rules/index.js';
+import { FakeCloudLogging, type LogEntryJson } from '../../fakes/cloud-logging.js';
+
+const PROJECT = 'acme-prod';
+const WINDOW = { from: new Date('2026-03-02T09:00:00Z'), to: new Date('2026-03-02T09:06:00Z') };
+const input = { project: PROJECT, window: WINDOW };
+
+/** The GKE LogEntry of an event: the example's own record when it is one, else rendered from the event. */
+function gkeRecordOf(event: AuditEvent, original: unknown): LogEntryJson {
+  if (original !== null && typeof original === 'object' && 'protoPayload' in original) {
+    return { ...(original as LogEntryJson), receiveTimestamp: '2026-03-02T09:01:00.5Z', timestamp: '2026-03-02T09:00:59Z', logName: logNameFor(event) };
+  }
+  const init: K8sEventInit = { verb: event.verb, user: event.user.name ?? 'system:anonymous', resource: event.target.resource ?? '', time: '2026-03-02T09:00:59.000000Z', auditID: event.id };
+  if (event.target.subresource !== undefined) init.subresource = event.target.subresource;
+  if (event.target.namespace !== undefined) init.namespace = event.target.namespace;
+  if (event.target.name !== undefined) init.name = event.target.name;
+  if (event.target.apiGroup !== undefined) init.apiGroup = event.target.apiGroup;
+  if (event.target.apiVersion !== undefined) init.apiVersion = event.target.apiVersion;
+  // Some captured Events put `group/version` in objectRef.apiVersion and leave apiGroup out.
+  const slash = event.target.apiVersion?.indexOf('/') ?? -1;
+  if (slash > 0 && !event.target.apiGroup) {
+    init.apiGroup = event.target.apiVersion!.slice(0, slash);
+    init.apiVersion = event.target.apiVersion!.slice(slash + 1);
+  }
+  if (event.requestObject !== undefined) init.requestObject = event.requestObject;
+  return asGke(k8sEvent(init), { project: PROJECT, delayMs: 1_500 });
+}
+
+const READS = new Set(['get', 'list', 'watch']);
+const logNameFor = (e: AuditEvent) => `projects/${PROJECT}/logs/cloudaudit.googleapis.com%2F${READS.has(e.verb) ? 'data_access' : 'activity'}`;
+
+interface Case { rule: string; example: string; id: string; record: LogEntryJson }
+
+/** Every example event the union must keep, as GKE records. */
+function casesFor(rules: readonly AnyRule[], union: NeedsUnion): Case[] {
+  const out: Case[] = [];
+  for (const rule of rules) {
+    for (const example of rule.examples) {
+      const records = example.records ?? [example.record];
+      records.forEach((record, index) => {
+        const hints = example.cluster === undefined ? {} : { cluster: example.cluster };
+        for (const outcome of parseAnyRecord(record, { source: 'example', index }, hints)) {
+          if (outcome.kind !== 'event' || !matchesUnion(union, outcome.event)) continue;
+          const gke = gkeRecordOf(outcome.event, record);
+          // The GKE rendering must parse back to an event the union keeps, or the case proves nothing.
+          const back = parseAnyRecord(gke, { source: 'gke' });
+          expect([rule.id, example.name, back.map((o) => (o.kind === 'event' ? matchesUnion(union, o.event) : o.kind === 'rejected' ? o.rejection.detail : o.kind))]).toEqual([rule.id, example.name, [true]]);
+          out.push({ rule: rule.id, example: example.name, id: `${rule.id}#${out.length}`, record: { ...gke, insertId: `${rule.id}#${out.length}` } });
+        }
+      });
+    }
+  }
+  return out;
+}
+
+const noise = (init: K8sEventInit, id: string): LogEntryJson => ({ ...asGke(k8sEvent({ time: '2026-03-02T09:01:00.000000Z', ...init }), { project: PROJECT }), insertId: id });
+
+describe('gke filter', () => {
+  it('compiles needs into anchored resourceName and methodName patterns', () => {
+    const union = unionNeeds([
+      { needs: { resources: ['secrets'], subresources: [''], verbs: ['get', 'list'] } },
+      { needs: { resources: ['pods'], subresources: ['exec'], verbs: ['create'] } },
+      { needs: { resources: ['nodes'], subresources: ['proxy'] } },
+      { needs: { resources: ['certificatesigningrequests'] } },
+    ] as unknown as AnyRule[]);
+    expect(compileNeedsClause(union)).toBe(
+      '(protoPayload.resourceName=~"^[^/]+/[^/]+/(namespaces/[^/]+/)?certificatesigningrequests(/[^/]+(/[^/]+(/[^/]+)?)?)?$"' +
+        ' OR protoPayload.resourceName=~"^[^/]+/[^/]+/(namespaces/[^/]+/)?nodes/[^/]+/proxy(/[^/]+)?$"' +
+        ' OR (protoPayload.resourceName=~"^[^/]+/[^/]+/(namespaces/[^/]+/)?pods/[^/]+/exec(/[^/]+)?$" AND protoPayload.methodName=~"[.]create$")' +
+        ' OR (protoPayload.resourceName=~"^[^/]+/[^/]+/(namespaces/[^/]+/)?secrets(/[^/]+)?$" AND protoPayload.methodName=~"[.](get|list)$"))',
+    );
+  });
+
+  it('selects the audit logs, the receive-time window and a lateness-wide timestamp bound', () => {
+    const union = unionNeeds([{ needs: { resources: ['secrets'] } }] as unknown as AnyRule[]);
+    expect(buildGkeFilter({ ...input, cluster: 'gke-prod-1' }, union)).toBe(
+      [
+        '(logName="projects/acme-prod/logs/cloudaudit.googleapis.com%2Factivity" OR logName="projects/acme-prod/logs/cloudaudit.googleapis.com%2Fdata_access")',
+        'resource.type="k8s_cluster"',
+        'protoPayload.serviceName="k8s.io"',
+        'resource.labels.cluster_name="gke-prod-1"',
+        'receiveTimestamp>="2026-03-02T09:00:00.000Z"',
+        'receiveTimestamp<"2026-03-02T09:06:00.000Z"',
+        'timestamp>="2026-03-02T07:00:00.000Z"',
+        '(protoPayload.resourceName=~"^[^/]+/[^/]+/(namespaces/[^/]+/)?secrets(/[^/]+(/[^/]+(/[^/]+)?)?)?$")',
+      ].join('\nAND '),
+    );
+    expect(DEFAULT_MAX_LATENESS_MS).toBe(7_200_000);
+    expect(dataAccessProbeFilter(input)).toBe(
+      [
+        'logName="projects/acme-prod/logs/cloudaudit.googleapis.com%2Fdata_access"',
+        'resource.type="k8s_cluster"',
+        'protoPayload.serviceName="k8s.io"',
+        'receiveTimestamp>="2026-03-02T09:00:00.000Z"',
+        'receiveTimestamp<"2026-03-02T09:06:00.000Z"',
+        'timestamp>="2026-03-02T07:00:00.000Z"',
+      ].join('\nAND '),
+    );
+  });
+
+  it('reads nothing for an empty union and everything for names it cannot carry safely', () => {
+    expect(buildGkeFilter(input, { resources: new Map() })).toBeUndefined();
+    const odd = buildGkeFilter(input, { resources: new Map([['secrets"', {}]]) });
+    expect(odd?.endsWith('timestamp>="2026-03-02T07:00:00.000Z"')).toBe(true);
+  });
+
+  it('keeps every example event of every rule, as the fake evaluates the filter', async () => {
+    const fake = await FakeCloudLogging.start();
+    try {
+      const failures: string[] = [];
+      let kept = 0;
+      for (const rule of RULES) {
+        const union = unionNeeds([rule]);
+        const cases = casesFor([rule], union);
+        const filter = buildGkeFilter(input, union)!;
+        fake.add(...cases.map((c) => c.record));
+        const selected = new Set(fake.select(filter, [PROJECT]).map((e) => e['insertId']));
+        for (const c of cases) if (!selected.has(c.id)) failures.push(`${c.rule}: "${c.example}" (${String((c.record['protoPayload'] as LogEntryJson)['resourceName'])})`);
+        kept += cases.length;
+      }
+      // The union of all rules too: that is the filter a scan sends.
+      const all = unionNeeds(RULES);
+      const allCases = casesFor(RULES, all).map((c) => ({ ...c, id: `all:${c.id}`, record: { ...c.record, insertId: `all:${c.id}` } }));
+      fake.add(...allCases.map((c) => c.record));
+      const selected = new Set(fake.select(buildGkeFilter(input, all)!, [PROJECT]).map((e) => e['insertId']));
+      for (const c of allCases) if (!selected.has(c.id)) failures.push(`all rules: ${c.rule} "${c.example}"`);
+      expect(failures).toEqual([]);
+      expect(RULES.length).toBeGreaterThanOrEqual(7);
+      expect(kept).toBeGreaterThanOrEqual(RULES.length);
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  it('drops entries no rule can use, and sees through the resourceName traps', async () => {
+    const fake = await FakeCloudLogging.start();
+    try {
+      fake.add(
+        noise({ verb: 'get', user: 'system:node:n1', resource: 'configmaps', namespace: 'kube-system', name: 'c' }, 'configmap-get'),
+        noise({ verb: 'update', user: 'system:node:n1', resource: 'leases', apiGroup: 'coordination.k8s.io', namespace: 'kube-node-lease', name: 'n1' }, 'node-lease-update'),
+        noise({ verb: 'get', user: 'u', resource: 'namespaces', name: 'kube-system' }, 'namespace-get'),
+        noise({ verb: 'update', user: 'u', resource: 'namespaces', name: 'x', subresource: 'finalize' }, 'namespace-finalize'),
+        noise({ verb: 'update', user: 'system:kube-scheduler', resource: 'leases', apiGroup: 'coordination.k8s.io', namespace: 'kube-system', name: 'l' }, 'lease-update'),
+        noise({ verb: 'get', user: 'u', resource: 'namespaces', name: 'secrets' }, 'namespace-named-secrets'),
+        noise({ verb: 'get', user: 'u', resource: 'configmaps', namespace: 'secrets', name: 'c' }, 'configmap-in-ns-secrets'),
+        noise({ verb: 'update', user: 'u', resource: 'secrets', namespace: 'a', name: 's' }, 'secret-update'),
+        noise({ verb: 'get', user: 'u', resource: 'secrets', namespace: 'a', name: 's' }, 'secret-get'),
+        noise({ verb: 'list', user: 'u', resource: 'secrets' }, 'secret-list-cluster-wide'),
+        noise({ verb: 'create', user: 'u', resource: 'pods', subresource: 'exec', namespace: 'a', name: 'p' }, 'pod-exec'),
+        noise({ verb: 'get', user: 'u', resource: 'pods', subresource: 'log', namespace: 'a', name: 'p' }, 'pod-log'),
+        noise({ verb: 'update', user: 'u', resource: 'certificatesigningrequests', subresource: 'approval', apiGroup: 'certificates.k8s.io', name: 'csr-1' }, 'csr-approval'),
+      );
+      const union = unionNeeds([
+        { needs: { resources: ['secrets'], subresources: [''], verbs: ['get', 'list', 'watch'] } },
+        { needs: { resources: ['pods'], subresources: ['exec'], verbs: ['create', 'get'] } },
+        { needs: { resources: ['certificatesigningrequests'], subresources: ['', 'approval'] } },
+        { needs: { resources: ['namespaces'] } },
+      ] as unknown as AnyRule[]);
+      const ids = fake.select(buildGkeFilter(input, union)!, [PROJECT]).map((e) => e['insertId']).sort();
+      expect(ids).toEqual(['csr-approval', 'namespace-finalize', 'namespace-get', 'namespace-named-secrets', 'pod-exec', 'secret-get', 'secret-list-cluster-wide']);
+    } finally {
+      await fake.stop();
+    }
+  });
+});
