@@ -18,6 +18,11 @@ export function matchesNeeds(needs: RuleNeeds, event: AuditEvent): boolean {
  */
 export interface NeedsUnion {
   resources: Map<string, { subresources?: Set<string>; verbs?: Set<string> }>;
+  /**
+   * Each rule's own needs, when known. `resources` merges lists per resource (a cross product);
+   * a server-side filter built from these keeps only what some rule can really fire on.
+   */
+  perRule?: readonly RuleNeeds[];
 }
 
 export function unionNeeds(rules: readonly AnyRule[]): NeedsUnion {
@@ -45,7 +50,7 @@ export function unionNeeds(rules: readonly AnyRule[]): NeedsUnion {
       }
     }
   }
-  return { resources };
+  return { resources, perRule: rules.map((r) => r.needs) };
 }
 
 /** True when an event passes the union (what a correct server-side filter must keep). */

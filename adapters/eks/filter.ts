@@ -1,0 +1,135 @@
+import type { NeedsUnion } from '../../core/needs.js';
+
+/**
+ * The CloudWatch Logs filter pattern compiled from the enabled rules' needs, so FilterLogEvents
+ * only downloads the audit events some rule can use (DESIGN.md "Rules").
+ *
+ * Pattern language facts this relies on (CloudWatch Logs user guide, "Filter and pattern syntax",
+ * JSON log events):
+ * - a JSON pattern is `{ … }`, selectors start at `$`, strings are compared with `=`, compound
+ *   conditions use `&&` / `||` with parentheses, precedence `()` > `&&` > `||`;
+ * - there is no set operator, so a list becomes an `||` chain;
+ * - `$.x NOT EXISTS` is true only when the property is absent. Kubernetes omits
+ *   `objectRef.subresource` for requests on the object itself (`omitempty`), which is what a
+ *   rule's `''` subresource means;
+ * - the whole pattern is at most 1,024 characters: a longer union is split into several
+ *   patterns whose union is the same set of events, run one after the other.
+ */
+
+export const FILTER_PATTERN_MAX_LENGTH = 1024;
+
+/** One FilterLogEvents query; `pattern` undefined downloads every event of the audit streams. */
+export interface EksQuery {
+  pattern?: string;
+}
+
+/** A disjunct of the union: any of `resources`, and (when given) any subresource and any verb. */
+interface Term {
+  resources: string[];
+  subresources?: string[];
+  verbs?: string[];
+}
+
+// Kubernetes resource, subresource and verb names are DNS-label-like; anything else could need
+// escaping rules the pattern language does not document, so such a union is not pushed down.
+const SAFE_VALUE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+/**
+ * The queries to run for a union of needs: `[]` when no rule needs anything (nothing to read),
+ * `[{}]` (no pattern) when the union holds a value the pattern language cannot carry safely.
+ */
+export function compileEksFilter(union: NeedsUnion, maxLength = FILTER_PATTERN_MAX_LENGTH): EksQuery[] {
+  const terms = groupTerms(union);
+  if (terms.length === 0) return [];
+  const values = terms.flatMap((t) => [...t.resources, ...(t.subresources ?? []), ...(t.verbs ?? [])]);
+  if (values.some((v) => v !== '' && !SAFE_VALUE.test(v))) return [{}];
+  if (terms.some((t) => t.resources.includes(''))) return [{}];
+
+  const pieces = terms.flatMap((t) => fitTerm(t, maxLength - '{  }'.length));
+  const patterns: string[] = [];
+  let current: string[] = [];
+  for (const piece of pieces) {
+    const candidate = [...current, piece];
+    if (current.length > 0 && wrap(candidate).length > maxLength) {
+      patterns.push(wrap(current));
+      current = [piece];
+    } else {
+      current = candidate;
+    }
+  }
+  if (current.length > 0) patterns.push(wrap(current));
+  return patterns.map((pattern) => ({ pattern }));
+}
+
+const wrap = (terms: readonly string[]): string => `{ ${terms.join(' || ')} }`;
+
+/**
+ * Resources with the same constraints share one term: `(r1 || r2) && (v1 || v2)`. Built from each
+ * rule's own needs when the union carries them: the per-resource merge would also keep, say,
+ * every pod `get` because one rule wants pod creates and another pod exec `get`s.
+ */
+function groupTerms(union: NeedsUnion): Term[] {
+  const sources: Array<{ resources: Iterable<string>; subresources?: Iterable<string>; verbs?: Iterable<string> }> =
+    union.perRule !== undefined
+      ? [...union.perRule]
+      : [...union.resources].map(([resource, entry]) => ({ resources: [resource], ...entry }));
+  const byKey = new Map<string, { resources: Set<string>; subresources?: string[]; verbs?: string[] }>();
+  for (const needs of sources) {
+    const subresources = needs.subresources === undefined ? undefined : [...new Set(needs.subresources)].sort();
+    const verbs = needs.verbs === undefined ? undefined : [...new Set(needs.verbs)].sort();
+    // An empty list can match nothing: no rule can fire through this entry.
+    if (subresources?.length === 0 || verbs?.length === 0) continue;
+    const key = JSON.stringify([subresources ?? null, verbs ?? null]);
+    let term = byKey.get(key);
+    if (term === undefined) {
+      term = { resources: new Set() };
+      if (subresources !== undefined) term.subresources = subresources;
+      if (verbs !== undefined) term.verbs = verbs;
+      byKey.set(key, term);
+    }
+    for (const r of needs.resources) term.resources.add(r);
+  }
+  return [...byKey.values()]
+    .filter((t) => t.resources.size > 0)
+    .map((t) => ({ ...t, resources: [...t.resources].sort() }))
+    .sort((a, b) => (a.resources[0] ?? '').localeCompare(b.resources[0] ?? ''));
+}
+
+/**
+ * Renders a term, halving its longest list until each piece fits: `A && (v1 || v2 || v3)` is the
+ * same set as `(A && (v1 || v2)) || (A && v3)` because an event has one value per field.
+ */
+function fitTerm(term: Term, budget: number): string[] {
+  const text = renderTerm(term);
+  if (text.length <= budget) return [text];
+  const lists: Array<keyof Term> = ['resources', 'subresources', 'verbs'];
+  let longest: keyof Term | undefined;
+  for (const k of lists) {
+    const list = term[k];
+    if (list !== undefined && list.length > 1 && (longest === undefined || list.length > (term[longest]?.length ?? 0))) {
+      longest = k;
+    }
+  }
+  // Unreachable with SAFE_VALUE's 200-character cap and the 1,024 budget; kept as a loud failure.
+  if (longest === undefined) throw new RangeError(`filter term does not fit in ${budget} characters: ${text.slice(0, 80)}…`);
+  const list = term[longest] ?? [];
+  const half = Math.ceil(list.length / 2);
+  return [
+    ...fitTerm({ ...term, [longest]: list.slice(0, half) }, budget),
+    ...fitTerm({ ...term, [longest]: list.slice(half) }, budget),
+  ];
+}
+
+function renderTerm(term: Term): string {
+  const parts = [anyOf(term.resources.map((r) => `$.objectRef.resource = "${r}"`))];
+  if (term.subresources !== undefined) {
+    parts.push(
+      anyOf(term.subresources.map((s) => (s === '' ? '$.objectRef.subresource NOT EXISTS' : `$.objectRef.subresource = "${s}"`))),
+    );
+  }
+  if (term.verbs !== undefined) parts.push(anyOf(term.verbs.map((v) => `$.verb = "${v}"`)));
+  return parts.length === 1 ? (parts[0] ?? '') : `(${parts.join(' && ')})`;
+}
+
+const anyOf = (conditions: readonly string[]): string =>
+  conditions.length === 1 ? (conditions[0] ?? '') : `(${conditions.join(' || ')})`;
