@@ -1,3 +1,4 @@
+import { issuedCredentialId } from './csr.js';
 import type { AuditEvent } from './event.js';
 import type { EventHistory } from './rule.js';
 
@@ -9,6 +10,7 @@ import type { EventHistory } from './rule.js';
 export class BoundedHistory implements EventHistory {
   private readonly byObject = new Map<string, AuditEvent[]>();
   private readonly byUser = new Map<string, AuditEvent[]>();
+  private readonly byIssuedCredential = new Map<string, AuditEvent[]>();
 
   constructor(
     private readonly perKey = 128,
@@ -23,9 +25,17 @@ export class BoundedHistory implements EventHistory {
     return this.byUser.get(userKey(event)) ?? [];
   }
 
+  certificateIssuedBy(cluster: string | undefined, credentialId: string): AuditEvent | undefined {
+    return this.byIssuedCredential.get(`${cluster ?? ''}\u0000${credentialId}`)?.[0];
+  }
+
   record(event: AuditEvent): void {
     if (event.target.name !== undefined) this.push(this.byObject, objectKey(event), event);
     if (event.user.name !== undefined) this.push(this.byUser, userKey(event), event);
+    if (event.target.resource === 'certificatesigningrequests') {
+      const issued = issuedCredentialId(event);
+      if (issued !== undefined) this.push(this.byIssuedCredential, `${event.cluster ?? ''}\u0000${issued}`, event);
+    }
   }
 
   private push(index: Map<string, AuditEvent[]>, key: string, event: AuditEvent): void {

@@ -50,6 +50,11 @@ export interface EventHistory {
   sameObject(event: AuditEvent): readonly AuditEvent[];
   /** Earlier events by the same user name in the same cluster. */
   sameUser(event: AuditEvent): readonly AuditEvent[];
+  /**
+   * The earlier CSR event in this cluster that handed out the client certificate with this
+   * credential id (`X509SHA256=<hex>`, a signer's status write or a read of the CSR), if any.
+   */
+  certificateIssuedBy?(cluster: string | undefined, credentialId: string): AuditEvent | undefined;
 }
 
 export interface RuleContext<O = unknown> {

@@ -1,0 +1,182 @@
+import { z } from 'zod';
+import { csrFacts, readCsr } from '../core/csr.js';
+import { assessRequestedSubject, SIGNERS } from '../core/csr-subject.js';
+import { asAks, asEks, asGke } from '../core/example-records.js';
+import { classifyCaller, trustSignalsFrom } from '../core/k8s-identity.js';
+import { defineRule } from '../core/rule.js';
+import { maxSeverity, type Severity } from '../core/severity.js';
+import { csrCreate, seedWithTime } from './data/csr-events.js';
+import { PEM } from './data/csr-samples.js';
+
+const options = z.object({
+  /** Requesters that legitimately mint client certificates (an internal PKI's service account). */
+  ignoreRequesters: z.array(z.string()).default([]),
+});
+
+const SEED = 'seed panther-k8s-client-certificate-created';
+// Seed records are verbatim apart from the timestamps seedWithTime adds (see its comment).
+
+export default defineRule<z.infer<typeof options>>({
+  id: 'csr-client-cert-created',
+  title: 'Client certificate requested through a CSR',
+  severity: 'low',
+  mitre: ['T1098', 'T1552'],
+  description:
+    'A CertificateSigningRequest for a client certificate (usage "client auth" or a kube-apiserver-client signer) was created by an identity that is not a node, a node bootstrap identity or a control-plane component whose authentication fits its name.',
+  whyItMatters:
+    'An approved client certificate is a credential that outlives tokens and RBAC clean-ups and is hard to revoke (Stratus k8s.persistence.create-client-certificate). A service account or anonymous caller asking for one, or a request for a privileged subject, is rarely legitimate.',
+  falsePositives: [
+    'Onboarding a human user with a client certificate (kubectl create csr for themselves): reported low.',
+    'An in-cluster PKI (cert-manager, Vault) creating CSRs under its own service account: add it to ignoreRequesters.',
+  ],
+  runbook: [
+    'Identify the requester (facts.requester, facts.requesterKind) and whether they are allowed to mint client credentials.',
+    'Read facts.requestedSubject: the CN becomes the user name and every O a group of the certificate.',
+    'Check csr-approved-by-non-system / csr-issuance-chain findings for the same CSR name: was it approved, by whom, and was a certificate issued?',
+    'If unauthorised: deny and delete the CSR; if a certificate was issued, rotate the signing CA or remove the RBAC bindings of the CN/O it carries.',
+  ],
+  references: [
+    'https://stratus-red-team.cloud/attack-techniques/kubernetes/k8s.persistence.create-client-certificate/',
+    'https://kubernetes.io/docs/reference/access-authn-authz/certificate-signing-requests/',
+    'https://github.com/panther-labs/panther-analysis/blob/main/rules/kubernetes_rules/k8s_client_certificate_created.yml',
+  ],
+  clouds: {
+    eks: 'full (needs the audit log type; bodies are logged at RequestResponse)',
+    aks: 'full (kube-audit or kube-audit-admin)',
+    gke: 'full (Admin Activity log)',
+    k8s: 'full when the audit policy logs CSR bodies at Request level or above',
+  },
+  needs: { resources: ['certificatesigningrequests'], subresources: [''], verbs: ['create'] },
+  options,
+  evaluate(e, ctx) {
+    if (e.outcome.result === 'failure') return null; // denied creates are csr-approved-by-non-system's (low)
+    const csr = readCsr(e);
+    const client = csr.usages.includes('client auth') || (csr.signerName?.startsWith(SIGNERS.apiserverClient) ?? false);
+    if (!client) return null; // serving certificates authenticate no one to the API server
+    if (e.user.name !== undefined && ctx.options.ignoreRequesters.includes(e.user.name)) return null;
+    const caller = classifyCaller(e, ctx.identities, trustSignalsFrom(ctx.history, e.cluster));
+    // A trusted node renews its own kubelet certificates; apiserver-client certificates are not its business.
+    if (caller.trusted && caller.kind === 'node' && csr.signerName !== SIGNERS.apiserverClient) return null;
+    if (caller.trusted && caller.kind !== 'node') return null; // control plane, controllers, node bootstrap
+    let severity: Severity = caller.kind === 'human' ? 'low' : 'medium';
+    if (caller.distrust !== undefined) severity = 'high';
+    const facts: Record<string, unknown> = {
+      csrName: e.target.name ?? null,
+      requester: e.user.name ?? null,
+      requesterKind: caller.kind,
+      ...csrFacts(csr),
+    };
+    if (caller.distrust !== undefined) facts['requesterDistrust'] = caller.distrust;
+    if (csr.request.ok) {
+      const subject = assessRequestedSubject(csr.request.value, csr.signerName, { identity: caller, trusted: caller.trusted }, ctx.identities);
+      if (subject.severity !== null) severity = maxSeverity(severity, subject.severity);
+      if (subject.findings.length > 0) facts['subjectFindings'] = subject.findings.map((f) => `${f.field}: ${f.why}`);
+    }
+    const who = `${caller.kind} ${e.user.name ?? '(unknown)'}`;
+    return {
+      severity,
+      facts,
+      summary: `${who} requested a client certificate (CSR ${e.target.name ?? '(generated name)'}, signer ${csr.signerName ?? 'unknown'}) in ${e.cluster ?? 'an unnamed cluster'} from ${e.sourceIPs[0] ?? 'an unknown address'}`,
+    };
+  },
+  examples: [
+    // The nine examples of the Panther seed, verbatim (one per line of corpus/panther-analysis/k8s_client_certificate_created.jsonl).
+    {
+      name: `${SEED}: EKS client certificate CSR created`,
+      expect: 'low',
+      cluster: 'eks-cluster',
+      facts: { requester: 'attacker@example.com', requesterKind: 'human', requestProblem: 'not-pem' },
+      note: 'Panther fires at Info; a human asking for a client certificate is low here (context, not a page), higher for riskier requesters.',
+      record: seedWithTime({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', verb: 'create', user: { username: 'attacker@example.com' }, sourceIPs: ['203.0.113.42'], userAgent: 'kubectl/v1.28.0', objectRef: { resource: 'certificatesigningrequests', name: 'malicious-csr', apiVersion: 'certificates.k8s.io/v1' }, responseStatus: { code: 201 }, requestObject: { apiVersion: 'certificates.k8s.io/v1', kind: 'CertificateSigningRequest', metadata: { name: 'malicious-csr' }, spec: { groups: ['system:authenticated'], request: 'LS0tLS1CRUdJTiBDRVJUSUZJQ0FURSBSRVFVRVNULS0tLS0=', signerName: 'kubernetes.io/kube-apiserver-client', usages: ['client auth'] } }, p_log_type: 'Amazon.EKS.Audit', p_source_label: 'eks-cluster' }),
+    },
+    {
+      name: `${SEED}: AKS client certificate CSR created`,
+      expect: 'low',
+      cluster: 'aks-cluster',
+      record: seedWithTime({ p_log_type: 'Azure.MonitorActivity', category: 'kube-audit', operationName: 'Microsoft.ContainerService/managedClusters/diagnosticLogs/Read', properties: { log: '{"kind":"Event","apiVersion":"audit.k8s.io/v1","verb":"create","user":{"username":"persistence-user@example.com"},"sourceIPs":["1.2.3.4"],"objectRef":{"resource":"certificatesigningrequests","name":"backdoor-cert","apiVersion":"certificates.k8s.io/v1"},"responseStatus":{"code":201},"requestObject":{"spec":{"signerName":"kubernetes.io/kube-apiserver-client","usages":["client auth"]}}}' }, p_source_label: 'aks-cluster' }),
+    },
+    {
+      name: `${SEED}: GKE client certificate CSR created`,
+      expect: 'low',
+      cluster: 'gke-cluster',
+      record: seedWithTime({ protoPayload: { authenticationInfo: { principalEmail: 'user@company.com' }, authorizationInfo: [{ granted: true, permission: 'io.k8s.certificates.v1.certificatesigningrequests.create', resource: 'certificates.k8s.io/v1/certificatesigningrequests/persistence-csr' }], methodName: 'io.k8s.certificates.v1.certificatesigningrequests.create', requestMetadata: { callerIP: '8.8.8.8' }, resourceName: 'certificates.k8s.io/v1/certificatesigningrequests/persistence-csr', serviceName: 'k8s.io', request: { spec: { signerName: 'kubernetes.io/kube-apiserver-client', usages: ['client auth'], groups: ['system:authenticated'] } } }, resource: { type: 'k8s_cluster', labels: { project_id: 'test-project' } }, p_log_type: 'GCP.AuditLog', p_source_label: 'gke-cluster' }),
+    },
+    {
+      name: `${SEED}: service account creating certificate (higher severity)`,
+      expect: 'medium',
+      cluster: 'eks-cluster',
+      facts: { requesterKind: 'service-account' },
+      record: seedWithTime({ kind: 'Event', verb: 'create', user: { username: 'system:serviceaccount:default:compromised-sa' }, objectRef: { resource: 'certificatesigningrequests', name: 'sa-cert' }, responseStatus: { code: 201 }, requestObject: { spec: { signerName: 'kubernetes.io/kube-apiserver-client', usages: ['client auth'] } }, p_log_type: 'Amazon.EKS.Audit' }),
+    },
+    {
+      name: `${SEED}: system principal creating certificate (excluded)`,
+      expect: null,
+      cluster: 'eks-cluster',
+      record: seedWithTime({ kind: 'Event', verb: 'create', user: { username: 'system:kube-controller-manager' }, objectRef: { resource: 'certificatesigningrequests', name: 'system-cert' }, responseStatus: { code: 201 }, requestObject: { spec: { signerName: 'kubernetes.io/kube-apiserver-client', usages: ['client auth'] } }, p_log_type: 'Amazon.EKS.Audit' }),
+    },
+    {
+      name: `${SEED}: AKS node bootstrap CSR (excluded)`,
+      expect: null,
+      cluster: 'aks-cluster',
+      record: seedWithTime({ p_log_type: 'Azure.MonitorActivity', category: 'kube-audit', operationName: 'Microsoft.ContainerService/managedClusters/diagnosticLogs/Read', properties: { log: '{"kind":"Event","apiVersion":"audit.k8s.io/v1","verb":"create","user":{"username":"kubelet-nodepool-bootstrap"},"sourceIPs":["10.0.1.5"],"objectRef":{"resource":"certificatesigningrequests","name":"node-csr-abc123","apiVersion":"certificates.k8s.io/v1"},"responseStatus":{"code":201},"requestObject":{"spec":{"signerName":"kubernetes.io/kube-apiserver-client-kubelet","usages":["client auth"]}}}' }, p_source_label: 'aks-cluster' }),
+    },
+    {
+      name: `${SEED}: failed CSR creation (excluded)`,
+      expect: null,
+      cluster: 'eks-cluster',
+      note: 'Not dropped overall: csr-approved-by-non-system reports denied attempts at low.',
+      record: seedWithTime({ kind: 'Event', verb: 'create', user: { username: 'attacker@example.com' }, objectRef: { resource: 'certificatesigningrequests', name: 'failed-csr' }, responseStatus: { code: 403 }, requestObject: { spec: { signerName: 'kubernetes.io/kube-apiserver-client', usages: ['client auth'] } }, p_log_type: 'Amazon.EKS.Audit' }),
+    },
+    {
+      name: `${SEED}: server auth certificate (not client auth)`,
+      expect: null,
+      cluster: 'eks-cluster',
+      record: seedWithTime({ kind: 'Event', verb: 'create', user: { username: 'admin@example.com' }, objectRef: { resource: 'certificatesigningrequests', name: 'server-cert' }, responseStatus: { code: 201 }, requestObject: { spec: { signerName: 'kubernetes.io/kubelet-serving', usages: ['server auth'] } }, p_log_type: 'Amazon.EKS.Audit' }),
+    },
+    {
+      name: `${SEED}: get CSR (not creation)`,
+      expect: null,
+      cluster: 'eks-cluster',
+      record: seedWithTime({ kind: 'Event', verb: 'get', user: { username: 'admin@example.com' }, objectRef: { resource: 'certificatesigningrequests', name: 'existing-csr' }, responseStatus: { code: 200 }, p_log_type: 'Amazon.EKS.Audit' }),
+    },
+    // The real GKE node-bootstrap CSR (corpus gke-labs-kube-agents, line 1): body trimmed, x509 bootstrap identity.
+    {
+      name: 'real GKE node bootstrap CSR by kubelet-nodepool-bootstrap',
+      expect: null,
+      record: { insertId: '22b05738-62a2-434b-9e67-692f39ba004e', labels: { 'authentication.kubernetes.io/credential-id': 'X509SHA256=2222222222222222222222222222222222222222222222222222222222222222', 'authorization.k8s.io/decision': 'allow', 'authorization.k8s.io/reason': 'RBAC: allowed by ClusterRoleBinding "kubelet-nodepool-bootstrapper" of ClusterRole "system:node-bootstrapper" to User "kubelet-nodepool-bootstrap"' }, logName: 'projects/example-project/logs/cloudaudit.googleapis.com%2Factivity', operation: { first: true, id: '22b05738-62a2-434b-9e67-692f39ba004e', last: true, producer: 'k8s.io' }, protoPayload: { '@type': 'type.googleapis.com/google.cloud.audit.AuditLog', authenticationInfo: { principalEmail: 'kubelet-nodepool-bootstrap' }, authorizationInfo: [{ granted: true, permission: 'io.k8s.certificates.v1.certificatesigningrequests.create', resource: 'certificates.k8s.io/v1/certificatesigningrequests/node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A' }], methodName: 'io.k8s.certificates.v1.certificatesigningrequests.create', request: { _trimmed: 'body removed for the fixture; the detector does not decode it', _type: 'certificates.k8s.io/v1.CertificateSigningRequest' }, requestMetadata: { callerIp: '203.0.113.10', callerSuppliedUserAgent: 'gke-exec-auth-plugin/v0.0.0 (linux/amd64) kubernetes/$Format' }, resourceName: 'certificates.k8s.io/v1/certificatesigningrequests/node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A', response: { _trimmed: 'body removed for the fixture; the detector does not decode it', _type: 'certificates.k8s.io/v1.CertificateSigningRequest' }, serviceName: 'k8s.io', status: { code: 0 } }, receiveTimestamp: '2026-09-15T22:57:15.145334078Z', resource: { labels: { cluster_name: 'prod-1', location: 'us-east1', project_id: 'example-project' }, type: 'k8s_cluster' }, timestamp: '2026-09-15T22:57:08.216985Z' },
+    },
+    // Decoded subjects raise the severity.
+    {
+      name: 'EKS: a human asks for CN=system:kube-controller-manager (Stratus request)',
+      expect: 'high',
+      facts: { requestedSubject: { commonNames: ['system:kube-controller-manager'], organizations: [] } },
+      record: asEks(csrCreate({ name: 'stratus-red-team-csr', user: 'attacker@example.com' }, { pem: PEM.stratus })),
+    },
+    {
+      name: 'AKS: an unlisted system: name asks for a client certificate for someone else',
+      expect: 'medium',
+      record: asAks(csrCreate({ name: 'odd-csr', user: 'system:something' }, { pem: PEM.otherUser })),
+    },
+    {
+      name: 'GKE: a human asks for their own client certificate',
+      expect: 'low',
+      record: asGke(csrCreate({ name: 'alice-csr', user: 'alice@example.com' }, { pem: PEM.aliceUser })),
+    },
+    {
+      name: 'EKS: kube-controller-manager creating a client CSR (control plane, as in the seed, in the EKS envelope)',
+      expect: null,
+      record: asEks(csrCreate({ name: 'system-cert', user: 'system:kube-controller-manager', sourceIPs: ['10.0.113.236'] }, { pem: PEM.stratus })),
+    },
+    {
+      name: 'AKS: a node renews its own kubelet client certificate',
+      expect: null,
+      record: asAks(csrCreate({ name: 'csr-renew', user: 'system:node:gke-prod-1-pool-1-7f3a' }, { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient })),
+    },
+    {
+      name: 'EKS: a PKI service account asks for a client certificate (tune with ignoreRequesters)',
+      expect: 'medium',
+      record: asEks(csrCreate({ name: 'cm-csr', user: 'system:serviceaccount:cert-manager:cert-manager' }, { pem: PEM.otherUser, signerName: 'clusterissuers.cert-manager.io/ca', usages: ['client auth'] })),
+    },
+  ],
+});
+

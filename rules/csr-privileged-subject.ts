@@ -1,0 +1,199 @@
+import { z } from 'zod';
+import { csrFacts, decisionOf, readCsr } from '../core/csr.js';
+import { assessRequestedSubject, SIGNERS } from '../core/csr-subject.js';
+import { asAks, asEks, asGke, k8sEvent } from '../core/example-records.js';
+import { classifyCaller, deriveAuth, trustSignalsFrom, type CallerIdentity } from '../core/k8s-identity.js';
+import { defineRule } from '../core/rule.js';
+import { maxSeverity, type Severity } from '../core/severity.js';
+import { csrCreate, csrDecide } from './data/csr-events.js';
+import { b64, HOSTILE_REQUESTS, PEM } from './data/csr-samples.js';
+
+const options = z.object({
+  /** Requests for more than this many seconds of validity are noted in the facts (the signer may cap it). */
+  longExpirationSeconds: z.number().int().positive().default(90 * 24 * 3600),
+});
+
+const SIGMA = 'seed sigma-k8s-csr-created-or-approved';
+const masters = (pem: string) => ({ pem, requester: { username: 'attacker@example.com' } });
+
+export default defineRule<z.infer<typeof options>>({
+  id: 'csr-privileged-subject',
+  title: 'CSR asks for a privileged identity',
+  severity: 'high',
+  mitre: ['T1098.006', 'T1078.004'],
+  description:
+    'Decodes spec.request (base64 of a PEM PKCS#10 request) and reads every CN and O of the requested subject: fires on system:masters, control-plane identities, cloud control-plane names that allowlists trust (eks:*, aksService, …), node identities asked for by anyone but that node or its bootstrap identity, service accounts, bootstrap identities, other system: names by non-system requesters, and client certificates for a user other than the requester.',
+  whyItMatters:
+    'The CN of an issued client certificate becomes the user name and every O a group, with no RBAC check at issuance: O=system:masters is cluster-admin that survives RBAC clean-up, and a control-plane CN is silently trusted by allowlists (research gap G2/G4). Grepping the encoded request for "system:masters" misses two of three byte alignments (gap G3); this rule parses it.',
+  falsePositives: [
+    'Break-glass admin certificates issued on purpose (O=system:masters): confirm with the owner and keep the CSR name on record.',
+    'Custom node bootstrappers that request node certificates under an unlisted identity: add it to the identity tables (bootstrapUsers).',
+  ],
+  runbook: [
+    'Read facts.subjectFindings: which CN/O is privileged and why.',
+    'Check who requested it (facts.requester) and whether it was approved (facts.step, and csr-issuance-chain for the same CSR).',
+    'Deny and delete the CSR. If approved and issued, the certificate stays valid until it expires: remove bindings for its CN/O and, for system:masters, rotate the cluster CA.',
+  ],
+  references: [
+    'https://kubernetes.io/docs/reference/access-authn-authz/authentication/#x509-client-certificates',
+    'https://stratus-red-team.cloud/attack-techniques/kubernetes/k8s.persistence.create-client-certificate/',
+    'https://github.com/elastic/detection-rules/blob/main/rules/integrations/kubernetes/persistence_kubernetes_client_certificate_signing_request_created_or_approved.toml',
+  ],
+  clouds: {
+    eks: 'full (request bodies are logged at RequestResponse)',
+    aks: 'full; a body over 16 KiB may be cut by the log service (the finding then says the request could not be read)',
+    gke: 'full (Admin Activity log carries the request body)',
+    k8s: 'needs an audit policy that logs CSR bodies (Request level or above)',
+  },
+  needs: { resources: ['certificatesigningrequests'], subresources: ['', 'approval'], verbs: ['create', 'update'] },
+  options,
+  evaluate(e, ctx) {
+    const approval = e.target.subresource === 'approval';
+    if (!approval && e.verb !== 'create') return null; // updates of the object itself cannot change spec.request
+    const csr = readCsr(e);
+    if (approval && decisionOf(csr) !== 'Approved') return null; // a denial protects; csr-approved-by-non-system notes it
+    const requester = approval ? requesterFromSpec(e, csr.requester, ctx.identities) : classifyCaller(e, ctx.identities, trustSignalsFrom(ctx.history, e.cluster));
+    const failed = e.outcome.result === 'failure';
+    const facts: Record<string, unknown> = {
+      csrName: e.target.name ?? null,
+      step: approval ? 'approve' : 'create',
+      requester: requester.name ?? null,
+      requesterKind: requester.kind,
+      ...csrFacts(csr),
+    };
+    if (approval) facts['approver'] = e.user.name ?? null;
+    if (!csr.request.ok) {
+      // Without a subject only the requester speaks: a system identity's CSR is presumed routine.
+      const client = csr.usages.includes('client auth') || (csr.signerName?.startsWith(SIGNERS.apiserverClient) ?? false);
+      if (requester.trusted || !client || csr.request.problem === 'absent') return null;
+      return { severity: 'low', facts, summary: `CSR ${e.target.name ?? '(generated name)'} by ${requester.name ?? '(unknown)'} in ${e.cluster ?? 'an unnamed cluster'}: the requested subject could not be read (${csr.request.problem})` };
+    }
+    const subject = assessRequestedSubject(csr.request.value, csr.signerName, { identity: requester, trusted: requester.trusted }, ctx.identities);
+    if (subject.severity === null) return null;
+    facts['subjectFindings'] = subject.findings.map((f) => `${f.field}: ${f.why}`);
+    if (csr.expirationSeconds !== undefined && csr.expirationSeconds > ctx.options.longExpirationSeconds) facts['longExpiration'] = true;
+    let severity: Severity = subject.severity;
+    // An approved privileged subject is a credential about to exist; an approved mismatch is a minted identity.
+    if (approval) severity = subject.privileged ? 'critical' : maxSeverity(severity, 'high');
+    if (failed) severity = 'low';
+    const asked = subject.findings.map((f) => f.field).join(', ');
+    const what = approval ? `${e.user.name ?? '(unknown)'} approved` : `${requester.kind} ${requester.name ?? '(unknown)'} requested`;
+    return {
+      severity,
+      facts,
+      summary: `${what} CSR ${e.target.name ?? '(generated name)'} for ${asked}${failed ? ' (refused)' : ''} in ${e.cluster ?? 'an unnamed cluster'} from ${e.sourceIPs[0] ?? 'an unknown address'}`,
+    };
+  },
+  examples: [
+    // The Sigma seed's two sibling rules as concrete requests, on all three base64 alignments of O=system:masters (gap G3).
+    {
+      name: `${SIGMA}: system:masters group, CN of 1 character (EKS, EC P-256)`,
+      expect: 'high',
+      facts: { requestedSubject: { commonNames: ['a'], organizations: ['system:masters'], key: 'ec prime256v1' } },
+      note: 'The seed rates this medium on a substring match; a request for system:masters is high here, critical once approved.',
+      record: asEks(csrCreate({ name: 'm1', user: 'attacker@example.com' }, masters(PEM.mastersCn1))),
+    },
+    {
+      name: `${SIGMA}: system:masters group, CN of 2 characters (AKS, RSA 2048)`,
+      expect: 'high',
+      facts: { requestedSubject: { commonNames: ['ab'], organizations: ['system:masters'], key: 'rsa 2048' } },
+      record: asAks(csrCreate({ name: 'm2', user: 'attacker@example.com' }, masters(PEM.mastersCn2))),
+    },
+    {
+      name: `${SIGMA}: system:masters group, CN of 3 characters (GKE, EC P-384)`,
+      expect: 'high',
+      facts: { requestedSubject: { commonNames: ['abc'], organizations: ['system:masters'], key: 'ec secp384r1' } },
+      record: asGke(csrCreate({ name: 'm3', user: 'attacker@example.com' }, masters(PEM.mastersCn3))),
+    },
+    {
+      name: `${SIGMA}: kube-controller-manager identity (the Stratus request, CN only)`,
+      expect: 'high',
+      note: 'The seed rates this medium; a control-plane CN is high here (allowlists trust it, gap G4).',
+      facts: { subjectFindings: ['CN=system:kube-controller-manager: a control-plane identity that allowlists trust'] },
+      record: asEks(csrCreate({ name: 'stratus-red-team-csr', user: 'attacker@example.com' }, { pem: PEM.stratus })),
+    },
+    {
+      name: 'AKS: approval of an O=system:masters request is critical',
+      expect: 'critical',
+      facts: { step: 'approve', approver: 'admin@example.com', requester: 'attacker@example.com' },
+      record: asAks(csrDecide({ name: 'm2', user: 'admin@example.com' }, masters(PEM.mastersCn2))),
+    },
+    {
+      name: 'GKE: a legitimate user certificate for the requester themselves',
+      expect: null,
+      record: asGke(csrCreate({ name: 'alice', user: 'alice@example.com' }, { pem: PEM.aliceUser })),
+    },
+    {
+      name: 'EKS: a legitimate user certificate approved by an admin',
+      expect: null,
+      record: asEks(csrDecide({ name: 'alice', user: 'admin@example.com' }, { pem: PEM.aliceUser, requester: { username: 'alice@example.com' } })),
+    },
+    {
+      name: 'AKS: a client certificate for another user (requested identity ≠ requester)',
+      expect: 'medium',
+      record: asAks(csrCreate({ name: 'bob', user: 'alice@example.com' }, { pem: PEM.otherUser })),
+    },
+    {
+      name: 'GKE: node bootstrap identity asks for its node certificate (benign)',
+      expect: null,
+      record: asGke(csrCreate({ name: 'node-csr-1', user: 'kubelet-nodepool-bootstrap' }, { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient })),
+    },
+    {
+      name: 'AKS: a bootstrap token asks for a node certificate (benign)',
+      expect: null,
+      record: asAks(csrCreate({ name: 'csr-8k2lq', user: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:authenticated'] }, { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient })),
+    },
+    {
+      name: 'EKS: a human asks for a node identity',
+      expect: 'high',
+      record: asEks(csrCreate({ name: 'fake-node', user: 'dev@example.com' }, { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient })),
+    },
+    {
+      name: 'EKS: another node asks for this node\'s identity',
+      expect: 'high',
+      record: asEks(csrCreate({ name: 'other-node', user: 'system:node:ip-10-0-0-9.ec2.internal' }, { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient })),
+    },
+    {
+      name: 'AKS: a service-account CN in a certificate',
+      expect: 'high',
+      record: asAks(csrCreate({ name: 'sa-cert', user: 'system:serviceaccount:default:builder' }, { pem: PEM.saSpoof })),
+    },
+    {
+      name: 'AKS: an eks:* control-plane name is flagged on any cloud (gap G4)',
+      expect: 'high',
+      record: asAks(csrCreate({ name: 'eks-spoof', user: 'dev@example.com' }, { pem: PEM.eksSpoof })),
+    },
+    {
+      name: 'EKS: a refused request for system:masters is reported low',
+      expect: 'low',
+      record: asEks(csrCreate({ name: 'm1', user: 'dev@example.com', code: 403 }, masters(PEM.mastersCn1))),
+    },
+    // Hostile spec.request values: a typed problem, a low finding on the rest of the event, nothing thrown.
+    { name: 'EKS: spec.request is not base64', expect: 'low', facts: { requestProblem: 'not-base64' }, record: asEks(csrCreate({ name: 'h1', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.notBase64 })) },
+    { name: 'AKS: spec.request is not PEM', expect: 'low', facts: { requestProblem: 'not-pem' }, record: asAks(csrCreate({ name: 'h2', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.notPem })) },
+    { name: 'GKE: spec.request is a certificate, not a CSR', expect: 'low', facts: { requestProblem: 'not-csr' }, record: asGke(csrCreate({ name: 'h3', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.notCsr })) },
+    { name: 'EKS: spec.request is truncated DER', expect: 'low', facts: { requestProblem: 'malformed-der' }, record: asEks(csrCreate({ name: 'h4', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.truncatedDer })) },
+    { name: 'GKE: spec.request is oversized', expect: 'low', facts: { requestProblem: 'too-large' }, record: asGke(csrCreate({ name: 'h5', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.oversized })) },
+    { name: 'AKS: spec.request is a number', expect: 'low', facts: { requestProblem: 'not-string' }, record: asAks(csrCreate({ name: 'h6', user: 'dev@example.com' }, { request: 12345 })) },
+    {
+      name: 'AKS: a ConfigMap carrying a CSR-shaped body is not a CSR',
+      expect: null,
+      record: asAks(k8sEvent({ verb: 'create', user: 'dev@example.com', resource: 'configmaps', namespace: 'default', name: 'csr-template', requestObject: { kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'csr-template' }, data: { request: b64(PEM.mastersCn1) }, spec: { request: b64(PEM.mastersCn1) } } })),
+    },
+    {
+      name: 'real GKE node bootstrap CSR (body trimmed) does not alert',
+      expect: null,
+      record: { insertId: '22b05738-62a2-434b-9e67-692f39ba004e', labels: { 'authentication.kubernetes.io/credential-id': 'X509SHA256=2222222222222222222222222222222222222222222222222222222222222222', 'authorization.k8s.io/decision': 'allow' }, logName: 'projects/example-project/logs/cloudaudit.googleapis.com%2Factivity', operation: { first: true, id: '22b05738-62a2-434b-9e67-692f39ba004e', last: true, producer: 'k8s.io' }, protoPayload: { '@type': 'type.googleapis.com/google.cloud.audit.AuditLog', authenticationInfo: { principalEmail: 'kubelet-nodepool-bootstrap' }, authorizationInfo: [{ granted: true, permission: 'io.k8s.certificates.v1.certificatesigningrequests.create', resource: 'certificates.k8s.io/v1/certificatesigningrequests/node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A' }], methodName: 'io.k8s.certificates.v1.certificatesigningrequests.create', request: { _trimmed: 'body removed for the fixture; the detector does not decode it', _type: 'certificates.k8s.io/v1.CertificateSigningRequest' }, requestMetadata: { callerIp: '203.0.113.10', callerSuppliedUserAgent: 'gke-exec-auth-plugin/v0.0.0 (linux/amd64) kubernetes/$Format' }, resourceName: 'certificates.k8s.io/v1/certificatesigningrequests/node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A', response: { _trimmed: 'body removed for the fixture; the detector does not decode it', _type: 'certificates.k8s.io/v1.CertificateSigningRequest' }, serviceName: 'k8s.io', status: { code: 0 } }, receiveTimestamp: '2026-09-15T22:57:15.145334078Z', resource: { labels: { cluster_name: 'prod-1', location: 'us-east1', project_id: 'example-project' }, type: 'k8s_cluster' }, timestamp: '2026-09-15T22:57:08.216985Z' },
+    },
+  ],
+});
+
+/** On an approval the requester is whoever the API server recorded in spec.username/groups/extra. */
+function requesterFromSpec(
+  e: Parameters<typeof classifyCaller>[0],
+  r: { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> },
+  tables: Parameters<typeof classifyCaller>[1],
+): CallerIdentity {
+  const user = { ...(r.username === undefined ? {} : { name: r.username }), ...(r.groups === undefined ? {} : { groups: r.groups }), ...(r.uid === undefined ? {} : { uid: r.uid }), ...(r.extra === undefined ? {} : { extra: r.extra }) };
+  return classifyCaller({ user, auth: deriveAuth(user, e.cloud), cloud: e.cloud }, tables);
+}
