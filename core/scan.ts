@@ -158,6 +158,11 @@ async function scanSource(
         `catch-up capped at ${settings.maxCatchUpMs / 3_600_000} h: records ingested from ${summary.skippedWindow.from} to ${summary.skippedWindow.to} were NOT scanned; scan them with \`credwatch scan\` and an explicit --from/--to`,
       );
     }
+    if (plan.firstRun) {
+      // Anchor the timeline before reading: if this first run fails, the next one starts from
+      // here instead of looking back its own 6 minutes and leaving this window unread.
+      await store.writeCheckpoint(source.name, { to: plan.window.from.toISOString(), updatedAt: clock().toISOString(), runId });
+    }
     const findings = await readWindow(source, plan.window, deps, summary);
     if (findings === undefined) return summary;
     await deliver(findings, deps, settings, runId, clock, summary);

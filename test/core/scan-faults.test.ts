@@ -177,6 +177,21 @@ describe('scheduled scan under faults', () => {
     }
   });
 
+  it('does not lose the first window when the very first run fails', async () => {
+    for (const fault of ['read', 'sink'] as const) {
+      const w = workload();
+      await w.schedule((n) => {
+        if (n === 0 && fault === 'read') w.source.failures.push({ page: 1, retryable: true });
+        if (n === 0 && fault === 'sink') w.sink.failNext = 1_000;
+        if (n === 1) w.sink.failNext = 0;
+      });
+      w.expectExactlyOnce();
+      expect(w.runs[0]!.sources[0]!.status).toBe(fault === 'read' ? 'failed' : 'undelivered');
+      // The second run starts where the first one was meant to start (minus the overlap).
+      expect(w.runs[1]!.sources[0]!.window!.from).toBe(new Date(T0 + 5 * MIN - 6 * MIN - 2 * MIN).toISOString());
+    }
+  });
+
   it('caps catch-up and names the part of the timeline it did not scan', async () => {
     const w = workload();
     await w.run();
