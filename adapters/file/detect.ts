@@ -1,0 +1,141 @@
+import { gunzipSync } from 'node:zlib';
+import type { Origin } from '../../core/event.js';
+import {
+  isK8sAuditEvent,
+  isObject,
+  k8sEventToAudit,
+  looksLikeK8sEventText,
+  salvageK8sEvent,
+  type JsonObject,
+  type K8sEventContext,
+} from '../../core/k8s-audit.js';
+import { rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/parse-result.js';
+import { isAksAuditRow, isAksDiagnosticRecord, isAzureDiagnosticsRow, parseAksAuditRow, parseAksRecord, parseAzureDiagnosticsRow } from '../aks/parse.js';
+import { clusterOfLogGroup, isCloudWatchEvent, isSubscriptionPayload, parseEksRecord, parseEksSubscription } from '../eks/parse.js';
+import { isGkeLogEntry, parseGkeRecord } from '../gke/parse.js';
+
+/**
+ * Auto-detection of one parsed JSON value (docs/input-formats.md): every shape any adapter accepts,
+ * and the envelopes around them (CloudWatch exports and subscription payloads, AKS `{records}`,
+ * audit `EventList`, CLI arrays). One file may mix shapes, so detection is per record.
+ */
+
+/** A line longer than this is rejected unread: no audit record is near it (EKS cuts at 256 KiB). */
+export const MAX_LINE_CHARS = 8 * 1024 * 1024;
+/** Envelopes inside envelopes (array of `{events}` of subscription strings…) stop here. */
+const MAX_ENVELOPE_DEPTH = 4;
+/** A decoded subscription payload is at most ~1 MiB of JSON; a bigger inflation is refused. */
+const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
+
+const GZIP_BASE64_PREFIX = 'H4sI';
+
+function rawEventContext(origin: Origin, hints: ParseHints): K8sEventContext {
+  // A raw Event says nothing about its cloud; an EKS log-group hint does.
+  const eksCluster = clusterOfLogGroup(hints.logGroup);
+  const ctx: K8sEventContext = { cloud: eksCluster === undefined ? 'k8s' : 'eks', origin };
+  const cluster = hints.cluster ?? eksCluster;
+  if (cluster !== undefined) ctx.cluster = cluster;
+  if (hints.ingestedAt !== undefined) ctx.ingestedAt = hints.ingestedAt;
+  return ctx;
+}
+
+function inflate(data: Uint8Array, origin: Origin, hints: ParseHints, depth: number): ParseOutcome[] {
+  let text: string;
+  try {
+    text = gunzipSync(data, { maxOutputLength: MAX_INFLATED_BYTES }).toString('utf8');
+  } catch (err) {
+    return [rejected(origin, 'decode-failed', `gzip payload: ${err instanceof Error ? err.message : String(err)}`)];
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return [rejected(origin, 'malformed-json', `decompressed payload: ${err instanceof Error ? err.message : String(err)}`)];
+  }
+  return detect(value, origin, hints, depth + 1);
+}
+
+function fromString(s: string, origin: Origin, hints: ParseHints, depth: number): ParseOutcome[] {
+  if (s.startsWith(GZIP_BASE64_PREFIX)) return inflate(Buffer.from(s, 'base64'), origin, hints, depth);
+  return [rejected(origin, 'unknown-shape', `a JSON string, not a record: ${JSON.stringify(s.slice(0, 60))}`)];
+}
+
+function eachItem(items: unknown[], origin: Origin, hints: ParseHints, depth: number, what: string, item = detect): ParseOutcome[] {
+  if (items.length === 0) return [skipped(origin, 'empty', `${what} without items`)];
+  const out: ParseOutcome[] = [];
+  for (let index = 0; index < items.length; index++) {
+    for (const o of item(items[index], { ...origin, index }, hints, depth + 1)) out.push(o);
+  }
+  return out;
+}
+
+const eksItem = (v: unknown, origin: Origin, hints: ParseHints): ParseOutcome[] => [parseEksRecord(v, origin, hints)];
+const aksItem = (v: unknown, origin: Origin, hints: ParseHints): ParseOutcome[] => [parseAksRecord(v, origin, hints)];
+function rawItem(v: unknown, origin: Origin, hints: ParseHints): ParseOutcome[] {
+  return [k8sEventToAudit(v, rawEventContext(origin, hints))];
+}
+
+function detectObject(v: JsonObject, origin: Origin, hints: ParseHints, depth: number): ParseOutcome[] {
+  if (isK8sAuditEvent(v)) return [k8sEventToAudit(v, rawEventContext(origin, hints))];
+  if (isCloudWatchEvent(v)) return [parseEksRecord(v, origin, hints)];
+  if (isGkeLogEntry(v)) return [parseGkeRecord(v, origin, hints)];
+  if (isAksDiagnosticRecord(v)) return [parseAksRecord(v, origin, hints)];
+  if (isAksAuditRow(v)) return [parseAksAuditRow(v, origin, hints)];
+  if (isAzureDiagnosticsRow(v)) return [parseAzureDiagnosticsRow(v, origin, hints)];
+  if (isSubscriptionPayload(v)) return parseEksSubscription(v, origin, hints);
+  const awslogs = v['awslogs'];
+  if (isObject(awslogs) && typeof awslogs['data'] === 'string') return fromString(awslogs['data'], origin, hints, depth);
+  if (Array.isArray(v['events'])) return eachItem(v['events'], origin, hints, depth, 'CloudWatch export', eksItem);
+  if (Array.isArray(v['records'])) return eachItem(v['records'], origin, hints, depth, 'AKS records envelope', aksItem);
+  if (v['kind'] === 'EventList' && Array.isArray(v['items'])) return eachItem(v['items'], origin, hints, depth, 'EventList', rawItem);
+  if (typeof v['apiVersion'] === 'string' && v['apiVersion'].startsWith('audit.k8s.io/')) {
+    return [rejected(origin, 'unknown-shape', `audit.k8s.io object of kind ${String(v['kind']).slice(0, 40)}`)];
+  }
+  const keys = Object.keys(v).slice(0, 6).join(', ');
+  return [rejected(origin, 'unknown-shape', `no known audit record shape (keys: ${keys || 'none'})`)];
+}
+
+function detect(record: unknown, origin: Origin, hints: ParseHints, depth: number): ParseOutcome[] {
+  if (depth > MAX_ENVELOPE_DEPTH) return [rejected(origin, 'unknown-shape', `envelopes nested deeper than ${MAX_ENVELOPE_DEPTH}`)];
+  if (isObject(record)) {
+    if (record instanceof Uint8Array) return inflate(record, origin, hints, depth);
+    return detectObject(record, origin, hints, depth);
+  }
+  if (Array.isArray(record)) return eachItem(record, origin, hints, depth, 'array');
+  if (typeof record === 'string') return fromString(record, origin, hints, depth);
+  return [rejected(origin, 'unknown-shape', `a JSON ${record === null ? 'null' : typeof record}, not a record`)];
+}
+
+/**
+ * Every outcome one parsed JSON value holds: one for a single record, one per item of an
+ * envelope or array (each item's origin gets `index`). Never throws.
+ */
+export function parseAnyRecord(record: unknown, origin: Origin, hints: ParseHints = {}): ParseOutcome[] {
+  try {
+    return detect(record, origin, hints, 0);
+  } catch (err) {
+    // A parser bug must not end a scan; it is reported like any bad record.
+    return [rejected(origin, 'invalid-value', `record could not be parsed: ${err instanceof Error ? err.message : String(err)}`)];
+  }
+}
+
+/** A line that is not valid JSON: a cut raw Event is salvaged, anything else is malformed. */
+function salvageLine(text: string, origin: Origin, hints: ParseHints, error: string): ParseOutcome {
+  if (looksLikeK8sEventText(text)) return salvageK8sEvent(text, rawEventContext(origin, hints));
+  return rejected(origin, 'malformed-json', error);
+}
+
+/** One line of text (JSONL): blank lines give nothing, bad JSON a rejection or a salvaged event. */
+export function parseAnyLine(text: string, origin: Origin, hints: ParseHints = {}): ParseOutcome[] {
+  if (text.length > MAX_LINE_CHARS) return [rejected(origin, 'too-large', `line of ${text.length} chars exceeds ${MAX_LINE_CHARS}`)];
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    if (text.trim() === '') return [];
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof RangeError) return [rejected(origin, 'too-large', `JSON nested too deeply: ${message}`)];
+    return [salvageLine(text, origin, hints, message)];
+  }
+  return parseAnyRecord(value, origin, hints);
+}

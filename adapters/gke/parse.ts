@@ -1,0 +1,168 @@
+import type { AuditEvent, Origin, Target, UserInfo } from '../../core/event.js';
+import { isObject, normaliseTime, stableId, type JsonObject } from '../../core/k8s-audit.js';
+import { deriveAuth } from '../../core/k8s-identity.js';
+import { parsed, rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/parse-result.js';
+import { parseResourceName } from './resource-name.js';
+import { gkeOutcome } from './status.js';
+
+/**
+ * GKE Kubernetes audit logs: Cloud Logging LogEntries whose `protoPayload` is a Cloud AuditLog
+ * (research/rules.md §4.2, clouds.md §3.4), from entries.list, `gcloud logging read
+ * --format=json`, Pub/Sub sinks, or the Go logging client's struct dump (sysdig bridge).
+ * Only `k8s.io` entries of the Admin Activity / Data Access logs are events.
+ */
+
+const AUDIT_LOGS = /\/logs\/cloudaudit\.googleapis\.com(?:%2F|\/)(?:activity|data_access)$/;
+const AUTHN_LABEL_PREFIX = 'authentication.kubernetes.io/';
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** True for a LogEntry (REST JSON) or a Go-client dump of one. */
+export function isGkeLogEntry(v: JsonObject): boolean {
+  return isObject(v['protoPayload']) || (typeof v['logName'] === 'string' && 'resource' in v) || isGoClientDump(v);
+}
+
+function isGoClientDump(v: JsonObject): boolean {
+  return isObject(v['Entry']) && (typeof v['AuditPayload'] === 'string' || isObject((v['Entry'] as JsonObject)['Payload']));
+}
+
+/**
+ * The Go client dump `{Entry:{Timestamp, Labels, InsertID, Operation, LogName, Resource, Payload},
+ * AuditPayload:"<AuditLog JSON>"}` as an ordinary LogEntry. Its snake_case `Payload` holds
+ * bodies as protobuf Struct dumps, so the camelCase `AuditPayload` string is the payload used.
+ */
+function fromGoClientDump(v: JsonObject): JsonObject | string {
+  const entry = v['Entry'] as JsonObject;
+  const text = v['AuditPayload'];
+  if (typeof text !== 'string') return 'Go-client LogEntry dump has no AuditPayload JSON';
+  let payload: unknown;
+  try {
+    payload = JSON.parse(text);
+  } catch {
+    return 'AuditPayload is not valid JSON';
+  }
+  return {
+    insertId: entry['InsertID'],
+    logName: entry['LogName'],
+    operation: entry['Operation'],
+    protoPayload: payload,
+    resource: entry['Resource'],
+    timestamp: entry['Timestamp'],
+    labels: entry['Labels'],
+  };
+}
+
+function userOf(pp: JsonObject, labels: JsonObject | undefined): UserInfo {
+  const user: UserInfo = {};
+  const authn = isObject(pp['authenticationInfo']) ? pp['authenticationInfo'] : undefined;
+  const name = str(authn?.['principalEmail']) ?? str(authn?.['principalSubject']);
+  if (name !== undefined) user.name = name;
+  if (labels !== undefined) {
+    let extra: Record<string, string[]> | undefined;
+    for (const [k, v] of Object.entries(labels)) {
+      if (!k.startsWith(AUTHN_LABEL_PREFIX) || typeof v !== 'string') continue;
+      (extra ??= {})[k] = [v];
+    }
+    if (extra !== undefined) user.extra = extra;
+  }
+  return user;
+}
+
+/** Label decision first; otherwise what authorizationInfo says (any refusal is a forbid). */
+function decisionOf(pp: JsonObject, labels: JsonObject | undefined): string | undefined {
+  const label = str(labels?.['authorization.k8s.io/decision']);
+  if (label !== undefined) return label;
+  const info = pp['authorizationInfo'];
+  if (!Array.isArray(info) || info.length === 0) return undefined;
+  const granted = info.map((i) => (isObject(i) ? i['granted'] : undefined));
+  if (granted.some((g) => g === false)) return 'forbid';
+  return granted.every((g) => g === true) ? 'allow' : undefined;
+}
+
+/** A request/response Struct without GKE's `@type` member. */
+function body(v: unknown): unknown {
+  if (!isObject(v)) return v ?? undefined;
+  if (!('@type' in v)) return v;
+  const { ['@type']: _type, ...rest } = v;
+  return rest;
+}
+
+export function parseGkeRecord(record: unknown, origin: Origin, hints: ParseHints = {}): ParseOutcome {
+  if (!isObject(record)) return rejected(origin, 'unknown-shape', 'LogEntry is not a JSON object');
+  let le: JsonObject = record;
+  if (isGoClientDump(record)) {
+    const converted = fromGoClientDump(record);
+    if (typeof converted === 'string') return rejected(origin, 'unknown-shape', converted);
+    le = converted;
+  }
+  const insertId = str(le['insertId']);
+  const at: Origin = insertId !== undefined && origin.recordId === undefined ? { ...origin, recordId: insertId } : origin;
+  const logName = str(le['logName']);
+  const pp = isObject(le['protoPayload']) ? le['protoPayload'] : undefined;
+  const service = str(pp?.['serviceName']);
+  if (service !== 'k8s.io') return skipped(at, 'not-audit', `service ${service ?? '(none)'}`);
+  if (logName !== undefined && !AUDIT_LOGS.test(logName)) return skipped(at, 'not-audit', `log ${logName}`);
+  const p = pp!;
+
+  const method = str(p['methodName']);
+  if (method === undefined) return rejected(at, 'missing-field', 'protoPayload has no methodName');
+  const verb = method.slice(method.lastIndexOf('.') + 1);
+  const rawTime = le['timestamp'];
+  if (rawTime === undefined) return rejected(at, 'missing-field', 'LogEntry has no timestamp');
+  const time = normaliseTime(rawTime);
+  if (time === undefined) return rejected(at, 'invalid-value', `unparseable timestamp ${JSON.stringify(rawTime).slice(0, 80)}`);
+
+  // `io.k8s.<verb>` has no resource part: a non-resource request (`readyz`, `api/v1`, `HNAP1`).
+  const nonResource = method.startsWith('io.k8s.') && method.indexOf('.', 7) < 0;
+  const resourceName = str(p['resourceName']) ?? '';
+  let target: Target = {};
+  let requestURI: string | undefined;
+  if (nonResource) {
+    // The path is what GKE logs for these; the raw Event would carry it as requestURI.
+    if (resourceName !== '') requestURI = resourceName.startsWith('/') ? resourceName : `/${resourceName}`;
+  } else {
+    const m = parseResourceName(resourceName);
+    if (m.kind === 'unmatched') return rejected(at, 'unsupported-resource-path', `resourceName ${JSON.stringify(m.path).slice(0, 300)} (method ${method})`);
+    target = m.target;
+  }
+
+  const labels = isObject(le['labels']) ? le['labels'] : undefined;
+  const user = userOf(p, labels);
+  const meta = isObject(p['requestMetadata']) ? p['requestMetadata'] : undefined;
+  const op = isObject(le['operation']) ? le['operation'] : undefined;
+  const id = str(op?.['id']) ?? insertId ?? stableId(JSON.stringify(le));
+  const event: AuditEvent = {
+    kind: 'audit',
+    id,
+    cloud: 'gke',
+    time,
+    verb,
+    user,
+    auth: deriveAuth(user, 'gke', labels as Record<string, string> | undefined),
+    sourceIPs: typeof meta?.['callerIp'] === 'string' ? [meta['callerIp']] : [],
+    target,
+    outcome: gkeOutcome(p['status'], target.subresource),
+    truncated: labels?.['audit.k8s.io/truncated'] === 'true',
+    origin: at,
+  };
+  const resLabels = isObject(le['resource']) && isObject((le['resource'] as JsonObject)['labels']) ? ((le['resource'] as JsonObject)['labels'] as JsonObject) : undefined;
+  const cluster = hints.cluster ?? str(resLabels?.['cluster_name']);
+  if (cluster !== undefined) event.cluster = cluster;
+  const ingestedAt = normaliseTime(le['receiveTimestamp']) ?? hints.ingestedAt;
+  if (ingestedAt !== undefined) event.ingestedAt = ingestedAt;
+  const userAgent = str(meta?.['callerSuppliedUserAgent']);
+  if (userAgent !== undefined) event.userAgent = userAgent;
+  if (requestURI !== undefined) event.requestURI = requestURI;
+  if (labels !== undefined) event.annotations = labels as Record<string, string>;
+  const decision = decisionOf(p, labels);
+  if (decision !== undefined) event.decision = decision;
+  const reason = str(labels?.['authorization.k8s.io/reason']);
+  if (reason !== undefined) event.decisionReason = reason;
+  const request = body(p['request']);
+  if (request !== undefined) event.requestObject = request;
+  const response = body(p['response']);
+  if (response !== undefined) event.responseObject = response;
+  return parsed(event);
+}
+
+/** The adapter's record parser (DESIGN.md layout): one LogEntry → outcome. */
+export const parse = parseGkeRecord;

@@ -1,0 +1,81 @@
+import type { Target } from '../../core/event.js';
+
+/**
+ * GKE `protoPayload.resourceName` → target (research/rules.md §4.3). The path is
+ * `<group>/<version>/<rest>` with `core` for the core group; `<rest>` is matched against a table
+ * of named patterns, first match wins. Traps the table settles: the namespace object itself
+ * (`core/v1/namespaces/x` is resource `namespaces`, not a scope), cluster-wide collections
+ * (`core/v1/secrets`), cluster-scoped subresources (`…/certificatesigningrequests/<n>/approval`)
+ * and the 2020 form of streaming subresources that repeats the pod name (`…/pods/p/exec/p`).
+ */
+
+type Segment =
+  | { literal: string }
+  | { capture: 'namespace' | 'resource' | 'name' | 'subresource'; oneOf?: ReadonlySet<string> }
+  | { sameAs: 'name' };
+
+export interface ResourcePattern {
+  name: string;
+  segments: readonly Segment[];
+}
+
+const lit = (literal: string): Segment => ({ literal });
+const cap = (capture: 'namespace' | 'resource' | 'name' | 'subresource', oneOf?: ReadonlySet<string>): Segment =>
+  oneOf === undefined ? { capture } : { capture, oneOf };
+
+/** Subresources of the namespace object (Kubernetes `namespaceSubresources` in requestinfo.go). */
+const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
+const NAMESPACES = new Set(['namespaces']);
+
+export const RESOURCE_PATTERNS: readonly ResourcePattern[] = Object.freeze([
+  { name: 'namespace subresource', segments: [cap('resource', NAMESPACES), cap('name'), cap('subresource', NAMESPACE_SUBRESOURCES)] },
+  {
+    name: 'namespaced subresource, name repeated',
+    segments: [lit('namespaces'), cap('namespace'), cap('resource'), cap('name'), cap('subresource'), { sameAs: 'name' }],
+  },
+  { name: 'namespaced subresource', segments: [lit('namespaces'), cap('namespace'), cap('resource'), cap('name'), cap('subresource')] },
+  { name: 'namespaced object', segments: [lit('namespaces'), cap('namespace'), cap('resource'), cap('name')] },
+  { name: 'namespaced collection', segments: [lit('namespaces'), cap('namespace'), cap('resource')] },
+  { name: 'cluster-scoped subresource', segments: [cap('resource'), cap('name'), cap('subresource')] },
+  { name: 'cluster-scoped object', segments: [cap('resource'), cap('name')] },
+  { name: 'cluster-wide collection', segments: [cap('resource')] },
+]);
+
+const VERSION = /^v\d+(?:(?:alpha|beta)\d+)?$/;
+
+export type ResourceNameMatch =
+  | { kind: 'resource'; pattern: string; target: Target }
+  | { kind: 'unmatched'; path: string };
+
+function matchPattern(pattern: ResourcePattern, parts: readonly string[], t: Target): Target | undefined {
+  if (pattern.segments.length !== parts.length - 2) return undefined;
+  for (let i = 2; i < parts.length; i++) {
+    const seg = pattern.segments[i - 2]!;
+    const value = parts[i]!;
+    if (value === '') return undefined;
+    if ('literal' in seg) {
+      if (value !== seg.literal) return undefined;
+    } else if ('sameAs' in seg) {
+      if (value !== t[seg.sameAs]) return undefined;
+    } else {
+      if (seg.oneOf !== undefined && !seg.oneOf.has(value)) return undefined;
+      t[seg.capture] = value;
+    }
+  }
+  return t;
+}
+
+/** Matches a resourceName; a path that fits no pattern is returned whole for the rejection. */
+export function parseResourceName(resourceName: string): ResourceNameMatch {
+  const parts = resourceName.split('/');
+  const group = parts[0];
+  const version = parts[1];
+  if (group === undefined || group === '' || version === undefined || !VERSION.test(version)) {
+    return { kind: 'unmatched', path: resourceName };
+  }
+  for (const pattern of RESOURCE_PATTERNS) {
+    const t = matchPattern(pattern, parts, { apiGroup: group === 'core' ? '' : group, apiVersion: version });
+    if (t !== undefined) return { kind: 'resource', pattern: pattern.name, target: t };
+  }
+  return { kind: 'unmatched', path: resourceName };
+}
