@@ -1,0 +1,140 @@
+import { CreateTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asEks, k8sEvent } from '../../core/example-records.js';
+import { DYNAMO_KEY } from '../../core/state/dynamodb-store.js';
+import { ENV } from '../../functions/shared/runtime-config.js';
+import { HANDLER_BUNDLE, HANDLER_ENTRY } from '../../infra/aws/handler-bundle.js';
+import { FakeCloudWatchLogs } from '../fakes/cloudwatch-logs.js';
+import { SnsFake } from '../fakes/sns.js';
+import { startDynalite } from '../helpers/aws-clients.js';
+
+const TOPIC = 'arn:aws:sns:us-east-1:111122223333:credwatch-alerts';
+const TABLE = 'credwatch-state';
+const AUDIT_ID = '9a1b2c3d-0000-4000-8000-00000000b0d1';
+
+/**
+ * Runs the bundled handler the way Lambda does: a fresh Node process `require`s index.js and calls
+ * `handler(event, context)`. The bundle's own default SDK clients reach the fakes through the
+ * SDK's per-service endpoint variables, so nothing in the bundle is test-specific.
+ */
+const RUNNER = `
+const { handler } = require(process.argv[2]);
+handler({ id: 'bundle-run', 'detail-type': 'Scheduled Event', source: 'aws.scheduler', detail: {} },
+  { awsRequestId: 'req-bundle-1', functionName: 'credwatch', functionVersion: '$LATEST', invokedFunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:credwatch', memoryLimitInMB: '1769', logGroupName: '/aws/lambda/credwatch', logStreamName: 's', getRemainingTimeInMillis: () => 240000 })
+  .then((summary) => process.send({ summary }), (err) => process.send({ error: String(err && err.stack || err) }));
+`;
+
+describe('bundled AWS handler', () => {
+  let dir: string;
+  let bundle: string;
+  let db: Awaited<ReturnType<typeof startDynalite>>;
+  let cwl: FakeCloudWatchLogs;
+  const sns = new SnsFake();
+  let snsEndpoint: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'credwatch-bundle-'));
+    bundle = join(dir, 'index.js');
+    // The options NodejsFunction passes to esbuild for this stack (infra/aws/handler-bundle.ts).
+    const result = await build({
+      entryPoints: [HANDLER_ENTRY],
+      outfile: bundle,
+      bundle: true,
+      platform: HANDLER_BUNDLE.platform,
+      format: HANDLER_BUNDLE.format,
+      target: HANDLER_BUNDLE.target,
+      external: [...HANDLER_BUNDLE.externals],
+      mainFields: [...HANDLER_BUNDLE.mainFields],
+      minify: HANDLER_BUNDLE.minify,
+      sourcemap: HANDLER_BUNDLE.sourcemap,
+      logLevel: 'silent',
+    });
+    expect(result.errors).toEqual([]);
+    writeFileSync(join(dir, 'run.cjs'), RUNNER);
+
+    db = await startDynalite();
+    await db.client.send(new CreateTableCommand({
+      TableName: TABLE,
+      AttributeDefinitions: [{ AttributeName: DYNAMO_KEY, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: DYNAMO_KEY, KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }));
+    snsEndpoint = await sns.start();
+    sns.topics.add(TOPIC);
+    cwl = await FakeCloudWatchLogs.start();
+    cwl.createLogGroup('/aws/eks/prod-eks-1/cluster');
+    const now = Date.now();
+    const dump = k8sEvent({
+      verb: 'list',
+      resource: 'secrets',
+      user: 'system:serviceaccount:default:compromised-app',
+      extra: { 'authentication.kubernetes.io/pod-name': ['web-7d9c8b6f5-xk2mq'] },
+      requestURI: '/api/v1/secrets?limit=500',
+      time: new Date(now - 120_000).toISOString(),
+      auditID: AUDIT_ID,
+    });
+    const record = asEks(dump);
+    cwl.putEvents('/aws/eks/prod-eks-1/cluster', [
+      { logStreamName: String(record['logStreamName']), timestamp: now - 120_000, ingestionTime: now - 60_000, message: String(record['message']), eventId: 'cw-bundle-1' },
+    ]);
+  });
+
+  afterAll(async () => {
+    await db.stop();
+    await sns.stop();
+    await cwl.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is one self-contained CommonJS file', () => {
+    expect(statSync(bundle).size).toBeGreaterThan(100_000);
+  });
+
+  it('loads in a fresh process and runs one scan against the fakes', async () => {
+    const env: Record<string, string> = {
+      PATH: process.env['PATH'] ?? '',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIDTEST',
+      AWS_SECRET_ACCESS_KEY: 'test-secret',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: cwl.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
+      AWS_ENDPOINT_URL_SNS: snsEndpoint,
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      [ENV.sources]: JSON.stringify([{ cloud: 'eks', cluster: 'prod-eks-1' }]),
+      [ENV.stateTable]: TABLE,
+      [ENV.topicArn]: TOPIC,
+      [ENV.lookbackMinutes]: '6',
+    };
+    const reply = await new Promise<{ summary?: { sources: Array<Record<string, unknown>> }; error?: string }>((resolve, reject) => {
+      const child = fork(join(dir, 'run.cjs'), [bundle], { env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('message', (m) => {
+        resolve(m as { summary?: { sources: Array<Record<string, unknown>> } });
+        child.kill();
+      });
+      child.on('exit', (code) => reject(new Error(`the bundled handler exited (${code}) without answering: ${stderr}`)));
+    });
+    expect(reply.error).toBeUndefined();
+    const [source] = reply.summary!.sources;
+    expect(source).toMatchObject({ source: 'eks:prod-eks-1', status: 'ok', events: 1, checkpointAdvanced: true, alertsFailed: 0 });
+
+    const rules = sns.published.map((m) => JSON.parse(m.message) as { rule: string; event: { id: string } });
+    expect(rules.map((a) => a.rule).sort()).toEqual(['secret-read-by-service-account', 'secret-sweep']);
+    expect(rules.map((a) => a.event.id)).toEqual([AUDIT_ID, AUDIT_ID]);
+    expect(source!['alertsSent']).toBe(2);
+
+    const filter = cwl.requests.find((r) => r.target.endsWith('FilterLogEvents'));
+    expect(filter?.body['logGroupName']).toBe('/aws/eks/prod-eks-1/cluster');
+    expect(filter?.body['logStreamNamePrefix']).toBe('kube-apiserver-audit-');
+    const checkpoint = await db.client.send(new GetItemCommand({ TableName: TABLE, Key: { [DYNAMO_KEY]: { S: 'checkpoint#eks:prod-eks-1' } } }));
+    expect(checkpoint.Item?.['runId']?.S).toBe('req-bundle-1');
+  });
+});
