@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { DEFAULT_IDENTITY_TABLES, type IdentityTables } from './k8s-identity.js';
+import { DEFAULT_IDENTITY_TABLES, extendIdentityTables, type IdentityTables } from './k8s-identity.js';
 import type { AnyRule } from './rule.js';
 
 /**
@@ -12,12 +12,29 @@ const names = z.array(z.string().min(1));
 
 export const DetectionConfigSchema = z.strictObject({
   rules: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
-  /** Added to the built-in identity tables: they extend, never replace, the defaults. */
+  /** Added to the built-in identity tables (core/k8s-identity.ts): they extend, never replace, the defaults. */
   identities: z
     .strictObject({
       controlPlaneUsers: names.optional(),
       controlPlanePrefixes: names.optional(),
       bootstrapUsers: names.optional(),
+      cloudControlPlane: z
+        .partialRecord(z.enum(['eks', 'aks', 'gke']), z.strictObject({ users: names.default([]), prefixes: names.default([]) }))
+        .optional(),
+      csrControllers: names.optional(),
+      /** Regular expressions (source text); each must compile. */
+      controlPlanePrincipals: z
+        .array(
+          z.string().refine((re) => {
+            try {
+              new RegExp(re);
+              return true;
+            } catch {
+              return false;
+            }
+          }, 'not a valid regular expression'),
+        )
+        .optional(),
     })
     .optional(),
 });
@@ -42,13 +59,8 @@ export function resolveDetectionConfig(raw: unknown, rules: readonly AnyRule[], 
   for (const id of Object.keys(ruleOptions)) {
     if (!known.has(id)) throw new ConfigError('unknown-rule', `${where}: rules.${id}: no rule has this id. Run \`credwatch rules\` to list them.`);
   }
-  const extra = config.identities ?? {};
-  return {
-    ruleOptions,
-    identities: {
-      controlPlaneUsers: [...DEFAULT_IDENTITY_TABLES.controlPlaneUsers, ...(extra.controlPlaneUsers ?? [])],
-      controlPlanePrefixes: [...DEFAULT_IDENTITY_TABLES.controlPlanePrefixes, ...(extra.controlPlanePrefixes ?? [])],
-      bootstrapUsers: [...DEFAULT_IDENTITY_TABLES.bootstrapUsers, ...(extra.bootstrapUsers ?? [])],
-    },
-  };
+  const { cloudControlPlane, ...lists } = config.identities ?? {};
+  const extra: Partial<IdentityTables> = { ...lists };
+  if (cloudControlPlane !== undefined) extra.cloudControlPlane = cloudControlPlane;
+  return { ruleOptions, identities: extendIdentityTables(DEFAULT_IDENTITY_TABLES, extra) };
 }

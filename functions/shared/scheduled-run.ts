@@ -1,6 +1,7 @@
 import { resolveDetectionConfig } from '../../core/detection-config.js';
 import { ConfigError, describeError } from '../../core/errors.js';
 import type { AnyRule } from '../../core/rule.js';
+import { selectRules } from '../../core/rule-selection.js';
 import { runScan, type RunSummary } from '../../core/scan.js';
 import type { AlertSink } from '../../core/sinks/sink.js';
 import type { LogSource, ScanWindow, SourcePage } from '../../core/source.js';
@@ -50,13 +51,6 @@ class UnbuildableSource implements LogSource {
   async *read(_window: ScanWindow): AsyncIterable<SourcePage> {
     throw new ConfigError('source-unbuildable', `${this.name} could not be set up: ${describeError(this.error)}`);
   }
-}
-
-export function selectRules(all: readonly AnyRule[], ids: readonly string[] | undefined, where: string): AnyRule[] {
-  if (ids === undefined) return [...all];
-  const unknown = ids.filter((id) => !all.some((r) => r.id === id));
-  if (unknown.length > 0) throw new ConfigError('unknown-rule', `${where}: no rule has the id ${unknown.join(', ')}. Run \`credwatch rules\` to list them.`);
-  return all.filter((r) => ids.includes(r.id));
 }
 
 export interface ScheduledRunDeps {

@@ -1,0 +1,128 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { readInputs } from '../adapters/file/read.js';
+import { Engine } from '../core/engine.js';
+import { Pipeline } from '../core/pipeline.js';
+import type { AuditEvent } from '../core/event.js';
+import type { AnyRule, RuleContext } from '../core/rule.js';
+import { RULES } from '../rules/index.js';
+
+/**
+ * The two measurements, each run in a fresh child process so its peak RSS (`maxRSS`) belongs to
+ * that measurement alone and one run's JIT warm-up or garbage does not flatter the other.
+ */
+
+export type MeasureMode = 'bare' | 'parse' | 'pipeline' | 'by-rule';
+
+export interface Measurement {
+  mode: MeasureMode;
+  file: string;
+  bytes: number;
+  /** Records handled: lines parsed (bare) or events that reached the engine (pipeline). */
+  events: number;
+  seconds: number;
+  eventsPerSecond: number;
+  mbPerSecond: number;
+  maxRssMb: number;
+  /** Heap still reachable after a full GC at the end: what the run retains, unlike lazy RSS. */
+  retainedHeapMb?: number;
+  findings?: number;
+  skipped?: number;
+  rejected?: number;
+  /** `by-rule` only: milliseconds spent in each rule's `evaluate`. */
+  ruleMs?: Record<string, number>;
+}
+
+const MB = 1024 * 1024;
+/** Holds the finished pipeline (engine, history, rule state) while the retained heap is measured. */
+let measured: unknown;
+
+function finish(m: Omit<Measurement, 'eventsPerSecond' | 'mbPerSecond' | 'maxRssMb'>): Measurement {
+  // The child runs with --expose-gc; elsewhere `gc` is absent and the figure is left out.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  return {
+    ...(gc === undefined ? {} : { retainedHeapMb: process.memoryUsage().heapUsed / MB }),
+    ...m,
+    eventsPerSecond: m.events / m.seconds,
+    mbPerSecond: m.bytes / MB / m.seconds,
+    // resourceUsage().maxRSS is in KiB.
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+/** The floor any JSONL tool pays: stream the file, split lines, JSON.parse each. */
+export async function measureBare(file: string): Promise<Measurement> {
+  const bytes = (await stat(file)).size;
+  const started = performance.now();
+  let events = 0;
+  let rest: Buffer | undefined;
+  for await (const chunk of createReadStream(file, { highWaterMark: MB })) {
+    let buf = rest === undefined ? (chunk as Buffer) : Buffer.concat([rest, chunk as Buffer]);
+    let pos = 0;
+    for (let nl = buf.indexOf(10, pos); nl >= 0; nl = buf.indexOf(10, pos)) {
+      if (nl > pos) {
+        JSON.parse(buf.toString('utf8', pos, nl));
+        events++;
+      }
+      pos = nl + 1;
+    }
+    buf = buf.subarray(pos);
+    rest = buf.length > 0 ? Buffer.from(buf) : undefined;
+  }
+  if (rest !== undefined && rest.length > 0) {
+    JSON.parse(rest.toString('utf8'));
+    events++;
+  }
+  return finish({ mode: 'bare', file, bytes, events, seconds: (performance.now() - started) / 1000 });
+}
+
+/** The rule with its `evaluate` time added to `ruleMs[rule.id]`. */
+function timed(rule: AnyRule, ruleMs: Record<string, number>): AnyRule {
+  ruleMs[rule.id] = 0;
+  const evaluate = rule.evaluate.bind(rule) as (e: AuditEvent, ctx: RuleContext<unknown>) => ReturnType<AnyRule['evaluate']>;
+  return {
+    ...rule,
+    evaluate(e: AuditEvent, ctx: RuleContext<unknown>) {
+      const t0 = performance.now();
+      try {
+        return evaluate(e, ctx);
+      } finally {
+        ruleMs[rule.id] = (ruleMs[rule.id] ?? 0) + performance.now() - t0;
+      }
+    },
+  };
+}
+
+/**
+ * What `credwatch scan FILE` does: read, detect, parse, normalise, then every rule through the
+ * engine. `parse` stops before the engine (no rules); `by-rule` times each rule's `evaluate`,
+ * which costs a little itself, so it is run separately from the timed pipeline.
+ */
+export async function measurePipeline(file: string, mode: 'parse' | 'pipeline' | 'by-rule' = 'pipeline'): Promise<Measurement> {
+  const bytes = (await stat(file)).size;
+  const ruleMs: Record<string, number> = {};
+  const rules: AnyRule[] =
+    mode === 'parse'
+      ? []
+      : mode === 'pipeline'
+        ? [...RULES]
+        : RULES.map((rule) => timed(rule, ruleMs));
+  const started = performance.now();
+  let findings = 0;
+  const pipeline = new Pipeline({ engine: new Engine({ rules }), onFinding: () => void findings++ });
+  await pipeline.consume(readInputs([file]));
+  const t = pipeline.tally();
+  measured = pipeline;
+  return finish({
+    mode,
+    file,
+    bytes,
+    events: t.events,
+    seconds: (performance.now() - started) / 1000,
+    findings,
+    skipped: t.skipped.total,
+    rejected: t.rejected.total,
+    ...(mode === 'by-rule' ? { ruleMs } : {}),
+  });
+}

@@ -1,0 +1,266 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { describeError } from '../../core/errors.js';
+import type { AnyRule } from '../../core/rule.js';
+import { SEVERITIES, type Severity } from '../../core/severity.js';
+import { readInputs } from '../../adapters/file/read.js';
+import { RULES } from '../../rules/index.js';
+import { demoInputs, findDemoDir } from './demo-data.js';
+import { lazySourceFactories, type SourceFactories } from './live-sources.js';
+import { ruleJson, rulesTable } from './render.js';
+import { EXIT_OK, EXIT_USAGE, runScan, type OutputFormat } from './scan-command.js';
+import { collectList } from './scan-options.js';
+import type { CliIo, InputReader } from './types.js';
+import { runWatch, sleepUnlessAborted, type WatchDeps } from './watch-command.js';
+
+export type { CliIo } from './types.js';
+
+/** Everything the CLI reaches outside itself; tests replace parts, `main.ts` uses the defaults. */
+export interface CliDeps {
+  rules?: readonly AnyRule[];
+  now?: () => Date;
+  sources?: SourceFactories;
+  readInputs?: InputReader;
+  demoDir?: string;
+  /** `watch` waits with this between runs, and stops when `signal` aborts (Ctrl-C in main.ts). */
+  sleep?: WatchDeps['sleep'];
+  signal?: AbortSignal;
+}
+
+const SCAN_EXAMPLES = `
+Examples:
+  $ credwatch scan ./exports/                        files, folders, .gz, any mix of shapes
+  $ credwatch scan audit.log --format jsonl --min-severity medium
+  $ credwatch scan - < kube-apiserver-audit.log      read stdin
+  $ credwatch scan audit.log --cluster prod-1 --fail-on high   exit 1 on a high or critical finding
+  $ credwatch scan --eks prod-eks-1 --region us-west-2 --since 2h
+  $ credwatch scan --eks prod-eks-1 --from 2026-03-02T09:00Z --to 2026-03-02T10:00Z
+  $ credwatch scan --aks <workspace-id> --aks-cluster aks-prod-1 --since 2h
+  $ credwatch scan --gke my-project --gke-cluster gke-prod-1 --since 30m
+
+Exit codes: 0 no finding at --fail-on or above, 1 such a finding exists, 2 usage error or an
+input/source that could not be read (findings of the other sources are still printed).
+Output: findings on stdout (a table, or one alert JSON per line); the summary on stderr.
+Live windows select on ingestion time; endpoints can be overridden with CREDWATCH_EKS_ENDPOINT,
+CREDWATCH_AKS_ENDPOINT and CREDWATCH_GKE_ENDPOINT.
+`;
+
+const ROOT_EXAMPLES = `
+Examples:
+  $ credwatch demo                      scan the built-in multi-cloud demo data
+  $ credwatch scan ./exports/ --fail-on high
+  $ credwatch rules                     list the detections
+  $ credwatch scan --help               all scan options
+`;
+
+interface ScanFlags {
+  format: OutputFormat;
+  minSeverity: Severity;
+  rules?: string;
+  cluster?: string;
+  failOn?: Severity;
+  config?: string;
+  eks?: string[];
+  region?: string;
+  profile?: string;
+  aks?: string[];
+  aksCluster?: string;
+  gke?: string[];
+  gkeCluster?: string;
+  since?: string;
+  from?: string;
+  to?: string;
+}
+
+function severityOption(flags: string, description: string): Option {
+  return new Option(flags, description).choices([...SEVERITIES]);
+}
+
+const WATCH_EXAMPLES = `
+Examples:
+  $ credwatch watch --eks prod-eks-1 --region us-west-2 --every 5m --state ./credwatch-state.json
+  $ credwatch watch --gke my-project --format jsonl >> alerts.jsonl
+
+Each run scans what the log service ingested since the previous run (the first run looks back
+--lookback), and prints each alert once: the state file keeps checkpoints and sent alert ids, so a
+restart neither re-alerts nor skips. Stop with Ctrl-C.
+`;
+
+function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, setCode: (c: number) => void): Command {
+  const program = new Command('credwatch')
+    .description('Find Kubernetes credential abuse (CSR abuse, Secret dumps, kubelet certificate theft) in EKS, AKS and GKE audit logs.')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => void io.stdout.write(s),
+      writeErr: (s) => void io.stderr.write(s),
+    })
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', ROOT_EXAMPLES);
+
+  program
+    .command('scan')
+    .description('scan audit-log files or live cloud sources and print findings')
+    .argument('[inputs...]', 'files, folders, .gz files, or - for stdin')
+    .addOption(new Option('--format <format>', 'findings output: a table, or one alert JSON per line').choices(['table', 'jsonl']).default('table'))
+    .addOption(severityOption('--min-severity <severity>', 'report findings at or above this severity').default('info'))
+    .option('--rules <ids>', 'comma-separated rule ids to run (default: all; see `credwatch rules`)')
+    .option('--cluster <name>', 'cluster name for records whose envelope does not carry one')
+    .addOption(severityOption('--fail-on <severity>', 'exit 1 when a reported finding is at or above this severity'))
+    .option('--config <file>', 'JSON config: per-rule options `rules: {<id>: {...}}` and extra identities')
+    .option('--eks <cluster>', 'EKS cluster to read from CloudWatch Logs (repeatable)', collectList)
+    .option('--region <region>', 'AWS region of the --eks clusters (default: the AWS SDK chain)')
+    .option('--profile <profile>', 'AWS profile for --eks')
+    .option('--aks <workspace-id>', 'Log Analytics workspace holding AKS kube-audit logs (repeatable)', collectList)
+    .option('--aks-cluster <name>', 'only this AKS cluster of the workspace')
+    .option('--gke <project>', 'GCP project whose GKE audit logs to read (repeatable, comma-separated)', collectList)
+    .option('--gke-cluster <name>', 'only this GKE cluster')
+    .option('--since <duration>', 'live window: this far back from now, e.g. 30m, 2h, 1d (default 1h)')
+    .option('--from <iso>', 'live window start (ingestion time), e.g. 2026-03-02T09:00Z')
+    .option('--to <iso>', 'live window end (default: now)')
+    .addHelpText('after', SCAN_EXAMPLES)
+    .action(async (inputs: string[], flags: ScanFlags) => {
+      const live = {
+        ...(flags.eks === undefined ? {} : { eks: flags.eks }),
+        ...(flags.region === undefined ? {} : { region: flags.region }),
+        ...(flags.profile === undefined ? {} : { profile: flags.profile }),
+        ...(flags.aks === undefined ? {} : { aks: flags.aks }),
+        ...(flags.aksCluster === undefined ? {} : { aksCluster: flags.aksCluster }),
+        ...(flags.gke === undefined ? {} : { gke: flags.gke }),
+        ...(flags.gkeCluster === undefined ? {} : { gkeCluster: flags.gkeCluster }),
+      };
+      const window = {
+        ...(flags.since === undefined ? {} : { since: flags.since }),
+        ...(flags.from === undefined ? {} : { from: flags.from }),
+        ...(flags.to === undefined ? {} : { to: flags.to }),
+      };
+      setCode(
+        await runScan(
+          {
+            inputs,
+            format: flags.format,
+            minSeverity: flags.minSeverity,
+            ...(flags.rules === undefined ? {} : { rules: flags.rules }),
+            ...(flags.cluster === undefined ? {} : { cluster: flags.cluster }),
+            ...(flags.failOn === undefined ? {} : { failOn: flags.failOn }),
+            ...(flags.config === undefined ? {} : { config: flags.config }),
+            live,
+            window,
+          },
+          io,
+          deps,
+        ),
+      );
+    });
+
+  program
+    .command('watch')
+    .description('scan live sources every few minutes, alerting once per finding (like the scheduled functions)')
+    .option('--eks <cluster>', 'EKS cluster to read from CloudWatch Logs (repeatable)', collectList)
+    .option('--region <region>', 'AWS region of the --eks clusters (default: the AWS SDK chain)')
+    .option('--profile <profile>', 'AWS profile for --eks')
+    .option('--aks <workspace-id>', 'Log Analytics workspace holding AKS kube-audit logs (repeatable)', collectList)
+    .option('--aks-cluster <name>', 'only this AKS cluster of the workspace')
+    .option('--gke <project>', 'GCP project whose GKE audit logs to read (repeatable, comma-separated)', collectList)
+    .option('--gke-cluster <name>', 'only this GKE cluster')
+    .option('--every <duration>', 'time between runs', '5m')
+    .option('--lookback <duration>', 'how far the first run looks back', '6m')
+    .option('--state <file>', 'state file: checkpoints and sent alert ids', './credwatch-state.json')
+    .addOption(new Option('--format <format>', 'alerts as lines, or one alert JSON per line').choices(['table', 'jsonl']).default('table'))
+    .addOption(severityOption('--min-severity <severity>', 'alert on findings at or above this severity').default('medium'))
+    .option('--rules <ids>', 'comma-separated rule ids to run (default: all)')
+    .option('--config <file>', 'JSON config: per-rule options and extra identities')
+    .option('--runs <n>', 'stop after this many runs (default: until interrupted)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number of at least 1');
+      return n;
+    })
+    .addHelpText('after', WATCH_EXAMPLES)
+    .action(async (flags: ScanFlags & { every: string; lookback: string; state: string; runs?: number }) => {
+      const live = {
+        ...(flags.eks === undefined ? {} : { eks: flags.eks }),
+        ...(flags.region === undefined ? {} : { region: flags.region }),
+        ...(flags.profile === undefined ? {} : { profile: flags.profile }),
+        ...(flags.aks === undefined ? {} : { aks: flags.aks }),
+        ...(flags.aksCluster === undefined ? {} : { aksCluster: flags.aksCluster }),
+        ...(flags.gke === undefined ? {} : { gke: flags.gke }),
+        ...(flags.gkeCluster === undefined ? {} : { gkeCluster: flags.gkeCluster }),
+      };
+      setCode(
+        await runWatch(
+          {
+            live,
+            every: flags.every,
+            lookback: flags.lookback,
+            state: flags.state,
+            format: flags.format,
+            minSeverity: flags.minSeverity,
+            ...(flags.rules === undefined ? {} : { rules: flags.rules }),
+            ...(flags.config === undefined ? {} : { config: flags.config }),
+            ...(flags.runs === undefined ? {} : { runs: flags.runs }),
+          },
+          io,
+          deps,
+        ),
+      );
+    });
+
+  program
+    .command('rules')
+    .description('list the detection rules: id, severity, title, MITRE ATT&CK, cloud coverage')
+    .addOption(new Option('--format <format>', 'a table, or one JSON object per rule').choices(['table', 'jsonl']).default('table'))
+    .action((flags: { format: OutputFormat }) => {
+      if (flags.format === 'jsonl') for (const r of deps.rules) io.stdout.write(JSON.stringify(ruleJson(r)) + '\n');
+      else io.stdout.write(rulesTable(deps.rules));
+      setCode(EXIT_OK);
+    });
+
+  program
+    .command('demo')
+    .description('scan the built-in multi-cloud demo data (three clusters, benign traffic and attacks)')
+    .addOption(new Option('--format <format>', 'a table, or one alert JSON per line').choices(['table', 'jsonl']).default('table'))
+    .action(async (flags: { format: OutputFormat }) => {
+      if (demoDir === undefined) {
+        io.stderr.write('credwatch: the demo data folder (demo/) was not found next to this installation.\n');
+        setCode(EXIT_USAGE);
+        return;
+      }
+      const code = await runScan(
+        { inputs: demoInputs(demoDir), format: flags.format, minSeverity: 'info', live: {}, window: {} },
+        io,
+        deps,
+      );
+      setCode(code);
+    });
+
+  return program;
+}
+
+/** Runs the CLI in-process and returns the exit code; `main.ts` wires it to the real process. */
+export async function runCli(argv: string[], io: CliIo, deps: CliDeps = {}): Promise<number> {
+  const scanDeps: WatchDeps = {
+    rules: deps.rules ?? RULES,
+    now: deps.now ?? (() => new Date()),
+    sources: deps.sources ?? lazySourceFactories,
+    readInputs: deps.readInputs ?? readInputs,
+    sleep: deps.sleep ?? sleepUnlessAborted,
+    signal: deps.signal ?? new AbortController().signal,
+  };
+  let code = EXIT_OK;
+  const program = buildProgram(io, scanDeps, deps.demoDir ?? findDemoDir(), (c) => {
+    code = c;
+  });
+  if (argv.length === 0) {
+    program.outputHelp();
+    return EXIT_USAGE;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT_OK : EXIT_USAGE;
+    }
+    // Exit 1 means "findings"; a crash must not look like one, nor like a clean scan.
+    io.stderr.write(`credwatch: internal error: ${describeError(err)}\n`);
+    return EXIT_USAGE;
+  }
+  return code;
+}

@@ -1,0 +1,133 @@
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { Engine } from '../../core/engine.js';
+import { CredwatchError, describeError } from '../../core/errors.js';
+import { toAlert, type Finding } from '../../core/finding.js';
+import { unionNeeds } from '../../core/needs.js';
+import type { ParseHints } from '../../core/parse-result.js';
+import { outcomesOf, Pipeline } from '../../core/pipeline.js';
+import type { AnyRule } from '../../core/rule.js';
+import { atLeast, type Severity } from '../../core/severity.js';
+import type { CoverageNotice } from '../../core/source.js';
+import { defaultConfig, loadConfigFile } from './config-file.js';
+import { planLiveSources, type LiveFlags, type SourceFactories } from './live-sources.js';
+import { PROGRESS_MIN_BYTES, startProgress, totalInputBytes, type ByteProgress } from './progress.js';
+import { findingsTable, formatSummary } from './render.js';
+import { resolveWindow, selectRules, type WindowFlags } from './scan-options.js';
+import type { CliIo, InputProgressLike, InputReader } from './types.js';
+
+export type OutputFormat = 'table' | 'jsonl';
+
+export interface ScanRequest {
+  inputs: string[];
+  format: OutputFormat;
+  minSeverity: Severity;
+  rules?: string;
+  cluster?: string;
+  failOn?: Severity;
+  config?: string;
+  live: LiveFlags;
+  window: WindowFlags;
+}
+
+export interface ScanDeps {
+  rules: readonly AnyRule[];
+  now: () => Date;
+  sources: SourceFactories;
+  readInputs: InputReader;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FINDINGS = 1;
+export const EXIT_USAGE = 2;
+
+function write(stream: Writable, text: string): Promise<void> | undefined {
+  if (stream.write(text)) return undefined;
+  return once(stream, 'drain').then(() => undefined);
+}
+
+/** Everything up front that can be wrong with the request, so a scan never starts half-configured. */
+async function prepare(req: ScanRequest, io: CliIo, deps: ScanDeps) {
+  const rules = selectRules(deps.rules, req.rules);
+  const planned = planLiveSources(req.live, io.env);
+  const hasWindow = req.window.since !== undefined || req.window.from !== undefined || req.window.to !== undefined;
+  if (planned.length === 0 && hasWindow) {
+    throw new CredwatchError('invalid-window', '--since/--from/--to select a window of a live source (--eks, --aks, --gke); files are read whole.');
+  }
+  if (planned.length === 0 && req.inputs.length === 0) {
+    throw new CredwatchError('no-input', 'Nothing to scan: give files or folders (or - for stdin), or a live source (--eks, --aks, --gke).');
+  }
+  const window = planned.length > 0 ? resolveWindow(req.window, deps.now()) : undefined;
+  const config = req.config === undefined ? defaultConfig() : await loadConfigFile(req.config, rules);
+  const engine = new Engine({ rules, ruleOptions: config.ruleOptions, identities: config.identities });
+  return { rules, planned, window, engine };
+}
+
+/** Runs `credwatch scan` and returns the exit code: 0 clean, 1 findings at --fail-on, 2 usage or input failure. */
+export async function runScan(req: ScanRequest, io: CliIo, deps: ScanDeps): Promise<number> {
+  let prepared;
+  try {
+    prepared = await prepare(req, io, deps);
+  } catch (err) {
+    if (err instanceof CredwatchError) {
+      io.stderr.write(`credwatch: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+  const { rules, planned, window, engine } = prepared;
+  const collected: Finding[] = [];
+  const onFinding =
+    req.format === 'jsonl'
+      ? (f: Finding) => write(io.stdout, JSON.stringify(toAlert(f)) + '\n')
+      : (f: Finding) => void collected.push(f);
+  const pipeline = new Pipeline({ engine, onFinding, minSeverity: req.minSeverity });
+  const failures: { source: string; message: string }[] = [];
+  const notices: { source: string; notice: CoverageNotice }[] = [];
+
+  if (req.inputs.length > 0) {
+    const hints: ParseHints = req.cluster === undefined ? {} : { cluster: req.cluster };
+    let progress: ByteProgress | undefined;
+    if (io.isTTY === true) {
+      const total = await totalInputBytes(req.inputs);
+      if (total >= PROGRESS_MIN_BYTES) progress = startProgress(io.stderr, total);
+    }
+    try {
+      const bar = progress;
+      const options = { hints, stdin: io.stdin, ...(bar === undefined ? {} : { onProgress: (p: InputProgressLike) => bar.update(p.file, p.bytesRead) }) };
+      // An unreadable path fails before anything is read (readInputs checks all paths first).
+      await pipeline.consume(deps.readInputs(req.inputs, options));
+    } catch (err) {
+      failures.push({ source: req.inputs.join(', '), message: describeError(err) });
+    } finally {
+      progress?.stop();
+    }
+  }
+
+  if (planned.length > 0 && window !== undefined) {
+    const needs = unionNeeds(rules);
+    for (const plan of planned) {
+      let source;
+      try {
+        source = await plan.create(deps.sources);
+        await pipeline.consume(outcomesOf(source.read(window, { needs })));
+      } catch (err) {
+        failures.push({ source: source?.name ?? plan.label, message: describeError(err) });
+      }
+      for (const notice of source?.notices?.() ?? []) notices.push({ source: source?.name ?? plan.label, notice });
+    }
+  }
+
+  if (req.format === 'table') {
+    io.stdout.write(collected.length > 0 ? findingsTable(collected) : `No findings at or above ${req.minSeverity}.\n`);
+  }
+  const tally = pipeline.tally();
+  io.stderr.write(formatSummary({ tally, notices, failures, minSeverity: req.minSeverity }));
+  if (failures.length > 0) return EXIT_USAGE;
+  const failOn = req.failOn;
+  if (failOn !== undefined) {
+    const hit = Object.entries(tally.findings.bySeverity).some(([s, count]) => count > 0 && atLeast(s as Severity, failOn));
+    if (hit) return EXIT_FINDINGS;
+  }
+  return EXIT_OK;
+}

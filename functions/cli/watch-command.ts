@@ -1,0 +1,113 @@
+import { resolve } from 'node:path';
+import { CredwatchError, describeError } from '../../core/errors.js';
+import type { Alert } from '../../core/finding.js';
+import { runScan as runScheduledScan, type RunSummary, type SourceRunSummary } from '../../core/scan.js';
+import type { Severity } from '../../core/severity.js';
+import type { AlertSink } from '../../core/sinks/sink.js';
+import { JsonLinesSink } from '../../core/sinks/stream-sink.js';
+import type { LogSource } from '../../core/source.js';
+import { FileStateStore } from '../../core/state/file-store.js';
+import { defaultConfig, loadConfigFile } from './config-file.js';
+import { planLiveSources, type LiveFlags } from './live-sources.js';
+import type { OutputFormat, ScanDeps } from './scan-command.js';
+import { EXIT_OK, EXIT_USAGE } from './scan-command.js';
+import { parseDuration, selectRules } from './scan-options.js';
+import type { CliIo } from './types.js';
+
+export interface WatchRequest {
+  live: LiveFlags;
+  every: string;
+  lookback: string;
+  state: string;
+  format: OutputFormat;
+  minSeverity: Severity;
+  rules?: string;
+  config?: string;
+  /** Stop after this many runs (default: until interrupted). */
+  runs?: number;
+}
+
+export interface WatchDeps extends ScanDeps {
+  /** Waits between runs; resolves early when `signal` aborts. */
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  signal: AbortSignal;
+}
+
+/** One line per alert, for people watching a terminal. */
+class AlertLineSink implements AlertSink {
+  readonly name = 'terminal';
+  constructor(private readonly io: CliIo) {}
+  async send(a: Alert): Promise<void> {
+    this.io.stdout.write(`${a.time.replace(/\.\d+Z$/, 'Z')}  ${a.severity.toUpperCase().padEnd(8)}  ${a.rule}  ${a.cluster ?? '-'}  ${a.summary}\n`);
+  }
+}
+
+function sourceLine(s: SourceRunSummary): string {
+  const window = s.window === undefined ? '' : ` ${s.window.from} → ${s.window.to}`;
+  const base = `credwatch watch: ${s.source} ${s.status}${window}: ${s.events} events, ${s.findings} findings, ${s.alertsSent} alerts sent, ${s.duplicatesSuppressed} duplicates suppressed`;
+  const extra = [s.error, ...s.warnings, ...s.notices.map((n) => `coverage: ${n.message}`)].filter((x) => x !== undefined);
+  return [base, ...extra.map((x) => `  ${x}`)].join('\n') + '\n';
+}
+
+/**
+ * `credwatch watch`: the scheduled scan of the Lambda / Cloud Function, run locally on a timer
+ * with the file state store. Each run reads what was ingested since the last one; alerts are
+ * printed once, across runs and restarts, because the state file remembers them.
+ */
+export async function runWatch(req: WatchRequest, io: CliIo, deps: WatchDeps): Promise<number> {
+  let setup;
+  try {
+    const rules = selectRules(deps.rules, req.rules);
+    const planned = planLiveSources(req.live, io.env);
+    if (planned.length === 0) throw new CredwatchError('no-source', 'watch needs a live source: --eks, --aks or --gke (for files, use `credwatch scan`).');
+    const everyMs = parseDuration('--every', req.every);
+    if (everyMs < 10_000) throw new CredwatchError('invalid-duration', '--every must be at least 10s: the log services count every read against a quota.');
+    const lookbackMs = parseDuration('--lookback', req.lookback);
+    const config = req.config === undefined ? defaultConfig() : await loadConfigFile(req.config, rules);
+    const sources: LogSource[] = [];
+    for (const plan of planned) sources.push(await plan.create(deps.sources));
+    setup = { rules, sources, everyMs, lookbackMs, config };
+  } catch (err) {
+    if (err instanceof CredwatchError) {
+      io.stderr.write(`credwatch: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+  const store = new FileStateStore(resolve(req.state));
+  const sink: AlertSink = req.format === 'jsonl' ? new JsonLinesSink('stdout', io.stdout) : new AlertLineSink(io);
+  let last: RunSummary | undefined;
+  for (let run = 1; req.runs === undefined || run <= req.runs; run++) {
+    try {
+      last = await runScheduledScan({
+        sources: setup.sources,
+        engine: { rules: setup.rules, ruleOptions: setup.config.ruleOptions, identities: setup.config.identities },
+        store,
+        sink,
+        settings: { firstRunLookbackMs: setup.lookbackMs, alertMinSeverity: req.minSeverity },
+        clock: deps.now,
+      });
+      for (const s of last.sources) io.stderr.write(sourceLine(s));
+    } catch (err) {
+      // The state file itself failed: nothing can be remembered, so stop rather than re-alert.
+      io.stderr.write(`credwatch watch: ${describeError(err)}\n`);
+      return EXIT_USAGE;
+    }
+    if (deps.signal.aborted || (req.runs !== undefined && run >= req.runs)) break;
+    await deps.sleep(setup.everyMs, deps.signal);
+    if (deps.signal.aborted) break;
+  }
+  return last === undefined || last.ok ? EXIT_OK : EXIT_USAGE;
+}
+
+export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((done) => {
+    const timer = setTimeout(finish, ms);
+    function finish() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', finish);
+      done();
+    }
+    signal.addEventListener('abort', finish, { once: true });
+  });
+}

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { resolveDetectionConfig } from '../../core/detection-config.js';
+import { ConfigError } from '../../core/errors.js';
+import { DEFAULT_IDENTITY_TABLES } from '../../core/k8s-identity.js';
+import { RULES } from '../../rules/index.js';
+
+describe('detection config', () => {
+  it('extends every default identity table, per-cloud ones included', () => {
+    const r = resolveDetectionConfig(
+      { identities: { controlPlaneUsers: ['acme:operator'], cloudControlPlane: { eks: { users: ['eks:acme'] } } } },
+      RULES,
+      'test',
+    );
+    expect(r.identities.controlPlaneUsers).toEqual([...DEFAULT_IDENTITY_TABLES.controlPlaneUsers, 'acme:operator']);
+    expect(r.identities.cloudControlPlane?.eks?.users).toEqual([...(DEFAULT_IDENTITY_TABLES.cloudControlPlane?.eks?.users ?? []), 'eks:acme']);
+    expect(r.identities.cloudControlPlane?.aks).toEqual(DEFAULT_IDENTITY_TABLES.cloudControlPlane?.aks);
+    expect(r.identities.csrControllers).toEqual(DEFAULT_IDENTITY_TABLES.csrControllers);
+  });
+
+  it('names the option that is wrong and where it came from', () => {
+    expect(() => resolveDetectionConfig({ identities: { controlPlanePrincipals: ['('] } }, RULES, 'CREDWATCH_CONFIG')).toThrow(
+      'CREDWATCH_CONFIG: identities.controlPlanePrincipals.0: not a valid regular expression.',
+    );
+    expect(() => resolveDetectionConfig({ rules: { 'no-such-rule': {} } }, RULES, '--config x.json')).toThrow(ConfigError);
+    expect(() => resolveDetectionConfig({ colour: 'red' }, RULES, 'x')).toThrow(/x: \(root\): Unrecognized key/);
+  });
+});
