@@ -168,7 +168,14 @@ export async function runEksWindowBench(rules: readonly AnyRule[] = RULES): Prom
     for (const rule of rules) {
       let n = 0;
       for (const [k, count] of kinds) {
-        const probe = { verb: k.verb, target: { resource: k.resource, ...(k.subresource === undefined ? {} : { subresource: k.subresource }) } } as AuditEvent;
+        // The user and agent of a kind do not depend on the index's value here, only on its kind.
+        const u = USERS[k.user](0);
+        const probe = {
+          verb: k.verb,
+          user: { name: u.name },
+          userAgent: u.ua,
+          target: { resource: k.resource, ...(k.subresource === undefined ? {} : { subresource: k.subresource }) },
+        } as AuditEvent;
         if (matchesNeeds(rule.needs, probe)) n += count;
       }
       shareByRule[rule.id] = n / total;

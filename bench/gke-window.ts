@@ -15,14 +15,17 @@ import { FakeCloudLogging, type LogEntryJson } from '../test/fakes/cloud-logging
 const FROM = Date.parse('2026-03-02T09:00:00Z');
 const WINDOW_MS = 6 * 60_000;
 
+// The agent GKE records for the kubelet (a captured entry: `kubelet/v1.35.7 (linux/amd64) kubernetes/532e3c3`).
+const KUBELET_UA = 'kubelet/v1.35.7 (linux/amd64) kubernetes/532e3c3';
+
 /** Per minute on a ~20-node cluster: control loops dominate, credential-relevant calls are rare. */
 const MIX: ReadonlyArray<[number, (i: number) => K8sEventInit]> = [
-  [900, (i) => ({ verb: 'update', user: `system:node:gke-pool-${i % 20}`, resource: 'leases', apiGroup: 'coordination.k8s.io', namespace: 'kube-node-lease', name: `gke-pool-${i % 20}` })],
-  [400, (i) => ({ verb: 'get', user: 'system:kube-controller-manager', resource: 'configmaps', namespace: 'kube-system', name: `cm-${i % 30}` })],
-  [300, (i) => ({ verb: 'watch', user: `system:node:gke-pool-${i % 20}`, resource: 'pods', query: [['fieldSelector', `spec.nodeName=gke-pool-${i % 20}`]] })],
-  [200, (i) => ({ verb: 'patch', user: `system:node:gke-pool-${i % 20}`, resource: 'nodes', subresource: 'status', name: `gke-pool-${i % 20}` })],
-  [150, (i) => ({ verb: 'create', user: 'system:serviceaccount:kube-system:event-exporter', resource: 'events', namespace: `ns-${i % 10}` })],
-  [40, (i) => ({ verb: 'get', user: `system:node:gke-pool-${i % 20}`, resource: 'secrets', namespace: `ns-${i % 10}`, name: `app-${i % 7}` })],
+  [900, (i) => ({ verb: 'update', user: `system:node:gke-pool-${i % 20}`, userAgent: KUBELET_UA, resource: 'leases', apiGroup: 'coordination.k8s.io', namespace: 'kube-node-lease', name: `gke-pool-${i % 20}` })],
+  [400, (i) => ({ verb: 'get', user: 'system:kube-controller-manager', userAgent: 'kube-controller-manager/v1.35.7 (linux/amd64) kubernetes/532e3c3/leader-election', resource: 'configmaps', namespace: 'kube-system', name: `cm-${i % 30}` })],
+  [300, (i) => ({ verb: 'watch', user: `system:node:gke-pool-${i % 20}`, userAgent: KUBELET_UA, resource: 'pods', query: [['fieldSelector', `spec.nodeName=gke-pool-${i % 20}`]] })],
+  [200, (i) => ({ verb: 'patch', user: `system:node:gke-pool-${i % 20}`, userAgent: KUBELET_UA, resource: 'nodes', subresource: 'status', name: `gke-pool-${i % 20}` })],
+  [150, (i) => ({ verb: 'create', user: 'system:serviceaccount:kube-system:event-exporter', userAgent: 'event-exporter/v0.4.0', resource: 'events', namespace: `ns-${i % 10}` })],
+  [40, (i) => ({ verb: 'get', user: `system:node:gke-pool-${i % 20}`, userAgent: KUBELET_UA, resource: 'secrets', namespace: `ns-${i % 10}`, name: `app-${i % 7}` })],
   [6, (i) => ({ verb: 'list', user: 'system:serviceaccount:ci:deployer', resource: 'secrets', namespace: `ns-${i % 10}`, userAgent: KUBECTL_UA })],
   [2, (i) => ({ verb: 'create', user: 'alice@example.com', resource: 'pods', subresource: 'exec', namespace: 'ns-1', name: `web-${i}`, query: [['command', 'cat'], ['command', '/etc/kubernetes/pki/ca.key']] })],
   [1, () => ({ verb: 'create', user: 'kubelet-nodepool-bootstrap', resource: 'certificatesigningrequests', apiGroup: 'certificates.k8s.io' })],

@@ -1,10 +1,12 @@
 import { ConfigError, describeError } from './errors.js';
 import type { AuditEvent, Origin } from './event.js';
+import { isExecRequest, podKeyOfExec, podKeyOfRuntime } from './exec-correlation.js';
 import { findingKey, type Finding } from './finding.js';
 import { BoundedHistory } from './history.js';
 import { DEFAULT_IDENTITY_TABLES, type IdentityTables } from './k8s-identity.js';
 import { matchesNeeds } from './needs.js';
-import type { AnyRule, RuleContext } from './rule.js';
+import { isRuntimeRule, type AnyRule, type Rule, type RuleContext, type RuntimeFindingDraft, type RuntimeRule } from './rule.js';
+import type { DetectionEvent, RuntimeEvent } from './runtime-event.js';
 
 export interface RuleError {
   rule: string;
@@ -29,6 +31,14 @@ export interface EngineResult {
 
 /** Bound on remembered finding keys in a long-lived engine (watch loop); oldest forgotten first. */
 const MAX_REMEMBERED_KEYS = 1_000_000;
+/** Runtime findings held for a late exec; past this the oldest is emitted as it is. */
+const MAX_AWAITING = 10_000;
+
+interface Awaiting {
+  rule: RuntimeRule<unknown>;
+  event: RuntimeEvent;
+  draft: RuntimeFindingDraft;
+}
 
 /**
  * Dispatches events to the rules whose `needs` they meet, evaluates them, and emits one finding
@@ -36,7 +46,11 @@ const MAX_REMEMBERED_KEYS = 1_000_000;
  * its own memory; a rule that throws becomes a RuleError and the others still run.
  */
 export class Engine {
-  private readonly byResource = new Map<string, AnyRule[]>();
+  private readonly byResource = new Map<string, Rule<unknown>[]>();
+  private readonly byOperation = new Map<string, RuntimeRule<unknown>[]>();
+  /** Runtime findings that wait for a pods/exec, by pod. */
+  private readonly awaiting = new Map<string, Awaiting[]>();
+  private awaitingCount = 0;
   private readonly contexts = new Map<string, RuleContext<unknown>>();
   private readonly emitted = new Set<string>();
   private readonly history = new BoundedHistory();
@@ -46,10 +60,19 @@ export class Engine {
     this.rules = options.rules;
     const identities = options.identities ?? DEFAULT_IDENTITY_TABLES;
     for (const rule of options.rules) {
-      for (const resource of rule.needs.resources) {
-        const list = this.byResource.get(resource) ?? [];
-        list.push(rule);
-        this.byResource.set(resource, list);
+      if (isRuntimeRule(rule)) {
+        // A runtime rule's audit needs are for correlation (history), never for its evaluate.
+        for (const op of rule.needs.runtime.operations) {
+          const list = this.byOperation.get(op) ?? [];
+          list.push(rule);
+          this.byOperation.set(op, list);
+        }
+      } else {
+        for (const resource of rule.needs.resources) {
+          const list = this.byResource.get(resource) ?? [];
+          list.push(rule);
+          this.byResource.set(resource, list);
+        }
       }
       this.contexts.set(rule.id, {
         options: resolveOptions(rule, options.ruleOptions?.[rule.id]),
@@ -60,9 +83,12 @@ export class Engine {
     for (const key of options.seenKeys ?? []) this.emitted.add(key);
   }
 
-  process(event: AuditEvent): EngineResult {
+  /** Audit requests go to audit rules, runtime events to runtime rules (by operation). */
+  process(event: DetectionEvent): EngineResult {
+    if (event.kind === 'runtime') return this.processRuntime(event);
     const findings: Finding[] = [];
     const errors: RuleError[] = [];
+    if (this.byOperation.size > 0 && isExecRequest(event)) this.recordExec(event, findings, errors);
     const resource = event.target.resource;
     const candidates = resource === undefined ? undefined : this.byResource.get(resource);
     if (candidates === undefined) return { findings, errors };
@@ -80,25 +106,99 @@ export class Engine {
       }
       if (draft === null || draft === undefined) continue;
       const decisive = draft.event ?? event;
-      const key = findingKey(rule.id, decisive.cluster, decisive.id);
-      if (this.emitted.has(key)) continue;
-      this.remember(key);
-      findings.push({
-        key,
-        rule: rule.id,
-        title: draft.title ?? rule.title,
-        severity: draft.severity ?? rule.severity,
-        summary: draft.summary,
-        cloud: decisive.cloud,
-        ...(decisive.cluster === undefined ? {} : { cluster: decisive.cluster }),
-        time: decisive.time,
-        event: decisive,
-        facts: draft.facts ?? {},
-        mitre: rule.mitre,
-      });
+      this.emit(rule, decisive, draft, findings);
     }
     if (dispatched) this.history.record(event);
     return { findings, errors };
+  }
+
+  /**
+   * Emits every runtime finding still waiting for a pods/exec, as its rule last judged it (no exec
+   * behind it). Call once at the end of the input; `Pipeline.consume` and the scan do.
+   */
+  flush(): EngineResult {
+    const findings: Finding[] = [];
+    for (const list of this.awaiting.values()) for (const a of list) this.emit(a.rule, a.event, a.draft, findings);
+    this.awaiting.clear();
+    this.awaitingCount = 0;
+    return { findings, errors: [] };
+  }
+
+  private processRuntime(event: RuntimeEvent): EngineResult {
+    const findings: Finding[] = [];
+    const errors: RuleError[] = [];
+    for (const rule of this.byOperation.get(event.verb) ?? []) {
+      const draft = this.evaluateRuntime(rule, event, errors);
+      if (draft === null) continue;
+      if (draft.awaitsExec === true && draft.exec === undefined) this.hold({ rule, event, draft }, findings);
+      else this.emit(rule, event, draft, findings);
+    }
+    return { findings, errors };
+  }
+
+  private evaluateRuntime(rule: RuntimeRule<unknown>, event: RuntimeEvent, errors: RuleError[]): RuntimeFindingDraft | null {
+    try {
+      return rule.evaluate(event, this.contexts.get(rule.id)!) ?? null;
+    } catch (err) {
+      errors.push({ rule: rule.id, eventId: event.id, origin: event.origin, cause: describeError(err) });
+      return null;
+    }
+  }
+
+  /** A pods/exec request: remembered for correlation, and the runtime findings waiting on its pod judged again. */
+  private recordExec(exec: AuditEvent, findings: Finding[], errors: RuleError[]): void {
+    this.history.recordExec(exec);
+    const key = podKeyOfExec(exec);
+    const waiting = key === undefined ? undefined : this.awaiting.get(key);
+    if (key === undefined || waiting === undefined) return;
+    const still: Awaiting[] = [];
+    for (const a of waiting) {
+      const draft = this.evaluateRuntime(a.rule, a.event, errors);
+      if (draft === null) this.awaitingCount--;
+      else if (draft.awaitsExec === true && draft.exec === undefined) still.push({ ...a, draft });
+      else {
+        this.awaitingCount--;
+        this.emit(a.rule, a.event, draft, findings);
+      }
+    }
+    if (still.length > 0) this.awaiting.set(key, still);
+    else this.awaiting.delete(key);
+  }
+
+  private hold(a: Awaiting, findings: Finding[]): void {
+    const key = podKeyOfRuntime(a.event);
+    if (key === undefined) return this.emit(a.rule, a.event, a.draft, findings);
+    if (this.awaitingCount >= MAX_AWAITING) {
+      const [oldestKey, list] = this.awaiting.entries().next().value as [string, Awaiting[]];
+      const oldest = list.shift()!;
+      if (list.length === 0) this.awaiting.delete(oldestKey);
+      this.awaitingCount--;
+      this.emit(oldest.rule, oldest.event, oldest.draft, findings);
+    }
+    const list = this.awaiting.get(key) ?? [];
+    list.push(a);
+    this.awaiting.set(key, list);
+    this.awaitingCount++;
+  }
+
+  private emit(rule: AnyRule, decisive: DetectionEvent, draft: RuntimeFindingDraft, findings: Finding[]): void {
+    const key = findingKey(rule.id, decisive.cluster, decisive.id);
+    if (this.emitted.has(key)) return;
+    this.remember(key);
+    findings.push({
+      key,
+      rule: rule.id,
+      title: draft.title ?? rule.title,
+      severity: draft.severity ?? rule.severity,
+      summary: draft.summary,
+      cloud: decisive.cloud,
+      ...(decisive.cluster === undefined ? {} : { cluster: decisive.cluster }),
+      time: decisive.time,
+      event: decisive,
+      ...(draft.exec === undefined ? {} : { exec: draft.exec }),
+      facts: draft.facts ?? {},
+      mitre: rule.mitre,
+    });
   }
 
   private remember(key: string): void {

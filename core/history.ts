@@ -11,6 +11,7 @@ export class BoundedHistory implements EventHistory {
   private readonly byObject = new Map<string, AuditEvent[]>();
   private readonly byUser = new Map<string, AuditEvent[]>();
   private readonly byIssuedCredential = new Map<string, AuditEvent[]>();
+  private readonly execsByPod = new Map<string, AuditEvent[]>();
 
   constructor(
     private readonly perKey = 128,
@@ -27,6 +28,20 @@ export class BoundedHistory implements EventHistory {
 
   certificateIssuedBy(cluster: string | undefined, credentialId: string): AuditEvent | undefined {
     return this.byIssuedCredential.get(`${cluster ?? ''}\u0000${credentialId}`)?.[0];
+  }
+
+  execsInPod(cluster: string | undefined, namespace: string, pod: string): readonly AuditEvent[] {
+    return this.execsByPod.get(podKey(cluster, namespace, pod)) ?? [];
+  }
+
+  /** A pods/exec request, kept by pod for runtime correlation whether or not an audit rule wanted it. */
+  recordExec(event: AuditEvent): void {
+    const { namespace, name } = event.target;
+    if (namespace === undefined || name === undefined) return;
+    const list = this.execsByPod.get(podKey(event.cluster, namespace, name));
+    // One request logged at two stages is one exec.
+    if (list?.some((e) => e.id === event.id) === true) return;
+    this.push(this.execsByPod, podKey(event.cluster, namespace, name), event);
   }
 
   record(event: AuditEvent): void {
@@ -58,6 +73,10 @@ export class BoundedHistory implements EventHistory {
 function objectKey(e: AuditEvent): string {
   const t = e.target;
   return `${e.cluster ?? ''}\u0000${t.apiGroup ?? ''}\u0000${t.resource ?? ''}\u0000${t.namespace ?? ''}\u0000${t.name ?? ''}`;
+}
+
+export function podKey(cluster: string | undefined, namespace: string, pod: string): string {
+  return `${cluster ?? ''}\u0000${namespace}\u0000${pod}`;
 }
 
 function userKey(e: AuditEvent): string {

@@ -9,12 +9,19 @@ export function matchesNeeds(needs: RuleNeeds, event: AuditEvent): boolean {
     return false;
   }
   if (needs.verbs !== undefined && !needs.verbs.includes(event.verb)) return false;
+  if (needs.userPrefixes !== undefined) {
+    const user = event.user.name;
+    if (user === undefined || !needs.userPrefixes.some((p) => user.startsWith(p))) return false;
+  }
+  const ua = event.userAgent;
+  if (ua !== undefined && needs.excludeUserAgentPrefixes?.some((p) => ua.startsWith(p)) === true) return false;
   return true;
 }
 
 /**
  * The union of rules' needs, grouped per resource, for the adapters' server-side filters.
- * `subresources`/`verbs` undefined means "any" for that resource.
+ * `subresources`/`verbs` undefined means "any" for that resource. `resources` ignores the
+ * user and user-agent constraints, so it over-approximates (keeps more, never less).
  */
 export interface NeedsUnion {
   resources: Map<string, { subresources?: Set<string>; verbs?: Set<string> }>;
@@ -53,8 +60,12 @@ export function unionNeeds(rules: readonly AnyRule[]): NeedsUnion {
   return { resources, perRule: rules.map((r) => r.needs) };
 }
 
-/** True when an event passes the union (what a correct server-side filter must keep). */
+/**
+ * True when an event passes the union (what a correct server-side filter must keep): some
+ * rule's exact needs when the union carries them, else the per-resource over-approximation.
+ */
 export function matchesUnion(union: NeedsUnion, event: AuditEvent): boolean {
+  if (union.perRule !== undefined) return union.perRule.some((needs) => matchesNeeds(needs, event));
   const resource = event.target.resource;
   if (resource === undefined) return false;
   const entry = union.resources.get(resource);

@@ -1,4 +1,5 @@
 import type { AuditEvent, Origin } from './event.js';
+import type { RuntimeEvent } from './runtime-event.js';
 
 /**
  * A record that cannot become an event. The set of reasons is closed so summaries and tests can
@@ -39,10 +40,13 @@ export interface Skip {
 
 export type ParseOutcome =
   | { kind: 'event'; event: AuditEvent }
+  /** A runtime sensor's event (Tracee, Falco): a kind of its own so audit-only consumers stay typed. */
+  | { kind: 'runtime'; event: RuntimeEvent }
   | { kind: 'rejected'; rejection: Rejection }
   | { kind: 'skipped'; skip: Skip };
 
 export const parsed = (event: AuditEvent): ParseOutcome => ({ kind: 'event', event });
+export const parsedRuntime = (event: RuntimeEvent): ParseOutcome => ({ kind: 'runtime', event });
 export const rejected = (origin: Origin, reason: RejectionReason, detail: string): ParseOutcome => ({
   kind: 'rejected',
   rejection: { origin, reason, detail },

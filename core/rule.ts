@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { AuditEvent, Cloud } from './event.js';
 import type { IdentityTables } from './k8s-identity.js';
+import type { RuntimeEvent, RuntimeOperation } from './runtime-event.js';
 import type { Severity } from './severity.js';
 
 /**
@@ -16,6 +17,16 @@ export interface RuleNeeds {
   subresources?: readonly string[];
   /** Audit verbs; undefined = any. */
   verbs?: readonly string[];
+  /**
+   * Only requests whose `user.name` starts with one of these (case-sensitive), e.g.
+   * `['system:node:']`; undefined = any user. A request without a user name is not needed.
+   */
+  userPrefixes?: readonly string[];
+  /**
+   * Requests whose user agent starts with one of these (case-sensitive) are not needed, e.g.
+   * `['kubelet/']`. A request WITHOUT a user agent is still needed: its absence proves nothing.
+   */
+  excludeUserAgentPrefixes?: readonly string[];
 }
 
 /**
@@ -55,6 +66,8 @@ export interface EventHistory {
    * credential id (`X509SHA256=<hex>`, a signer's status write or a read of the CSR), if any.
    */
   certificateIssuedBy?(cluster: string | undefined, credentialId: string): AuditEvent | undefined;
+  /** pods/exec requests seen in this scan into one pod (oldest first), for runtime correlation. */
+  execsInPod?(cluster: string | undefined, namespace: string, pod: string): readonly AuditEvent[];
 }
 
 export interface RuleContext<O = unknown> {
@@ -104,4 +117,38 @@ export function defineRule<O = unknown>(rule: Rule<O>): Rule<O> {
   return Object.freeze(rule);
 }
 
-export type AnyRule = Rule<any>;
+/**
+ * A runtime rule's needs: the runtime operations it judges, plus (as `RuleNeeds`) the audit
+ * requests it correlates with. Those are never evaluated by the rule; the engine keeps them in
+ * history and the sources download them, so a read can be tied to the `kubectl exec` behind it.
+ */
+export interface RuntimeRuleNeeds extends RuleNeeds {
+  runtime: { operations: readonly RuntimeOperation[] };
+}
+
+export interface RuntimeFindingDraft extends Omit<FindingDraft, 'event'> {
+  /** The pods/exec request that started the process, when the rule tied one to it. */
+  exec?: AuditEvent;
+  /**
+   * The rule found no exec yet but one could still arrive (logs arrive out of order): the engine
+   * holds the finding, evaluates again when a pods/exec into the same pod is processed, and emits
+   * this draft as it is at the end of the input (`Engine.flush`).
+   */
+  awaitsExec?: boolean;
+}
+
+/** A rule over runtime sensor events (Tracee, Falco); same metadata and examples as `Rule`. */
+export interface RuntimeRule<O = unknown> extends Omit<Rule<O>, 'needs' | 'evaluate'> {
+  needs: RuntimeRuleNeeds;
+  evaluate(event: RuntimeEvent, ctx: RuleContext<O>): RuntimeFindingDraft | null;
+}
+
+export function defineRuntimeRule<O = unknown>(rule: RuntimeRule<O>): RuntimeRule<O> {
+  return Object.freeze(rule);
+}
+
+export function isRuntimeRule(rule: AnyRule): rule is RuntimeRule<any> {
+  return 'runtime' in rule.needs;
+}
+
+export type AnyRule = Rule<any> | RuntimeRule<any>;

@@ -216,6 +216,8 @@ async function readWindow(
         }
       }
     }
+    // Runtime findings still waiting for a pods/exec are emitted as they are.
+    findings.push(...engine.flush().findings);
   } catch (err) {
     failed(summary, `${source.name}: reading ${window.from.toISOString()} to ${window.to.toISOString()} failed, the window is retried by the next run: ${describeError(err)}`);
     summary.notices.push(...(source.notices?.() ?? []));

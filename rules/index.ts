@@ -12,6 +12,8 @@ import nodeCredentialOffNode from './node-credential-off-node.js';
 import pkiHostMount from './pki-host-mount.js';
 import pkiReadViaExec from './pki-read-via-exec.js';
 import pkiReadViaNodeProxy from './pki-read-via-node-proxy.js';
+import k8sPkiFileRead from './k8s-pki-file-read.js';
+import kubeletPkiReadInContainer from './kubelet-pki-read-in-container.js';
 
 export const RULES: readonly AnyRule[] = Object.freeze([
   csrApprovedByNonSystem,
@@ -25,4 +27,6 @@ export const RULES: readonly AnyRule[] = Object.freeze([
   pkiHostMount,
   pkiReadViaExec,
   pkiReadViaNodeProxy,
+  k8sPkiFileRead,
+  kubeletPkiReadInContainer,
 ]);

@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 import type { AuditEvent } from '../core/event.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../core/example-records.js';
+import { asAks, asEks, asGke, k8sEvent, type K8sAuditEventJson, type K8sEventInit } from '../core/example-records.js';
 import { nodeName } from '../core/k8s-identity.js';
 import { isKubeletUserAgent } from '../core/kubelet.js';
 import { defineRule } from '../core/rule.js';
@@ -24,8 +24,7 @@ const options = z.object({
 type Options = z.infer<typeof options>;
 
 /**
- * Resources a stolen kubelet credential is used on (and the kubelet itself uses, so its normal
- * traffic and addresses are in the scan's history). Secrets belong to secret-read-by-node; leases
+ * Resources a stolen kubelet credential is used on. Secrets belong to secret-read-by-node; leases
  * and events are left out because every kubelet writes them every few seconds.
  */
 const RESOURCES: readonly string[] = Object.freeze([
@@ -33,6 +32,15 @@ const RESOURCES: readonly string[] = Object.freeze([
   'persistentvolumeclaims', 'persistentvolumes', 'certificatesigningrequests', 'csinodes', 'volumeattachments',
   'roles', 'rolebindings', 'clusterroles', 'clusterrolebindings', 'deployments', 'daemonsets',
 ]);
+
+/**
+ * The kubelet's own user agent (`kubelet/v1.30.2 (linux/amd64) kubernetes/…`). Requests carrying
+ * it are not needed: they are most of a busy cluster's audit log (the rule alone would have the
+ * server-side filters download ~57 % of it), and without this exclusion the filters cannot skip
+ * them. Only this built-in prefix can be excluded: `nodeUserAgents` is configuration, and needs are
+ * static, so those agents' requests are still downloaded and evaluated (then passed).
+ */
+const KUBELET_UA_PREFIX = 'kubelet/';
 
 const firstAddress = (e: AuditEvent): string | undefined => {
   const a = e.sourceIPs[0];
@@ -69,6 +77,11 @@ const AKS_NODE = 'system:node:aks-nodepool1-31718369-vmss000002';
 const GKE_NODE = 'system:node:gke-gke-prod-1-default-pool-1a2b3c4d-x7k2';
 const req = (user: string, init: Partial<K8sEventInit> = {}) =>
   k8sEvent({ verb: 'list', user, resource: 'pods', userAgent: KUBELET_UA, sourceIPs: ['10.0.1.23'], ...init });
+/** The same request as logged when the client sent no User-Agent header. */
+const withoutAgent = (ev: K8sAuditEventJson): K8sAuditEventJson => {
+  const { userAgent: _sent, ...rest } = ev;
+  return rest as K8sAuditEventJson;
+};
 
 export default defineRule<Options>({
   id: 'node-credential-off-node',
@@ -77,8 +90,11 @@ export default defineRule<Options>({
   mitre: ['T1078', 'T1550.001', 'T1552.004'],
   description:
     'A request authenticated as system:node:<name> that does not look like that node\'s kubelet: a user agent other than the ' +
-    'kubelet\'s (kubectl, curl, python-requests, a bare Go-http-client), or a source address outside the node\'s addresses (its ' +
-    'earlier kubelet traffic in the scan, or the configured node networks). Secret reads are judged by secret-read-by-node.',
+    'kubelet\'s (kubectl, curl, python-requests, a bare Go-http-client), or a source address outside the node\'s addresses (the ' +
+    'addresses of its earlier kubelet requests that the scan downloaded for any rule, or the configured node networks). ' +
+    'Requests whose user agent starts with kubelet/ are not evaluated at all (the rule\'s needs exclude them so that the ' +
+    'server-side filters can skip the kubelet\'s own traffic): a thief who also forges the kubelet user agent is not seen by ' +
+    'this rule. Secret reads are judged by secret-read-by-node.',
   whyItMatters:
     'A kubelet client certificate or kubeconfig copied off a node works from anywhere until it expires. Used from a laptop or ' +
     'another pod it lists pods cluster-wide, reads configmaps, requests service-account tokens for pods on that node and ' +
@@ -86,9 +102,11 @@ export default defineRule<Options>({
   falsePositives: [
     'Other node components that reuse the kubelet kubeconfig with their own user agent: add them to nodeUserAgents.',
     'A node that talks to the API server from two addresses of one family (secondary interfaces); dual-stack IPv4/IPv6 is handled.',
+    'A request with no user agent from a node whose kubelet used another address earlier in the scan, or from outside nodeNetworks.',
   ],
   runbook: [
     'Compare the source address with the node\'s InternalIP (kubectl get node <name> -o wide) and the user agent with the kubelet\'s.',
+    'Requests of the same user name that carry the kubelet user agent are not in this rule\'s view (nor, on a live scan, downloaded unless another rule needs them): search the audit log for the user name to see them, and check their source addresses too.',
     'If it is not the node: the node\'s credential is stolen. Cordon, drain and replace the node; on kubeadm clusters also delete its certificate files and re-join.',
     'Look for how it was taken: pki-read-via-exec, pki-host-mount and pki-read-via-node-proxy findings for pods on that node.',
     'List what the credential did (all events for the user name) and rotate service-account tokens it requested.',
@@ -104,7 +122,7 @@ export default defineRule<Options>({
     gke: 'reads need Data Access logs; one caller address per entry',
     k8s: 'full',
   },
-  needs: { resources: RESOURCES },
+  needs: { resources: RESOURCES, userPrefixes: ['system:node:'], excludeUserAgentPrefixes: [KUBELET_UA_PREFIX] },
   options,
   evaluate(e, ctx) {
     const node = nodeName(e.user.name);
@@ -149,13 +167,33 @@ export default defineRule<Options>({
       facts: { node: 'ip-10-0-1-23.eu-west-1.compute.internal', reasons: ['user agent is not the kubelet\'s: kubectl/v1.30.2 (darwin/arm64) kubernetes/3968350'] },
     },
     {
-      name: 'kubelet user agent spoofed, but from an address the node never used (AKS, two records)',
+      name: 'curl reads the coredns configmap with a node identity (AKS)',
       expect: 'high',
+      record: asAks(req(AKS_NODE, { verb: 'get', resource: 'configmaps', namespace: 'kube-system', name: 'coredns', sourceIPs: ['203.0.113.99'], userAgent: 'curl/8.5.0' })),
+      facts: { node: 'aks-nodepool1-31718369-vmss000002', sourceIP: '203.0.113.99', reasons: ['user agent is not the kubelet\'s: curl/8.5.0'] },
+    },
+    {
+      name: 'kubelet user agent forged, from an address the node never used (AKS, two records)',
+      expect: null,
       records: [
         asAks(req(AKS_NODE, { verb: 'get', resource: 'nodes', name: 'aks-nodepool1-31718369-vmss000002', sourceIPs: ['10.224.0.5'], time: '2026-03-02T09:00:00.000000Z' })),
         asAks(req(AKS_NODE, { verb: 'get', resource: 'configmaps', namespace: 'kube-system', name: 'coredns', sourceIPs: ['203.0.113.99'], time: '2026-03-02T09:01:00.000000Z' })),
       ],
-      facts: { knownAddresses: ['10.224.0.5'], sourceIP: '203.0.113.99' },
+      note:
+        'Was high (address check). Requests with a kubelet/ user agent are outside this rule\'s needs so that the server-side ' +
+        'filters can skip the kubelet\'s own traffic (~57 % of a busy cluster\'s audit log); a thief who forges the kubelet ' +
+        'user agent is left to secret-read-by-node when the credential reads Secrets.',
+    },
+    {
+      name: 'benign: a node request without a user agent and no earlier kubelet address to compare with (EKS)',
+      expect: null,
+      record: asEks(withoutAgent(req(EKS_NODE, { verb: 'get', resource: 'nodes', name: 'ip-10-0-1-23.eu-west-1.compute.internal' }))),
+      cluster: 'eks-prod-1',
+    },
+    {
+      name: 'benign: node-problem-detector with the kubelet kubeconfig (GKE, a default nodeUserAgents entry)',
+      expect: null,
+      record: asGke(req(GKE_NODE, { verb: 'patch', resource: 'nodes', subresource: 'status', name: 'gke-gke-prod-1-default-pool-1a2b3c4d-x7k2', userAgent: 'node-problem-detector/v0.8.19 (linux/amd64) kubernetes/0000000' })),
     },
     {
       name: 'python-requests creates a pod with a node identity (GKE)',

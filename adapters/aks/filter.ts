@@ -78,6 +78,8 @@ interface Accessors {
   resource: string;
   subresource: string;
   verb: string;
+  user: string;
+  userAgent: string;
 }
 
 const ACCESSORS: Record<AksLayout, Accessors> = {
@@ -85,36 +87,84 @@ const ACCESSORS: Record<AksLayout, Accessors> = {
     resource: 'tostring(ObjectRef.resource)',
     subresource: 'tostring(ObjectRef.subresource)',
     verb: 'Verb',
+    user: 'tostring(User.username)',
+    userAgent: 'UserAgent',
   },
   'azure-diagnostics': {
     resource: 'tostring(Audit.objectRef.resource)',
     subresource: 'tostring(Audit.objectRef.subresource)',
     verb: 'tostring(Audit.verb)',
+    user: 'tostring(Audit.user.username)',
+    userAgent: 'tostring(Audit.userAgent)',
   },
 };
 
+/** One disjunct: resources sharing the same other constraints (undefined = any). */
+interface Term {
+  resources: string[];
+  subresources?: string[];
+  verbs?: string[];
+  userPrefixes?: string[];
+  excludeUserAgentPrefixes?: string[];
+}
+
+const sorted = (values: Iterable<string> | undefined): string[] | undefined => (values === undefined ? undefined : [...new Set(values)].sort());
+
 /**
- * The needs as one boolean KQL expression, or undefined when no rule needs anything. Resources
- * with identical constraints share one clause to keep the query short. A missing subresource
- * reads as `""` through `tostring`, which is exactly the needs' `''` ("the object itself").
+ * Each rule's own needs when the union carries them (the per-resource merge would keep, say,
+ * every pod `get` because one rule wants pod creates and another all node-credential requests),
+ * grouped so that rules with identical constraints share one clause.
+ */
+function terms(needs: NeedsUnion): Term[] {
+  const sources =
+    needs.perRule !== undefined
+      ? needs.perRule
+      : [...needs.resources].map(([resource, entry]) => ({ resources: [resource], ...entry }));
+  const byKey = new Map<string, Term>();
+  for (const n of sources) {
+    const constraints = {
+      subresources: sorted(n.subresources),
+      verbs: sorted(n.verbs),
+      userPrefixes: sorted('userPrefixes' in n ? n.userPrefixes : undefined),
+      excludeUserAgentPrefixes: sorted('excludeUserAgentPrefixes' in n ? n.excludeUserAgentPrefixes : undefined),
+    };
+    // An empty list matches nothing: no rule can fire through this entry.
+    if (constraints.subresources?.length === 0 || constraints.verbs?.length === 0 || constraints.userPrefixes?.length === 0) continue;
+    const key = JSON.stringify(constraints);
+    const term = byKey.get(key) ?? { resources: [] };
+    if (!byKey.has(key)) {
+      for (const [k, v] of Object.entries(constraints)) if (v !== undefined && (k !== 'excludeUserAgentPrefixes' || v.length > 0)) term[k as keyof typeof constraints] = v;
+      byKey.set(key, term);
+    }
+    for (const r of n.resources) if (!term.resources.includes(r)) term.resources.push(r);
+  }
+  return [...byKey.values()].filter((t) => t.resources.length > 0);
+}
+
+/**
+ * The needs as one boolean KQL expression, or undefined when no rule needs anything. A missing
+ * subresource reads as `""` through `tostring`, which is exactly the needs' `''` ("the object
+ * itself"). User and user-agent prefixes use the case-sensitive `startswith_cs`, as the engine
+ * compares them; a row without a user agent reads as `""` and is kept, as the engine keeps it.
  */
 export function needsPredicate(needs: NeedsUnion, layout: AksLayout): string | undefined {
   const a = ACCESSORS[layout];
-  const groups = new Map<string, { resources: string[]; subresources?: Set<string>; verbs?: Set<string> }>();
-  for (const [resource, entry] of needs.resources) {
-    const key = JSON.stringify([entry.subresources && [...entry.subresources].sort(), entry.verbs && [...entry.verbs].sort()]);
-    const g = groups.get(key);
-    if (g !== undefined) g.resources.push(resource);
-    else groups.set(key, { resources: [resource], ...entry });
-  }
-  const clauses = [...groups.values()]
+  const clauses = terms(needs)
     .map((g) => {
       const parts = [`${a.resource} in ${list(g.resources)}`];
       if (g.subresources !== undefined) parts.push(`${a.subresource} in ${list(g.subresources)}`);
       if (g.verbs !== undefined) parts.push(`${a.verb} in ${list(g.verbs)}`);
+      if (g.userPrefixes !== undefined) {
+        const any = g.userPrefixes.map((p) => `${a.user} startswith_cs ${kqlString(p)}`);
+        parts.push(any.length === 1 ? any[0]! : `(${any.join(' or ')})`);
+      }
+      if (g.excludeUserAgentPrefixes !== undefined) {
+        const none = g.excludeUserAgentPrefixes.map((p) => `not(${a.userAgent} startswith_cs ${kqlString(p)})`);
+        parts.push(`(isempty(${a.userAgent}) or ${none.join(' and ')})`);
+      }
       return { first: [...g.resources].sort()[0]!, text: parts.join(' and ') };
     })
-    .sort((x, y) => (x.first < y.first ? -1 : 1))
+    .sort((x, y) => (x.first < y.first ? -1 : x.first > y.first ? 1 : x.text < y.text ? -1 : 1))
     .map((c) => c.text);
   if (clauses.length === 0) return undefined;
   return clauses.length === 1 ? clauses[0] : clauses.map((c) => `(${c})`).join(' or ');

@@ -13,7 +13,13 @@ import type { NeedsUnion } from '../../core/needs.js';
  *   `objectRef.subresource` for requests on the object itself (`omitempty`), which is what a
  *   rule's `''` subresource means;
  * - the whole pattern is at most 1,024 characters: a longer union is split into several
- *   patterns whose union is the same set of events, run one after the other.
+ *   patterns whose union is the same set of events, run one after the other;
+ * - `*` is a wildcard inside string values, with `=` and with `!=` (the user guide's example
+ *   `{ $.sourceIPAddress != 123.123.* }`; research clouds.md §1.6), so a rule's
+ *   `userPrefixes` become `$.user.username = "<prefix>*"` and its `excludeUserAgentPrefixes`
+ *   `$.userAgent != "<prefix>*"`. The guide does not say whether `!=` matches an event that lacks
+ *   the property; a request without a user agent must be kept, so each exclusion carries its own
+ *   `|| $.userAgent NOT EXISTS` and is right either way.
  */
 
 export const FILTER_PATTERN_MAX_LENGTH = 1024;
@@ -23,16 +29,24 @@ export interface EksQuery {
   pattern?: string;
 }
 
-/** A disjunct of the union: any of `resources`, and (when given) any subresource and any verb. */
+/**
+ * A disjunct of the union: any of `resources`, and (when given) any subresource, any verb, any
+ * user prefix, and a user agent that starts with none of `excludeUserAgentPrefixes`.
+ */
 interface Term {
   resources: string[];
   subresources?: string[];
   verbs?: string[];
+  userPrefixes?: string[];
+  excludeUserAgentPrefixes?: string[];
 }
 
 // Kubernetes resource, subresource and verb names are DNS-label-like; anything else could need
 // escaping rules the pattern language does not document, so such a union is not pushed down.
 const SAFE_VALUE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+// User names and agents carry `:` and `/` (`system:node:`, `kubelet/`), harmless inside quotes; a
+// prefix with anything else (a `*` or `"` of its own) is left out of the pattern, which only widens it.
+const SAFE_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/;
 
 /**
  * The queries to run for a union of needs: `[]` when no rule needs anything (nothing to read),
@@ -69,22 +83,32 @@ const wrap = (terms: readonly string[]): string => `{ ${terms.join(' || ')} }`;
  * every pod `get` because one rule wants pod creates and another pod exec `get`s.
  */
 function groupTerms(union: NeedsUnion): Term[] {
-  const sources: Array<{ resources: Iterable<string>; subresources?: Iterable<string>; verbs?: Iterable<string> }> =
+  const sources: Array<{
+    resources: Iterable<string>;
+    subresources?: Iterable<string>;
+    verbs?: Iterable<string>;
+    userPrefixes?: Iterable<string>;
+    excludeUserAgentPrefixes?: Iterable<string>;
+  }> =
     union.perRule !== undefined
       ? [...union.perRule]
       : [...union.resources].map(([resource, entry]) => ({ resources: [resource], ...entry }));
-  const byKey = new Map<string, { resources: Set<string>; subresources?: string[]; verbs?: string[] }>();
+  const byKey = new Map<string, Omit<Term, 'resources'> & { resources: Set<string> }>();
   for (const needs of sources) {
     const subresources = needs.subresources === undefined ? undefined : [...new Set(needs.subresources)].sort();
     const verbs = needs.verbs === undefined ? undefined : [...new Set(needs.verbs)].sort();
+    const userPrefixes = safePrefixes(needs.userPrefixes);
+    const excluded = safePrefixes(needs.excludeUserAgentPrefixes);
     // An empty list can match nothing: no rule can fire through this entry.
-    if (subresources?.length === 0 || verbs?.length === 0) continue;
-    const key = JSON.stringify([subresources ?? null, verbs ?? null]);
+    if (subresources?.length === 0 || verbs?.length === 0 || userPrefixes?.length === 0) continue;
+    const key = JSON.stringify([subresources ?? null, verbs ?? null, userPrefixes ?? null, excluded ?? null]);
     let term = byKey.get(key);
     if (term === undefined) {
       term = { resources: new Set() };
       if (subresources !== undefined) term.subresources = subresources;
       if (verbs !== undefined) term.verbs = verbs;
+      if (userPrefixes !== undefined) term.userPrefixes = userPrefixes;
+      if (excluded !== undefined && excluded.length > 0) term.excludeUserAgentPrefixes = excluded;
       byKey.set(key, term);
     }
     for (const r of needs.resources) term.resources.add(r);
@@ -96,21 +120,37 @@ function groupTerms(union: NeedsUnion): Term[] {
 }
 
 /**
+ * A rule's prefix list as the pattern can carry it: undefined (no constraint) when a prefix is
+ * not safe to quote, since dropping a user constraint or an exclusion only keeps more events.
+ */
+function safePrefixes(list: Iterable<string> | undefined): string[] | undefined {
+  if (list === undefined) return undefined;
+  const values = [...new Set(list)].sort();
+  return values.every((v) => SAFE_PREFIX.test(v)) ? values : undefined;
+}
+
+/**
  * Renders a term, halving its longest list until each piece fits: `A && (v1 || v2 || v3)` is the
  * same set as `(A && (v1 || v2)) || (A && v3)` because an event has one value per field.
  */
 function fitTerm(term: Term, budget: number): string[] {
   const text = renderTerm(term);
   if (text.length <= budget) return [text];
-  const lists: Array<keyof Term> = ['resources', 'subresources', 'verbs'];
-  let longest: keyof Term | undefined;
+  // Alternatives only: the user-agent exclusions are a conjunction and cannot be split this way.
+  const lists: Array<'resources' | 'subresources' | 'verbs' | 'userPrefixes'> = ['resources', 'subresources', 'verbs', 'userPrefixes'];
+  let longest: (typeof lists)[number] | undefined;
   for (const k of lists) {
     const list = term[k];
     if (list !== undefined && list.length > 1 && (longest === undefined || list.length > (term[longest]?.length ?? 0))) {
       longest = k;
     }
   }
-  // Unreachable with SAFE_VALUE's 200-character cap and the 1,024 budget; kept as a loud failure.
+  // Without its exclusions the term keeps more events, never fewer.
+  if (longest === undefined && term.excludeUserAgentPrefixes !== undefined) {
+    const { excludeUserAgentPrefixes: _dropped, ...wider } = term;
+    return fitTerm(wider, budget);
+  }
+  // Unreachable with the 200-character caps and the 1,024 budget; kept as a loud failure.
   if (longest === undefined) throw new RangeError(`filter term does not fit in ${budget} characters: ${text.slice(0, 80)}…`);
   const list = term[longest] ?? [];
   const half = Math.ceil(list.length / 2);
@@ -128,6 +168,11 @@ function renderTerm(term: Term): string {
     );
   }
   if (term.verbs !== undefined) parts.push(anyOf(term.verbs.map((v) => `$.verb = "${v}"`)));
+  if (term.userPrefixes !== undefined) parts.push(anyOf(term.userPrefixes.map((p) => `$.user.username = "${p}*"`)));
+  if (term.excludeUserAgentPrefixes !== undefined) {
+    const none = term.excludeUserAgentPrefixes.map((p) => `$.userAgent != "${p}*"`);
+    parts.push(`(${none.length === 1 ? none[0] : `(${none.join(' && ')})`} || $.userAgent NOT EXISTS)`);
+  }
   return parts.length === 1 ? (parts[0] ?? '') : `(${parts.join(' && ')})`;
 }
 

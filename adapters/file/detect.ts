@@ -13,6 +13,7 @@ import { rejected, skipped, type ParseHints, type ParseOutcome } from '../../cor
 import { isAksAuditRow, isAksDiagnosticRecord, isAzureDiagnosticsRow, parseAksAuditRow, parseAksRecord, parseAzureDiagnosticsRow } from '../aks/parse.js';
 import { clusterOfLogGroup, isCloudWatchEvent, isSubscriptionPayload, parseEksRecord, parseEksSubscription } from '../eks/parse.js';
 import { isGkeLogEntry, parseGkeRecord } from '../gke/parse.js';
+import { detectRuntimeRecord } from '../runtime/detect.js';
 
 /**
  * Auto-detection of one parsed JSON value (docs/input-formats.md): every shape any adapter accepts,
@@ -77,6 +78,9 @@ function rawItem(v: unknown, origin: Origin, hints: ParseHints): ParseOutcome[] 
 
 function detectObject(v: JsonObject, origin: Origin, hints: ParseHints, depth: number): ParseOutcome[] {
   if (isK8sAuditEvent(v)) return [k8sEventToAudit(v, rawEventContext(origin, hints))];
+  // Runtime sensor lines (Tracee, Falco), bare or in the log services' envelopes (adapters/runtime/detect.ts).
+  const runtime = detectRuntimeRecord(v, origin, hints);
+  if (runtime !== undefined) return runtime;
   if (isCloudWatchEvent(v)) return [parseEksRecord(v, origin, hints)];
   if (isGkeLogEntry(v)) return [parseGkeRecord(v, origin, hints)];
   if (isAksDiagnosticRecord(v)) return [parseAksRecord(v, origin, hints)];

@@ -14,6 +14,16 @@ import type { ScanWindow } from '../../core/source.js';
  * (research rules.md §4.2–4.3), so the server keeps every entry the parser could turn into an event
  * the union accepts. The patterns may keep a few more (e.g. a CRD resource of the same name); the
  * engine drops those.
+ *
+ * A rule's `userPrefixes` match `protoPayload.authenticationInfo.principalEmail` (or
+ * `principalSubject`, the parser's fallback) with an anchored `=~`, and its
+ * `excludeUserAgentPrefixes` become `NOT protoPayload.requestMetadata.callerSuppliedUserAgent=~"^…"`.
+ * The query language documents NOT as a boolean operator on the comparison that follows it
+ * (`expression = ["NOT"] comparison …`, highest precedence) and a comparison on a field an entry
+ * does not have as not matching, so an entry without a user agent passes the NOT and is kept, as
+ * the engine keeps it. The "Missing fields" section of the reference could not be read for this
+ * change; if the service ever treated NOT of a missing field as false, UA-less node-credential
+ * entries (rare: the API server records the header whenever the client sends one) would be dropped.
  */
 
 /** Entries may reach Cloud Logging this long after their `timestamp` and still be scanned. */
@@ -49,24 +59,60 @@ interface Term {
   resources: string[];
   subresources?: string[];
   verbs?: string[];
+  userPrefixes?: string[];
+  excludeUserAgentPrefixes?: string[];
 }
 
-/** Resources sharing the same subresource and verb constraints become one term. */
+// User names and agents carry `:`, `/` and `@`, literal in RE2 and harmless inside quotes.
+const SAFE_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/;
+const sorted = (values: Iterable<string> | undefined): string[] | undefined => (values === undefined ? undefined : [...new Set(values)].sort());
+
+/**
+ * A prefix list the filter can carry, or undefined (no constraint) when one is not safe to put in
+ * a pattern: leaving out a user constraint or an exclusion only keeps more entries.
+ */
+function safePrefixes(values: Iterable<string> | undefined): string[] | undefined {
+  const list = sorted(values);
+  return list !== undefined && list.every((v) => SAFE_PREFIX.test(v)) ? list : undefined;
+}
+
+/**
+ * Each rule's own needs when the union carries them (the per-resource merge keeps, say, every pod
+ * `get` because one rule wants pod creates and another all node-credential requests); resources
+ * sharing the same constraints become one term, and `namespaces` always has a term of its own.
+ */
 function terms(union: NeedsUnion): Term[] | 'all' {
+  const sources =
+    union.perRule !== undefined
+      ? union.perRule
+      : [...union.resources].map(([resource, entry]) => ({ resources: [resource], ...entry }));
   const byKey = new Map<string, Term>();
-  for (const [resource, entry] of [...union.resources].sort(([a], [b]) => a.localeCompare(b))) {
-    // An empty list matches nothing: no rule can fire on this resource.
-    if (entry.subresources?.size === 0 || entry.verbs?.size === 0) continue;
-    const subresources = entry.subresources === undefined ? undefined : [...entry.subresources].sort();
-    const verbs = entry.verbs === undefined ? undefined : [...entry.verbs].sort();
-    const values = [resource, ...(subresources ?? []).filter((s) => s !== ''), ...(verbs ?? [])];
-    if (values.some((v) => !SAFE_NAME.test(v))) return 'all';
-    const key = JSON.stringify([resource === 'namespaces', subresources ?? null, verbs ?? null]);
-    const term = byKey.get(key);
-    if (term !== undefined) term.resources.push(resource);
-    else byKey.set(key, { resources: [resource], ...(subresources && { subresources }), ...(verbs && { verbs }) });
+  for (const needs of sources) {
+    const subresources = sorted(needs.subresources);
+    const verbs = sorted(needs.verbs);
+    const userPrefixes = safePrefixes('userPrefixes' in needs ? needs.userPrefixes : undefined);
+    const excluded = safePrefixes('excludeUserAgentPrefixes' in needs ? needs.excludeUserAgentPrefixes : undefined);
+    // An empty list matches nothing: no rule can fire through this entry.
+    if (subresources?.length === 0 || verbs?.length === 0 || userPrefixes?.length === 0) continue;
+    for (const resource of [...needs.resources].sort()) {
+      const values = [resource, ...(subresources ?? []).filter((s) => s !== ''), ...(verbs ?? [])];
+      if (values.some((v) => !SAFE_NAME.test(v))) return 'all';
+      const key = JSON.stringify([resource === 'namespaces', subresources ?? null, verbs ?? null, userPrefixes ?? null, excluded ?? null]);
+      const term = byKey.get(key);
+      if (term !== undefined) {
+        if (!term.resources.includes(resource)) term.resources.push(resource);
+        continue;
+      }
+      byKey.set(key, {
+        resources: [resource],
+        ...(subresources && { subresources }),
+        ...(verbs && { verbs }),
+        ...(userPrefixes && { userPrefixes }),
+        ...(excluded !== undefined && excluded.length > 0 && { excludeUserAgentPrefixes: excluded }),
+      });
+    }
   }
-  return [...byKey.values()];
+  return [...byKey.values()].sort((x, y) => (x.resources[0]! < y.resources[0]! ? -1 : x.resources[0]! > y.resources[0]! ? 1 : 0));
 }
 
 // `namespaces/<x>/…` is a namespace scope unless what follows is one of the namespace object's own
@@ -88,11 +134,22 @@ function resourcePatterns(t: Term): string[] {
   return out;
 }
 
+// The parser takes the user from principalEmail, else principalSubject (adapters/gke/parse.ts).
+const USER_FIELDS = ['protoPayload.authenticationInfo.principalEmail', 'protoPayload.authenticationInfo.principalSubject'];
+const USER_AGENT = 'protoPayload.requestMetadata.callerSuppliedUserAgent';
+
 function termClause(t: Term): string {
   const paths = resourcePatterns(t).map((p) => `protoPayload.resourceName=~"${p}"`);
-  const path = paths.length === 1 ? paths[0]! : `(${paths.join(' OR ')})`;
-  if (t.verbs === undefined) return path;
-  return `(${path} AND protoPayload.methodName=~"[.]${alt(t.verbs)}$")`;
+  const parts = [paths.length === 1 ? paths[0]! : `(${paths.join(' OR ')})`];
+  if (t.verbs !== undefined) parts.push(`protoPayload.methodName=~"[.]${alt(t.verbs)}$"`);
+  if (t.userPrefixes !== undefined) {
+    const users = t.userPrefixes;
+    parts.push(`(${USER_FIELDS.map((f) => `${f}=~"^${alt(users)}"`).join(' OR ')})`);
+  }
+  // NOT negates the comparison as a whole: an entry without a user agent fails the match and so
+  // passes the NOT, which keeps it, as the engine does (see the module comment).
+  if (t.excludeUserAgentPrefixes !== undefined) parts.push(`NOT ${USER_AGENT}=~"^${alt(t.excludeUserAgentPrefixes)}"`);
+  return parts.length === 1 ? parts[0]! : `(${parts.join(' AND ')})`;
 }
 
 /**

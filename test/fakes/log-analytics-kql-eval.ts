@@ -191,8 +191,12 @@ export class Evaluator {
         return tostring(l).toLowerCase().endsWith(tostring(r).toLowerCase());
       case 'endswith_cs':
         return tostring(l).endsWith(tostring(r));
+      // `startswith` ignores case, `startswith_cs` does not (KQL string operators); a null or
+      // missing value reads as "" and so starts with nothing but "".
       case 'startswith':
         return tostring(l).toLowerCase().startsWith(tostring(r).toLowerCase());
+      case 'startswith_cs':
+        return tostring(l).startsWith(tostring(r));
       default:
         return compare(op, l, r);
     }

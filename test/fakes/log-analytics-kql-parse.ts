@@ -96,7 +96,7 @@ function tokenize(src: string): Tok[] {
   return out;
 }
 
-const COMPARISONS = new Set(['==', '!=', '=~', '<', '<=', '>', '>=', 'has', 'endswith', 'endswith_cs', 'startswith']);
+const COMPARISONS = new Set(['==', '!=', '=~', '<', '<=', '>', '>=', 'has', 'endswith', 'endswith_cs', 'startswith', 'startswith_cs']);
 
 class Parser {
   private i = 0;

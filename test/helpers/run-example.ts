@@ -1,5 +1,5 @@
 import { Engine } from '../../core/engine.js';
-import type { AuditEvent } from '../../core/event.js';
+import type { DetectionEvent } from '../../core/runtime-event.js';
 import type { Finding } from '../../core/finding.js';
 import type { AnyRule, RuleExample } from '../../core/rule.js';
 import { parseAnyRecord } from '../../adapters/file/detect.js';
@@ -8,14 +8,14 @@ import { parseAnyRecord } from '../../adapters/file/detect.js';
 export function runExample(rule: AnyRule, example: RuleExample) {
   const engine = new Engine({ rules: [rule] });
   const records = example.records ?? [example.record];
-  const events: AuditEvent[] = [];
+  const events: DetectionEvent[] = [];
   const findings: Finding[] = [];
   const problems: string[] = [];
   records.forEach((record, i) => {
     const origin = { source: `example:${rule.id}:${example.name}`, index: i };
     const hints = example.cluster === undefined ? {} : { cluster: example.cluster };
     for (const outcome of parseAnyRecord(record, origin, hints)) {
-      if (outcome.kind === 'event') {
+      if (outcome.kind === 'event' || outcome.kind === 'runtime') {
         events.push(outcome.event);
         const result = engine.process(outcome.event);
         findings.push(...result.findings);
@@ -27,5 +27,7 @@ export function runExample(rule: AnyRule, example: RuleExample) {
       }
     }
   });
+  // Runtime findings held for an exec that never came are emitted at the end, as a scan does.
+  findings.push(...engine.flush().findings);
   return { events, findings, problems };
 }

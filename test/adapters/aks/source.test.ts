@@ -48,7 +48,9 @@ async function readAll(source: LogSource, window: ScanWindow, needs: NeedsUnion 
     out.pages.push(page.page);
     for (const o of page.outcomes) {
       if (o.kind === 'event') out.events.push(o.event);
-      else out.problems.push(o.kind === 'rejected' ? `${o.rejection.reason}: ${o.rejection.detail}` : `skipped ${o.skip.reason}`);
+      else if (o.kind === 'rejected') out.problems.push(`${o.rejection.reason}: ${o.rejection.detail}`);
+      else if (o.kind === 'skipped') out.problems.push(`skipped ${o.skip.reason}`);
+      else out.problems.push(`unexpected ${o.kind} outcome`);
     }
   }
   return out;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileEksFilter, FILTER_PATTERN_MAX_LENGTH } from '../../../adapters/eks/filter.js';
 import { parseAnyRecord } from '../../../adapters/file/detect.js';
+import type { AuditEvent } from '../../../core/event.js';
 import { k8sEvent } from '../../../core/example-records.js';
 import { coversCloud } from '../../../core/rule.js';
 import { matchesNeeds, matchesUnion, unionNeeds, type NeedsUnion } from '../../../core/needs.js';
@@ -136,9 +137,67 @@ describe('eks filter', () => {
     expect(downloads(u, k8sEvent({ verb: 'verb1', user: 'u', resource: 'secrets', name: 's', subresource: 'x' }), 200)).toBe(false);
   });
 
-  describe('drops no example event of any rule', () => {
+  it('narrows a rule by user-name prefix and user-agent exclusion, keeping requests without a user agent', () => {
+    const rules = [{ needs: { resources: ['configmaps', 'pods'], userPrefixes: ['system:node:'], excludeUserAgentPrefixes: ['kubelet/'] } }];
+    const u = unionNeeds(rules as unknown as Parameters<typeof unionNeeds>[0]);
+    expect(compileEksFilter(u)).toEqual([
+      {
+        pattern:
+          '{ (($.objectRef.resource = "configmaps" || $.objectRef.resource = "pods") && $.user.username = "system:node:*" && ($.userAgent != "kubelet/*" || $.userAgent NOT EXISTS)) }',
+      },
+    ]);
+    const node = 'system:node:ip-10-0-1-23.ec2.internal';
+    const withoutAgent = (init: Parameters<typeof k8sEvent>[0]) => {
+      const { userAgent: _none, ...rest } = k8sEvent(init);
+      return rest;
+    };
+    const cases: Array<[unknown, boolean]> = [
+      [k8sEvent({ verb: 'list', user: node, resource: 'pods', userAgent: 'kubelet/v1.30.2 (linux/amd64) kubernetes/3968350' }), false],
+      [k8sEvent({ verb: 'list', user: node, resource: 'pods', userAgent: 'kubectl/v1.30.2 (darwin/arm64) kubernetes/3968350' }), true],
+      [k8sEvent({ verb: 'list', user: node, resource: 'pods', userAgent: 'Kubelet/v1.30.2' }), true],
+      [withoutAgent({ verb: 'get', user: node, resource: 'configmaps', namespace: 'kube-system', name: 'coredns' }), true],
+      [k8sEvent({ verb: 'list', user: 'system:kube-controller-manager', resource: 'pods', userAgent: 'kube-controller-manager/v1.30.2' }), false],
+      [k8sEvent({ verb: 'list', user: 'system:nodes', resource: 'pods' }), false],
+      [k8sEvent({ verb: 'get', user: node, resource: 'secrets', namespace: 'a', name: 's' }), false],
+    ];
+    expect(cases.map(([e]) => downloads(u, e))).toEqual(cases.map(([, keep]) => keep));
+    // The same verdicts the engine's dispatch gives, event by event.
+    const dispatch = cases.map(([e]) => {
+      const parsed = parseAnyRecord(e, { source: 't' })[0];
+      return parsed?.kind === 'event' && matchesUnion(u, parsed.event);
+    });
+    expect(dispatch).toEqual(cases.map(([, keep]) => keep));
+  });
+
+  it('splits a narrowed term without losing its user and user-agent constraints', () => {
+    const resources = Array.from({ length: 30 }, (_, i) => `widgets${i}.example.com`);
+    const u = unionNeeds([{ needs: { resources, userPrefixes: ['system:node:', 'system:kube-proxy'], excludeUserAgentPrefixes: ['kubelet/'] } }] as unknown as Parameters<typeof unionNeeds>[0]);
+    const queries = compileEksFilter(u);
+    expect(queries.length).toBe(2);
+    expect(queries.every((q) => (q.pattern ?? '').length <= FILTER_PATTERN_MAX_LENGTH && (q.pattern ?? '').includes('$.userAgent NOT EXISTS'))).toBe(true);
+    const kept = resources.map((resource) => queries.some((q) => compilePattern(q.pattern)(k8sEvent({ verb: 'get', user: 'system:node:n1', resource, name: 'x', userAgent: 'curl/8' }))));
+    const dropped = resources.map((resource) => queries.some((q) => compilePattern(q.pattern)(k8sEvent({ verb: 'get', user: 'system:node:n1', resource, name: 'x', userAgent: 'kubelet/v1' }))));
+    expect([kept.every(Boolean), dropped.some(Boolean)]).toEqual([true, false]);
+  });
+
+  it('the fake reads `*` in `=` and `!=` as a wildcard and matches neither on a missing field', () => {
+    const e = { user: { username: 'system:node:n1' }, userAgent: 'kubelet/v1.30.2' };
+    const match = (pattern: string, event: unknown) => compilePattern(pattern)(event);
+    expect([
+      match('{ $.user.username = "system:node:*" }', e),
+      match('{ $.user.username = "system:nodes*" }', e),
+      match('{ $.userAgent != "kubelet/*" }', e),
+      match('{ $.userAgent != "kubectl/*" }', e),
+      match('{ $.userAgent != "kubelet/*" }', { user: e.user }),
+      match('{ $.userAgent = "kubelet/*" }', { user: e.user }),
+      match('{ $.userAgent != "kubelet/*" || $.userAgent NOT EXISTS }', { user: e.user }),
+    ]).toEqual([true, false, false, true, false, false, true]);
+  });
+
+  describe('never changes a verdict: every event some rule needs passes', () => {
     const whole = unionNeeds(RULES);
     const queries = compileEksFilter(whole);
+    const kept = (json: unknown) => queries.some((q) => compilePattern(q.pattern)(json));
     it('the rule set compiles to patterns within the limit', () => {
       expect(queries.every((q) => q.pattern !== undefined && q.pattern.length <= FILTER_PATTERN_MAX_LENGTH)).toBe(true);
       expect(RULES.length === 0 || queries.length > 0).toBe(true);
@@ -147,27 +206,49 @@ describe('eks filter', () => {
       it(rule.id, () => {
         const offenders: string[] = [];
         let checked = 0;
-        for (const example of rule.examples) {
-          const records = example.records ?? [example.record];
-          for (const text of records.flatMap(auditMessages)) {
-            let json: unknown;
-            try {
-              json = JSON.parse(text);
-            } catch {
-              continue; // a truncated message is not JSON: no JSON pattern can select it (docs/source-eks.md)
-            }
-            for (const outcome of parseAnyRecord(json, { source: `example:${example.name}` })) {
-              const event = outcome.kind === 'event' ? outcome.event : undefined;
-              if (event === undefined || !RULES.some((r) => matchesNeeds(r.needs, event))) continue;
-              checked++;
-              if (!queries.some((q) => compilePattern(q.pattern)(json))) offenders.push(`${example.name}: ${event.verb} ${event.requestURI ?? ''}`);
-            }
-          }
+        for (const { example, json, event } of exampleEvents(rule)) {
+          const needed = RULES.some((r) => matchesNeeds(r.needs, event));
+          // A positive example's events that this rule needs decide its verdict: they must be needed and kept.
+          if (example.expect !== null && matchesNeeds(rule.needs, event) && !(needed && kept(json))) offenders.push(`positive ${example.name}: ${event.verb} ${event.requestURI ?? ''}`);
+          if (!needed) continue; // no rule can use it: the filter may drop it
+          checked++;
+          if (!kept(json)) offenders.push(`${example.name}: ${event.verb} ${event.requestURI ?? ''}`);
         }
         expect(offenders).toEqual([]);
         // A rule that claims EKS has EKS-shaped examples (ruleset test), so something must be checked.
         if (coversCloud(rule.clouds, 'eks')) expect(checked).toBeGreaterThan(0);
       });
     }
+    it('drops events no rule needs, such as the kubelet\'s own node-credential traffic', () => {
+      const rule = RULES.find((r) => r.id === 'node-credential-off-node');
+      const dropped = rule === undefined ? [] : exampleEvents(rule).filter(({ json }) => !kept(json)).map(({ example }) => example.name);
+      expect(dropped).toEqual([
+        'kubelet user agent forged, from an address the node never used (AKS, two records)',
+        'kubelet user agent forged, from an address the node never used (AKS, two records)',
+        'benign: the kubelet lists its own pods with its user agent (EKS)',
+        'benign: kubelet traffic from the same address twice (AKS)',
+        'benign: kubelet traffic from the same address twice (AKS)',
+      ]);
+    });
   });
 });
+
+/** Every EKS-parsable audit event of a rule's examples, with the JSON the pattern is run on. */
+function exampleEvents(rule: (typeof RULES)[number]) {
+  const out: Array<{ example: (typeof rule.examples)[number]; json: unknown; event: AuditEvent }> = [];
+  for (const example of rule.examples) {
+    const records = example.records ?? [example.record];
+    for (const text of records.flatMap(auditMessages)) {
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        continue; // a truncated message is not JSON: no JSON pattern can select it (docs/source-eks.md)
+      }
+      for (const outcome of parseAnyRecord(json, { source: `example:${example.name}` })) {
+        if (outcome.kind === 'event') out.push({ example, json, event: outcome.event });
+      }
+    }
+  }
+  return out;
+}

@@ -3,7 +3,7 @@ import { buildGkeFilter, compileNeedsClause, dataAccessProbeFilter, DEFAULT_MAX_
 import { parseAnyRecord } from '../../../adapters/file/detect.js';
 import type { AuditEvent } from '../../../core/event.js';
 import { asGke, k8sEvent, type K8sEventInit } from '../../../core/example-records.js';
-import { matchesUnion, unionNeeds, type NeedsUnion } from '../../../core/needs.js';
+import { matchesNeeds, matchesUnion, unionNeeds, type NeedsUnion } from '../../../core/needs.js';
 import type { AnyRule } from '../../../core/rule.js';
 import { RULES } from '../../../rules/index.js';
 import { FakeCloudLogging, type LogEntryJson } from '../../fakes/cloud-logging.js';
@@ -30,15 +30,22 @@ function gkeRecordOf(event: AuditEvent, original: unknown): LogEntryJson {
     init.apiVersion = event.target.apiVersion!.slice(slash + 1);
   }
   if (event.requestObject !== undefined) init.requestObject = event.requestObject;
-  return asGke(k8sEvent(init), { project: PROJECT, delayMs: 1_500 });
+  // The user and user-agent clauses must see the request as logged (k8sEvent fills in kubectl's agent).
+  init.sourceIPs = event.sourceIPs;
+  const ev = k8sEvent({ ...init, ...(event.userAgent === undefined ? {} : { userAgent: event.userAgent }) });
+  if (event.userAgent === undefined) delete ev['userAgent'];
+  return asGke(ev, { project: PROJECT, delayMs: 1_500 });
 }
 
 const READS = new Set(['get', 'list', 'watch']);
 const logNameFor = (e: AuditEvent) => `projects/${PROJECT}/logs/cloudaudit.googleapis.com%2F${READS.has(e.verb) ? 'data_access' : 'activity'}`;
 
-interface Case { rule: string; example: string; id: string; record: LogEntryJson }
+interface Case { rule: string; example: string; id: string; record: LogEntryJson; needed: boolean; decisive: boolean }
 
-/** Every example event the union must keep, as GKE records. */
+/**
+ * Every example event of these rules as a GKE record, with whether `union` (some rule's exact
+ * needs) needs it and whether it decides its own positive example's verdict.
+ */
 function casesFor(rules: readonly AnyRule[], union: NeedsUnion): Case[] {
   const out: Case[] = [];
   for (const rule of rules) {
@@ -47,12 +54,14 @@ function casesFor(rules: readonly AnyRule[], union: NeedsUnion): Case[] {
       records.forEach((record, index) => {
         const hints = example.cluster === undefined ? {} : { cluster: example.cluster };
         for (const outcome of parseAnyRecord(record, { source: 'example', index }, hints)) {
-          if (outcome.kind !== 'event' || !matchesUnion(union, outcome.event)) continue;
+          if (outcome.kind !== 'event' || outcome.event.target.resource === undefined) continue;
+          const needed = matchesUnion(union, outcome.event);
           const gke = gkeRecordOf(outcome.event, record);
-          // The GKE rendering must parse back to an event the union keeps, or the case proves nothing.
+          // The GKE rendering must parse back to an event with the same verdict, or the case proves nothing.
           const back = parseAnyRecord(gke, { source: 'gke' });
-          expect([rule.id, example.name, back.map((o) => (o.kind === 'event' ? matchesUnion(union, o.event) : o.kind === 'rejected' ? o.rejection.detail : o.kind))]).toEqual([rule.id, example.name, [true]]);
-          out.push({ rule: rule.id, example: example.name, id: `${rule.id}#${out.length}`, record: { ...gke, insertId: `${rule.id}#${out.length}` } });
+          expect([rule.id, example.name, back.map((o) => (o.kind === 'event' ? matchesUnion(union, o.event) : o.kind === 'rejected' ? o.rejection.detail : o.kind))]).toEqual([rule.id, example.name, [needed]]);
+          const decisive = example.expect !== null && matchesNeeds(rule.needs, outcome.event);
+          out.push({ rule: rule.id, example: example.name, id: `${rule.id}#${out.length}`, record: { ...gke, insertId: `${rule.id}#${out.length}` }, needed, decisive });
         }
       });
     }
@@ -111,29 +120,75 @@ describe('gke filter', () => {
     expect(odd?.endsWith('timestamp>="2026-03-02T07:00:00.000Z"')).toBe(true);
   });
 
-  it('keeps every example event of every rule, as the fake evaluates the filter', async () => {
+  it('never changes a verdict: keeps every example event some rule needs, as the fake evaluates the filter', async () => {
     const fake = await FakeCloudLogging.start();
     try {
       const failures: string[] = [];
       let kept = 0;
       for (const rule of RULES) {
         const union = unionNeeds([rule]);
-        const cases = casesFor([rule], union);
+        const cases = casesFor([rule], union).filter((c) => c.needed);
         const filter = buildGkeFilter(input, union)!;
         fake.add(...cases.map((c) => c.record));
         const selected = new Set(fake.select(filter, [PROJECT]).map((e) => e['insertId']));
         for (const c of cases) if (!selected.has(c.id)) failures.push(`${c.rule}: "${c.example}" (${String((c.record['protoPayload'] as LogEntryJson)['resourceName'])})`);
         kept += cases.length;
       }
-      // The union of all rules too: that is the filter a scan sends.
+      // The union of all rules too, over every example event: that is the filter a scan sends.
       const all = unionNeeds(RULES);
       const allCases = casesFor(RULES, all).map((c) => ({ ...c, id: `all:${c.id}`, record: { ...c.record, insertId: `all:${c.id}` } }));
       fake.add(...allCases.map((c) => c.record));
       const selected = new Set(fake.select(buildGkeFilter(input, all)!, [PROJECT]).map((e) => e['insertId']));
-      for (const c of allCases) if (!selected.has(c.id)) failures.push(`all rules: ${c.rule} "${c.example}"`);
+      for (const c of allCases) {
+        if (c.decisive && !c.needed) failures.push(`all rules: positive "${c.example}" of ${c.rule} is needed by no rule`);
+        if (c.needed && !selected.has(c.id)) failures.push(`all rules: ${c.rule} "${c.example}"`);
+      }
       expect(failures).toEqual([]);
       expect(RULES.length).toBeGreaterThanOrEqual(7);
       expect(kept).toBeGreaterThanOrEqual(RULES.length);
+      expect(allCases.some((c) => c.decisive)).toBe(true);
+      // An event no rule needs may be dropped: the kubelet's own node-credential requests and other users' pod reads are.
+      const dropped = allCases.filter((c) => c.rule === 'node-credential-off-node' && !selected.has(c.id)).map((c) => c.example);
+      expect([...new Set(dropped)]).toEqual([
+        'kubelet user agent forged, from an address the node never used (AKS, two records)',
+        'benign: the kubelet lists its own pods with its user agent (EKS)',
+        'benign: kubelet traffic from the same address twice (AKS)',
+        'benign: human with kubectl is not a node identity (GKE)',
+        'real GKE capture: system:node kubelet deletes a pod with its own user agent (gke-labs/kube-agents delete_call)',
+      ]);
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  it('compiles user-name prefixes and user-agent exclusions per rule, keeping entries without a user agent', async () => {
+    const union = unionNeeds([
+      { needs: { resources: ['pods', 'configmaps', 'namespaces'], userPrefixes: ['system:node:'], excludeUserAgentPrefixes: ['kubelet/'] } },
+      { needs: { resources: ['pods'], subresources: [''], verbs: ['create'] } },
+    ] as unknown as AnyRule[]);
+    const user = '(protoPayload.authenticationInfo.principalEmail=~"^system:node:" OR protoPayload.authenticationInfo.principalSubject=~"^system:node:")';
+    const agent = 'NOT protoPayload.requestMetadata.callerSuppliedUserAgent=~"^kubelet/"';
+    expect(compileNeedsClause(union)).toBe(
+      `((protoPayload.resourceName=~"^[^/]+/[^/]+/(namespaces/[^/]+/)?(configmaps|pods)(/[^/]+(/[^/]+(/[^/]+)?)?)?$" AND ${user} AND ${agent})` +
+        ` OR (protoPayload.resourceName=~"^[^/]+/[^/]+/namespaces(/[^/]+(/(finalize|status))?)?$" AND ${user} AND ${agent})` +
+        ` OR (protoPayload.resourceName=~"^[^/]+/[^/]+/(namespaces/[^/]+/)?pods(/[^/]+)?$" AND protoPayload.methodName=~"[.]create$"))`,
+    );
+    const fake = await FakeCloudLogging.start();
+    try {
+      const node = 'system:node:gke-pool-1';
+      const noAgent = noise({ verb: 'get', user: node, resource: 'configmaps', namespace: 'kube-system', name: 'c' }, 'node-without-agent');
+      delete (noAgent['protoPayload'] as LogEntryJson & { requestMetadata: Record<string, unknown> }).requestMetadata['callerSuppliedUserAgent'];
+      fake.add(
+        noise({ verb: 'list', user: node, resource: 'pods', userAgent: 'kubelet/v1.30.2 (linux/amd64) kubernetes/3968350' }, 'kubelet-list'),
+        noise({ verb: 'list', user: node, resource: 'pods', userAgent: 'Kubelet/v1.30.2' }, 'capital-kubelet-list'),
+        noise({ verb: 'list', user: node, resource: 'pods', userAgent: 'curl/8.5.0' }, 'node-curl-list'),
+        noise({ verb: 'get', user: node, resource: 'namespaces', name: 'kube-system', userAgent: 'curl/8.5.0' }, 'node-curl-namespace'),
+        noise({ verb: 'list', user: 'system:kube-controller-manager', resource: 'pods', userAgent: 'curl/8.5.0' }, 'controller-list'),
+        noise({ verb: 'create', user: 'system:kube-controller-manager', resource: 'pods', namespace: 'a', name: 'p' }, 'controller-pod-create'),
+        noAgent,
+      );
+      const ids = fake.select(buildGkeFilter(input, union)!, [PROJECT]).map((e) => e['insertId']).sort();
+      expect(ids).toEqual(['capital-kubelet-list', 'controller-pod-create', 'node-curl-list', 'node-curl-namespace', 'node-without-agent']);
     } finally {
       await fake.stop();
     }

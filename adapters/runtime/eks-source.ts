@@ -1,0 +1,156 @@
+import { CloudWatchLogsClient, FilterLogEventsCommand, type FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
+import { ConfigError, SourceError } from '../../core/errors.js';
+import { DEFAULT_EXEC_WINDOW_SECONDS } from '../../core/exec-correlation.js';
+import type { NeedsUnion } from '../../core/needs.js';
+import { skipped, type ParseOutcome } from '../../core/parse-result.js';
+import type { LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/source.js';
+import { describeFailure, type ReadProgress } from '../eks/source-errors.js';
+import { CLOCK_SKEW_MS, DEFAULT_LATE_ARRIVAL_MS, DEFAULT_PAGE_LIMIT } from '../eks/source.js';
+import { detectRuntimeRecord } from './detect.js';
+
+export interface EksRuntimeSourceOptions {
+  cluster: string;
+  region?: string;
+  profile?: string;
+  endpoint?: string;
+  client?: CloudWatchLogsClient;
+  /**
+   * Where Fluent Bit writes the sensor's stdout. Default: Container Insights' application group
+   * `/aws/containerinsights/<cluster>/application`.
+   */
+  logGroup?: string;
+  /**
+   * Container names of the sensor pods, pushed down as a JSON filter on Fluent Bit's
+   * `kubernetes.container_name`. Default tracee and falco; `[]` for a group that holds only the
+   * sensor's lines (or bare lines without Fluent Bit's record around them).
+   */
+  sensorContainers?: readonly string[];
+  /**
+   * The cluster's audit source: its pods/exec requests are read first (from `execLookbackMs`
+   * before the window) so every read can be tied to the exec behind it in the same engine.
+   */
+  audit?: LogSource;
+  execLookbackMs?: number;
+  lateArrivalMs?: number;
+  pageLimit?: number;
+}
+
+const MAX_ATTEMPTS = 8;
+const FLUSH_EVENTS = 10_000;
+const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
+const CONTAINER_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** Only the requests correlation needs from the audit log. */
+const EXEC_NEEDS: NeedsUnion = { resources: new Map([['pods', { subresources: new Set(['exec']), verbs: new Set(['create', 'get']) }]]) };
+
+/** The filter pattern keeping Fluent Bit records of the sensor containers, or none. */
+export function sensorFilterPattern(containers: readonly string[]): string | undefined {
+  if (containers.length === 0) return undefined;
+  return `{ ${containers.map((c) => `$.kubernetes.container_name = "${c}"`).join(' || ')} }`;
+}
+
+/**
+ * Tracee or Falco output of an EKS cluster from CloudWatch Logs, windowed like the audit source:
+ * FilterLogEvents over event times [from − lateArrivalMs, to + 60 s], keeping the lines whose
+ * `ingestionTime` is in [from, to). Lines of other containers in the group are skipped
+ * (`other-category`). With `audit`, the cluster's pods/exec requests come first.
+ */
+export function createEksRuntimeSource(opts: EksRuntimeSourceOptions): LogSource {
+  if (!CLUSTER_NAME.test(opts.cluster)) throw new ConfigError('eks-cluster-name', `"${opts.cluster}" is not an EKS cluster name (1-100 letters, digits, - and _)`);
+  const containers = opts.sensorContainers ?? ['tracee', 'falco'];
+  const bad = containers.find((c) => !CONTAINER_NAME.test(c));
+  if (bad !== undefined) throw new ConfigError('runtime-sensor-container', `sensorContainers: "${bad}" is not a Kubernetes container name`);
+  const lateArrivalMs = opts.lateArrivalMs ?? DEFAULT_LATE_ARRIVAL_MS;
+  const execLookbackMs = opts.execLookbackMs ?? DEFAULT_EXEC_WINDOW_SECONDS * 1000;
+  const pageLimit = opts.pageLimit ?? DEFAULT_PAGE_LIMIT;
+  const region = [opts.region, process.env['AWS_REGION'], process.env['AWS_DEFAULT_REGION']].find((r) => r !== undefined && r !== '');
+  if (region === undefined && opts.client === undefined) throw new ConfigError('eks-region', `a region is required for the runtime source of ${opts.cluster} (or set AWS_REGION)`);
+  const client =
+    opts.client ??
+    new CloudWatchLogsClient({
+      region,
+      maxAttempts: MAX_ATTEMPTS,
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000, throwOnRequestTimeout: true },
+      ...(opts.profile === undefined ? {} : { profile: opts.profile }),
+      ...(opts.endpoint === undefined ? {} : { endpoint: opts.endpoint }),
+    });
+  const logGroup = opts.logGroup ?? `/aws/containerinsights/${opts.cluster}/application`;
+  const pattern = sensorFilterPattern(containers);
+  const name = `eks-runtime:${opts.cluster}`;
+
+  return {
+    name,
+    cloud: 'eks',
+    cluster: opts.cluster,
+    async *read(window: ScanWindow, options: ReadOptions): AsyncIterable<SourcePage> {
+      const from = window.from.getTime();
+      const to = window.to.getTime();
+      if (!(from < to)) return;
+      let page = 0;
+      if (opts.audit !== undefined) {
+        const execWindow = { from: new Date(from - execLookbackMs), to: window.to };
+        for await (const p of opts.audit.read(execWindow, { needs: EXEC_NEEDS, ...(options.signal === undefined ? {} : { signal: options.signal }) })) {
+          page++;
+          yield { outcomes: p.outcomes, page };
+        }
+      }
+      const progress: ReadProgress = { requests: 0, pages: 0, downloaded: 0, kept: 0 };
+      const hints = { cluster: opts.cluster, logGroup };
+      let batch: FilteredLogEvent[] = [];
+      const flush = (): SourcePage => {
+        progress.pages++;
+        page++;
+        const p = page;
+        const outcomes: ParseOutcome[] = batch.map((e, index) => {
+          const origin = { source: name, page: p, index, ...(e.eventId === undefined ? {} : { recordId: e.eventId }) };
+          const record = { ...e, message: e.message ?? '' } as Record<string, unknown>;
+          return detectRuntimeRecord(record, origin, hints)?.[0] ?? skipped(origin, 'other-category', `log stream ${e.logStreamName ?? '?'}: not a Tracee or Falco line`);
+        });
+        batch = [];
+        return { outcomes, page: p };
+      };
+      let nextToken: string | undefined;
+      do {
+        if (progress.requests >= pageLimit) {
+          throw new SourceError('eks-page-limit', `${name}: FilterLogEvents still returned a nextToken after ${progress.requests} requests (pageLimit)`);
+        }
+        progress.requests++;
+        let out;
+        try {
+          out = await client.send(
+            new FilterLogEventsCommand({
+              logGroupName: logGroup,
+              startTime: Math.max(0, from - lateArrivalMs),
+              endTime: to + CLOCK_SKEW_MS,
+              ...(pattern === undefined ? {} : { filterPattern: pattern }),
+              ...(nextToken === undefined ? {} : { nextToken }),
+            }),
+            options.signal === undefined ? {} : { abortSignal: options.signal },
+          );
+        } catch (err) {
+          if (err instanceof Error && err.name === 'ResourceNotFoundException') {
+            throw new SourceError(
+              'runtime-no-log-group',
+              `${name}: log group ${logGroup} does not exist: no runtime sensor output reaches CloudWatch Logs for cluster ${opts.cluster}. Ship Tracee or Falco output with Fluent Bit (docs/runtime-sensors.md) or set logGroup.`,
+              { cause: err },
+            );
+          }
+          const r = region ?? (await client.config.region().catch(() => undefined)) ?? 'unknown-region';
+          throw describeFailure(err, { source: name, cluster: opts.cluster, region: r, logGroup, window, progress });
+        }
+        const events = out.events ?? [];
+        progress.downloaded += events.length;
+        for (const e of events) {
+          const ts = e.timestamp ?? 0;
+          progress.lastEventTime = Math.max(progress.lastEventTime ?? ts, ts);
+          const ingested = e.ingestionTime ?? ts;
+          if (ingested < from || ingested >= to) continue;
+          progress.kept++;
+          batch.push(e);
+        }
+        if (batch.length >= FLUSH_EVENTS) yield flush();
+        nextToken = out.nextToken === undefined || out.nextToken === '' ? undefined : out.nextToken;
+      } while (nextToken !== undefined);
+      if (batch.length > 0) yield flush();
+    },
+  };
+}
