@@ -17,7 +17,11 @@ import { BENCH_MODULES, type BenchFigures } from './modules.js';
  *   node dist/bench/run.js [--events 500000] [--no-modules] [--keep]
  */
 
-/** The pipeline should keep at least this share of the bare JSON.parse rate on one thread. */
+/**
+ * The pipeline should keep at least this share of the bare JSON.parse rate on one thread. It is
+ * reported against both floors: `bare` (parse each line) and `bare-decode` (also parse the audit
+ * event EKS and AKS embed as a JSON string, which reading the events cannot avoid).
+ */
 export const TARGET_RATIO = 0.6;
 /**
  * The large file is 4× the small one. Peak RSS that grew in proportion would mean the input is
@@ -71,6 +75,8 @@ async function main(): Promise<void> {
     const small: GeneratedFile = await generateBenchFile(join(dir, 'mixed-small.jsonl'), Math.floor(events / 4));
     log('measuring bare read + JSON.parse …');
     const bare = await inChild('bare', large.path);
+    log('measuring bare read + JSON.parse of lines and embedded events …');
+    const bareDecode = await inChild('bare-decode', large.path);
     log('measuring read + parse + normalise (no rules) …');
     const parse = await inChild('parse', large.path);
     log('measuring the full pipeline …');
@@ -79,6 +85,7 @@ async function main(): Promise<void> {
     log('timing each rule (small file) …');
     const byRule = await inChild('by-rule', small.path);
     const ratio = pipeline.eventsPerSecond / bare.eventsPerSecond;
+    const ratioDecode = pipeline.eventsPerSecond / bareDecode.eventsPerSecond;
     const rssFlat = pipeline.maxRssMb <= pipelineSmall.maxRssMb * FLAT_RSS_FACTOR;
 
     const modules: Record<string, BenchFigures | { error: string }> = {};
@@ -95,8 +102,8 @@ async function main(): Promise<void> {
 
     const rows = [
       ['measurement', 'events', 'MB', 'seconds', 'events/s', 'MB/s', 'peak RSS MB', 'heap kept MB'],
-      ...[bare, parse, pipeline, pipelineSmall].map((m) => [
-        `${m.mode === 'parse' ? 'parse (no rules)' : m.mode} (${m === pipelineSmall ? 'small file' : 'large file'})`,
+      ...[bare, bareDecode, parse, pipeline, pipelineSmall].map((m) => [
+        `${m.mode === 'parse' ? 'parse (no rules)' : m.mode === 'bare-decode' ? 'bare + embedded event' : m.mode} (${m === pipelineSmall ? 'small file' : 'large file'})`,
         int(m.events),
         fixed(m.bytes / 1024 / 1024),
         fixed(m.seconds, 2),
@@ -116,6 +123,7 @@ async function main(): Promise<void> {
       table(rows),
       '',
       `pipeline / bare: ${fixed(ratio * 100)} % (target ≥ ${TARGET_RATIO * 100} %: ${ratio >= TARGET_RATIO ? 'met' : 'NOT met'}); parse alone keeps ${fixed((parse.eventsPerSecond / bare.eventsPerSecond) * 100)} %`,
+      `pipeline / (bare + embedded event): ${fixed(ratioDecode * 100)} % (target ≥ ${TARGET_RATIO * 100} %: ${ratioDecode >= TARGET_RATIO ? 'met' : 'NOT met'}); parse alone keeps ${fixed((parse.eventsPerSecond / bareDecode.eventsPerSecond) * 100)} %`,
       `peak RSS: ${fixed(pipelineSmall.maxRssMb)} MB for ${fixed(small.bytes / 1024 / 1024)} MB of input, ${fixed(pipeline.maxRssMb)} MB for ${fixed(large.bytes / 1024 / 1024)} MB ` +
         `(input ×${fixed(large.bytes / small.bytes)}, RSS ×${fixed(pipeline.maxRssMb / pipelineSmall.maxRssMb, 2)}, heap kept after GC ${fixed(pipelineSmall.retainedHeapMb ?? 0)} → ${fixed(pipeline.retainedHeapMb ?? 0)} MB): ` +
         (rssFlat ? 'not proportional to input (streaming)' : `GROWS with input (more than ×${FLAT_RSS_FACTOR})`),
@@ -145,6 +153,8 @@ async function main(): Promise<void> {
       rules: RULES.map((r) => r.id),
       input: { large, small },
       bare,
+      bareDecode,
+      ratioDecode,
       parse,
       pipeline,
       pipelineSmall,
@@ -164,7 +174,10 @@ async function main(): Promise<void> {
 if (process.argv[2] === '--child') {
   const mode = process.argv[3];
   const file = process.argv[4] ?? '';
-  const m = mode === 'bare' ? await measureBare(file) : await measurePipeline(file, mode === 'parse' || mode === 'by-rule' ? mode : 'pipeline');
+  const m =
+    mode === 'bare' || mode === 'bare-decode'
+      ? await measureBare(file, mode)
+      : await measurePipeline(file, mode === 'parse' || mode === 'by-rule' ? mode : 'pipeline');
   process.send?.(m);
 } else {
   await main();

@@ -258,6 +258,19 @@ function conditionsOf(status: Record<string, unknown>): CsrCondition[] {
  * server returned). A body that is a size marker or a patch document contributes what it can.
  */
 export function readCsr(event: AuditEvent): CsrView {
+  // Several rules and the history index read the same CSR event; decoding X.509 is the costly
+  // part of a scan, so each event is decoded once. Views are shared: callers must not mutate them.
+  let view = decodedViews.get(event);
+  if (view === undefined) {
+    view = decodeView(event);
+    decodedViews.set(event, view);
+  }
+  return view;
+}
+
+const decodedViews = new WeakMap<AuditEvent, CsrView>();
+
+function decodeView(event: AuditEvent): CsrView {
   const bodies = [event.requestObject, event.responseObject].filter(isObject);
   const specs = bodies.map((b) => b['spec']).filter(isObject);
   const statuses = bodies.map((b) => b['status']).filter(isObject);
