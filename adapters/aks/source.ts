@@ -3,7 +3,7 @@ import { ConfigError, SourceError } from '../../core/errors.js';
 import type { Origin } from '../../core/event.js';
 import type { ParseHints, ParseOutcome } from '../../core/parse-result.js';
 import type { CoverageNotice, LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/source.js';
-import { createLogsClient, runQuery, type AksClientOptions } from './client.js';
+import { createLogsClient, runQuery, type AksClientOptions, type QueryOutcome } from './client.js';
 import { AKS_CLUSTER_NAME, buildDataQuery, buildProbeQuery, type AksLayout, type AksTableSource } from './filter.js';
 import { parseAksAuditRow, parseAzureDiagnosticsRow } from './parse.js';
 import { coverageOf, type ProbeCount } from './coverage.js';
@@ -57,7 +57,7 @@ function evenPieces(w: ScanWindow, n: number): ScanWindow[] {
   const edges = Array.from({ length: count + 1 }, (_, i) => (i === count ? w.to : new Date(from + Math.floor((span * i) / count))));
   return edges.slice(0, -1).map((start, i) => ({ from: start, to: edges[i + 1]! }));
 }
-const describeWindow = (w: ScanWindow): string => `[${iso(w.from)}, ${iso(w.to)})`;
+export const describeWindow = (w: ScanWindow): string => `[${iso(w.from)}, ${iso(w.to)})`;
 
 class AksSource implements LogSource {
   readonly cloud = 'aks' as const;
@@ -124,44 +124,83 @@ class AksSource implements LogSource {
    * count (before the needs filter) bounds the rows: a window that could hold more than a page is
    * cut into even pieces up front, so a busy window is not downloaded once in vain to learn that.
    */
-  private async *readTable(source: AksTableSource, window: ScanWindow, options: ReadOptions, upperBound: number): AsyncIterable<Array<Record<string, unknown>>> {
+  private readTable(source: AksTableSource, window: ScanWindow, options: ReadOptions, upperBound: number): AsyncIterable<Array<Record<string, unknown>>> {
     const max = this.settings.maxRowsPerQuery;
-    const pending = evenPieces(window, Math.min(Math.ceil(upperBound / max), MAX_PIECES)).map((w) => ({ w, depth: 0 }));
-    while (pending.length > 0) {
-      const { w, depth } = pending.shift()!;
-      const query = buildDataQuery({ source, needs: options.needs, window: w, take: max + 1, ...(this.opts.cluster === undefined ? {} : { cluster: this.opts.cluster }) });
-      if (query === undefined) return;
-      const out = await this.query(query, w, options.signal, source.table);
-      if (out.kind === 'rows' && out.rows.length <= max) {
-        if (out.rows.length > 0) yield out.rows;
-        continue;
-      }
-      const why = out.kind === 'partial' ? `partial result (${out.message})` : `more than ${max} rows`;
-      const span = w.to.getTime() - w.from.getTime();
-      // Zero rows with a PartialError is not a size cap: splitting cannot help.
-      const hopeless = out.kind === 'partial' && out.rows === 0;
-      if (hopeless || span < 2 || depth >= this.settings.maxSplitDepth) {
-        throw new SourceError(
-          'aks-partial-result',
-          `${this.name}: ${source.table} ${describeWindow(w)} returned a ${why} and cannot be split further; ` +
-            `read completely up to ${iso(w.from)} of ${describeWindow(window)}. Lower maxRowsPerQuery or narrow the window; the next run retries it`,
-          { retryable: true },
-        );
-      }
-      const mid = new Date(w.from.getTime() + Math.floor(span / 2));
-      pending.unshift({ w: { from: w.from, to: mid }, depth: depth + 1 }, { w: { from: mid, to: w.to }, depth: depth + 1 });
-    }
+    return readInPieces(window, Math.min(Math.ceil(upperBound / max), MAX_PIECES), {
+      name: this.name,
+      what: source.table,
+      maxRows: max,
+      maxSplitDepth: this.settings.maxSplitDepth,
+      query: async (w, take) => {
+        const query = buildDataQuery({ source, needs: options.needs, window: w, take, ...(this.opts.cluster === undefined ? {} : { cluster: this.opts.cluster }) });
+        return query === undefined ? undefined : this.query(query, w, options.signal, source.table);
+      },
+    });
   }
 
-  private async query(query: string, w: ScanWindow, signal: AbortSignal | undefined, what: string) {
-    if (signal?.aborted === true) throw new SourceError('aks-aborted', `${this.name}: read of ${describeWindow(w)} aborted`, { retryable: true });
-    // Rows are selected on ingestion time; TimeGenerated only bounds the scan (and must reach
-    // back far enough for late rows).
-    const timespan = { startTime: new Date(w.from.getTime() - this.settings.maxLatenessMs), endTime: new Date(w.to.getTime() + CLOCK_SKEW_MS) };
-    const timeout = (this.settings.serverTimeoutSeconds + 30) * 1000;
-    const requestOptions = signal === undefined ? { timeout } : { timeout, abortSignal: signal };
-    const context = `${this.name}: workspace ${this.opts.workspaceId} ${what} ${describeWindow(w)}`;
-    return runQuery(this.client, this.opts.workspaceId, query, timespan, context, requestOptions, this.settings.serverTimeoutSeconds);
+  private query(query: string, w: ScanWindow, signal: AbortSignal | undefined, what: string): Promise<QueryOutcome> {
+    return queryWindow(this.client, { name: this.name, workspaceId: this.opts.workspaceId, ...this.settings }, query, w, what, signal);
+  }
+}
+
+/** What `queryWindow` needs to know about the source. */
+export interface WindowQuerySettings {
+  name: string;
+  workspaceId: string;
+  maxLatenessMs: number;
+  serverTimeoutSeconds: number;
+}
+
+/** One query of a (sub-)window, its TimeGenerated range reaching back far enough for late rows. */
+export async function queryWindow(client: LogsQueryClient, s: WindowQuerySettings, query: string, w: ScanWindow, what: string, signal: AbortSignal | undefined): Promise<QueryOutcome> {
+  if (signal?.aborted === true) throw new SourceError('aks-aborted', `${s.name}: read of ${describeWindow(w)} aborted`, { retryable: true });
+  // Rows are selected on ingestion time; TimeGenerated only bounds the scan (and must reach
+  // back far enough for late rows).
+  const timespan = { startTime: new Date(w.from.getTime() - s.maxLatenessMs), endTime: new Date(w.to.getTime() + CLOCK_SKEW_MS) };
+  const timeout = (s.serverTimeoutSeconds + 30) * 1000;
+  const requestOptions = signal === undefined ? { timeout } : { timeout, abortSignal: signal };
+  const context = `${s.name}: workspace ${s.workspaceId} ${what} ${describeWindow(w)}`;
+  return runQuery(client, s.workspaceId, query, timespan, context, requestOptions, s.serverTimeoutSeconds);
+}
+
+/** How `readInPieces` queries one piece; undefined from `query` means there is nothing to read. */
+export interface PieceReader {
+  name: string;
+  what: string;
+  maxRows: number;
+  maxSplitDepth: number;
+  query(w: ScanWindow, take: number): Promise<QueryOutcome | undefined>;
+}
+
+/**
+ * The rows of a window, read in `pieces` even sub-windows, each split in two (on ingestion time)
+ * whenever its result overflows `maxRows` or comes back partial; yields each piece's rows in order.
+ */
+export async function* readInPieces(window: ScanWindow, pieces: number, r: PieceReader): AsyncIterable<Array<Record<string, unknown>>> {
+  const max = r.maxRows;
+  const pending = evenPieces(window, pieces).map((w) => ({ w, depth: 0 }));
+  while (pending.length > 0) {
+    const { w, depth } = pending.shift()!;
+    const out = await r.query(w, max + 1);
+    if (out === undefined) return;
+    if (out.kind === 'rows' && out.rows.length <= max) {
+      if (out.rows.length > 0) yield out.rows;
+      continue;
+    }
+    const why = out.kind === 'partial' ? `partial result (${out.message})` : `more than ${max} rows`;
+    const span = w.to.getTime() - w.from.getTime();
+    // Zero rows with a PartialError is not a size cap: splitting cannot help.
+    const hopeless = out.kind === 'partial' && out.rows === 0;
+    if (hopeless || span < 2 || depth >= r.maxSplitDepth) {
+      throw new SourceError(
+        'aks-partial-result',
+        `${r.name}: ${r.what} ${describeWindow(w)} returned a ${why} and cannot be split further; ` +
+          `read completely up to ${iso(w.from)} of ${describeWindow(window)}. Lower maxRowsPerQuery or narrow the window; the next run retries it`,
+        { retryable: true },
+      );
+    }
+    const mid = new Date(w.from.getTime() + Math.floor(span / 2));
+    pending.unshift({ w: { from: w.from, to: mid }, depth: depth + 1 }, { w: { from: mid, to: w.to }, depth: depth + 1 });
   }
 }
 

@@ -13,7 +13,7 @@ import { rejected, skipped, type ParseHints, type ParseOutcome } from '../../cor
 import { isAksAuditRow, isAksDiagnosticRecord, isAzureDiagnosticsRow, parseAksAuditRow, parseAksRecord, parseAzureDiagnosticsRow } from '../aks/parse.js';
 import { clusterOfLogGroup, isCloudWatchEvent, isSubscriptionPayload, parseEksRecord, parseEksSubscription } from '../eks/parse.js';
 import { isGkeLogEntry, parseGkeRecord } from '../gke/parse.js';
-import { detectRuntimeRecord } from '../runtime/detect.js';
+import { detectRuntimeRecord, detectRuntimeSubscription } from '../runtime/detect.js';
 
 /**
  * Auto-detection of one parsed JSON value (docs/input-formats.md): every shape any adapter accepts,
@@ -86,7 +86,7 @@ function detectObject(v: JsonObject, origin: Origin, hints: ParseHints, depth: n
   if (isAksDiagnosticRecord(v)) return [parseAksRecord(v, origin, hints)];
   if (isAksAuditRow(v)) return [parseAksAuditRow(v, origin, hints)];
   if (isAzureDiagnosticsRow(v)) return [parseAzureDiagnosticsRow(v, origin, hints)];
-  if (isSubscriptionPayload(v)) return parseEksSubscription(v, origin, hints);
+  if (isSubscriptionPayload(v)) return detectRuntimeSubscription(v, origin, hints) ?? parseEksSubscription(v, origin, hints);
   const awslogs = v['awslogs'];
   if (isObject(awslogs) && typeof awslogs['data'] === 'string') return fromString(awslogs['data'], origin, hints, depth);
   if (Array.isArray(v['events'])) return eachItem(v['events'], origin, hints, depth, 'CloudWatch export', eksItem);

@@ -37,9 +37,9 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]):(\d{1,5})$/;
 const DATA_ACCESS = /%2Fdata_access$/;
 
 /** gRPC status codes the source tells apart. */
-const CODE = { INVALID_ARGUMENT: 3, PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, UNAUTHENTICATED: 16 } as const;
+export const CODE = { INVALID_ARGUMENT: 3, PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, UNAUTHENTICATED: 16 } as const;
 
-function clientFor(opts: GkeSourceOptions): Logging {
+export function clientFor(opts: Pick<GkeSourceOptions, 'projects' | 'endpoint' | 'logging'>): Logging {
   if (opts.logging !== undefined) return opts.logging;
   const projectId = opts.projects[0]!;
   if (opts.endpoint === undefined) return new Logging({ projectId });
@@ -52,17 +52,17 @@ function clientFor(opts: GkeSourceOptions): Logging {
   return new Logging(options);
 }
 
-interface RawPage {
+export interface RawPage {
   entries?: unknown[] | null;
   nextPageToken?: string | null;
 }
 
-const codeOf = (err: unknown): number | undefined => {
+export const codeOf = (err: unknown): number | undefined => {
   const c = (err as { code?: unknown } | null)?.code;
   return typeof c === 'number' ? c : undefined;
 };
 
-function describeFailure(err: unknown, project: string, where: string): SourceError {
+export function describeFailure(err: unknown, project: string, where: string): SourceError {
   const code = codeOf(err);
   const detail = err instanceof Error ? err.message : String(err);
   switch (code) {

@@ -2,7 +2,7 @@ import type { Origin } from '../../core/event.js';
 import { isObject, type JsonObject } from '../../core/k8s-audit.js';
 import { rejected, type ParseHints, type ParseOutcome } from '../../core/parse-result.js';
 import { clusterOfResourceId } from '../aks/parse.js';
-import { CLOUDWATCH_TRUNCATED_SUFFIX } from '../eks/parse.js';
+import { CLOUDWATCH_TRUNCATED_SUFFIX, parseEksRecord } from '../eks/parse.js';
 import { str, type RuntimeContext } from './context.js';
 import { isFalcoAlert, parseFalcoAlert } from './falco.js';
 import { isTraceeEvent, parseTraceeEvent } from './tracee.js';
@@ -116,6 +116,29 @@ function fromContainerLogV2(v: JsonObject, origin: Origin, hints: ParseHints): P
   const ingested = str(v['_TimeReceived']);
   const ctx = withDefined(baseContext('aks', origin, hints), { cluster, node: str(v['Computer']), ingestedAt: ingested });
   return [parseSensorLine(inner.line, ctx)];
+}
+
+/**
+ * A decoded CloudWatch subscription payload (Fluent Bit → CloudWatch Logs → subscription filter)
+ * whose log events are sensor lines: one outcome per log event, a line that is not a sensor's
+ * going to the audit parser as before. Undefined for an audit stream's payload or one without any
+ * sensor line, so the caller parses it as audit events unchanged.
+ */
+export function detectRuntimeSubscription(payload: JsonObject, origin: Origin, hints: ParseHints = {}): ParseOutcome[] | undefined {
+  if (payload['messageType'] !== 'DATA_MESSAGE') return undefined;
+  const stream = typeof payload['logStream'] === 'string' ? payload['logStream'] : undefined;
+  if (stream?.startsWith(AUDIT_STREAM_PREFIX) === true) return undefined;
+  const events = payload['logEvents'];
+  if (!Array.isArray(events) || events.length === 0) return undefined;
+  const logGroup = typeof payload['logGroup'] === 'string' ? payload['logGroup'] : undefined;
+  const inner: ParseHints = logGroup === undefined || hints.logGroup !== undefined ? hints : { ...hints, logGroup };
+  const runtime = events.map((e, index) => {
+    if (!isObject(e) || typeof e['message'] !== 'string') return undefined;
+    const record = stream === undefined ? (e as JsonObject) : { ...(e as JsonObject), logStreamName: stream };
+    return fromCloudWatch(record, { ...origin, index }, inner)?.[0];
+  });
+  if (runtime.every((r) => r === undefined)) return undefined;
+  return runtime.map((r, index) => r ?? parseEksRecord(events[index], { ...origin, index }, inner, stream));
 }
 
 /** True for a Log Analytics ContainerLogV2 row (API, `az monitor log-analytics query`, portal export). */

@@ -1,12 +1,11 @@
 import { CloudWatchLogsClient, FilterLogEventsCommand, type FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
 import { ConfigError, SourceError } from '../../core/errors.js';
-import { DEFAULT_EXEC_WINDOW_SECONDS } from '../../core/exec-correlation.js';
-import type { NeedsUnion } from '../../core/needs.js';
 import { skipped, type ParseOutcome } from '../../core/parse-result.js';
 import type { LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/source.js';
 import { describeFailure, type ReadProgress } from '../eks/source-errors.js';
 import { CLOCK_SKEW_MS, DEFAULT_LATE_ARRIVAL_MS, DEFAULT_PAGE_LIMIT } from '../eks/source.js';
 import { detectRuntimeRecord } from './detect.js';
+import { lookbackOf, readExecs } from './exec-lookback.js';
 
 export interface EksRuntimeSourceOptions {
   cluster: string;
@@ -31,6 +30,8 @@ export interface EksRuntimeSourceOptions {
    */
   audit?: LogSource;
   execLookbackMs?: number;
+  /** Read only the exec margin before the window: the caller scans the audit window in the same engine. */
+  execMarginOnly?: boolean;
   lateArrivalMs?: number;
   pageLimit?: number;
 }
@@ -39,8 +40,6 @@ const MAX_ATTEMPTS = 8;
 const FLUSH_EVENTS = 10_000;
 const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 const CONTAINER_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-/** Only the requests correlation needs from the audit log. */
-const EXEC_NEEDS: NeedsUnion = { resources: new Map([['pods', { subresources: new Set(['exec']), verbs: new Set(['create', 'get']) }]]) };
 
 /** The filter pattern keeping Fluent Bit records of the sensor containers, or none. */
 export function sensorFilterPattern(containers: readonly string[]): string | undefined {
@@ -60,7 +59,7 @@ export function createEksRuntimeSource(opts: EksRuntimeSourceOptions): LogSource
   const bad = containers.find((c) => !CONTAINER_NAME.test(c));
   if (bad !== undefined) throw new ConfigError('runtime-sensor-container', `sensorContainers: "${bad}" is not a Kubernetes container name`);
   const lateArrivalMs = opts.lateArrivalMs ?? DEFAULT_LATE_ARRIVAL_MS;
-  const execLookbackMs = opts.execLookbackMs ?? DEFAULT_EXEC_WINDOW_SECONDS * 1000;
+  const lookback = lookbackOf(opts);
   const pageLimit = opts.pageLimit ?? DEFAULT_PAGE_LIMIT;
   const region = [opts.region, process.env['AWS_REGION'], process.env['AWS_DEFAULT_REGION']].find((r) => r !== undefined && r !== '');
   if (region === undefined && opts.client === undefined) throw new ConfigError('eks-region', `a region is required for the runtime source of ${opts.cluster} (or set AWS_REGION)`);
@@ -86,12 +85,9 @@ export function createEksRuntimeSource(opts: EksRuntimeSourceOptions): LogSource
       const to = window.to.getTime();
       if (!(from < to)) return;
       let page = 0;
-      if (opts.audit !== undefined) {
-        const execWindow = { from: new Date(from - execLookbackMs), to: window.to };
-        for await (const p of opts.audit.read(execWindow, { needs: EXEC_NEEDS, ...(options.signal === undefined ? {} : { signal: options.signal }) })) {
-          page++;
-          yield { outcomes: p.outcomes, page };
-        }
+      for await (const p of readExecs(window, lookback, options.signal)) {
+        page = p.page;
+        yield p;
       }
       const progress: ReadProgress = { requests: 0, pages: 0, downloaded: 0, kept: 0 };
       const hints = { cluster: opts.cluster, logGroup };

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../core/errors.js';
 import type { LogSource } from '../../core/source.js';
+import { sensorContainers } from '../../adapters/runtime/sensor-containers.js';
 
 /**
  * Builds the live sources named on the command line. Each cloud's adapter is imported only when
@@ -23,14 +24,32 @@ export interface GkeFlags {
   endpoint?: string;
 }
 
-/** Factories for live sources; tests replace them, the CLI loads the real adapters lazily. */
+/** What every runtime source takes beside its cloud's flags (adapters/runtime/*-source.ts). */
+export interface RuntimeFlags {
+  /** Container names of the sensor pods; the adapters default to tracee and falco. */
+  sensorContainers?: string[];
+  /** `scan` feeds the audit window to the same engine: the runtime source reads only the exec margin before it. */
+  execMarginOnly?: boolean;
+}
+export type EksRuntimeFlags = EksFlags & RuntimeFlags & { logGroup?: string };
+export type AksRuntimeFlags = AksFlags & RuntimeFlags;
+export type GkeRuntimeFlags = GkeFlags & RuntimeFlags;
+
+/**
+ * Factories for live sources; tests replace them, the CLI loads the real adapters lazily. A
+ * runtime factory gets the cluster's audit source, whose pods/exec requests it reads for correlation;
+ * one a test leaves out is the real one.
+ */
 export interface SourceFactories {
   eks(opts: EksFlags): Promise<LogSource>;
   aks(opts: AksFlags): Promise<LogSource>;
   gke(opts: GkeFlags): Promise<LogSource>;
+  eksRuntime?(opts: EksRuntimeFlags, audit: LogSource): Promise<LogSource>;
+  aksRuntime?(opts: AksRuntimeFlags, audit: LogSource): Promise<LogSource>;
+  gkeRuntime?(opts: GkeRuntimeFlags, audit: LogSource): Promise<LogSource>;
 }
 
-export const lazySourceFactories: SourceFactories = {
+export const lazySourceFactories: Required<SourceFactories> = {
   async eks(opts) {
     const { createEksSource } = await import('../../adapters/eks/source.js');
     return createEksSource(opts);
@@ -43,6 +62,18 @@ export const lazySourceFactories: SourceFactories = {
     const { createGkeSource } = await import('../../adapters/gke/source.js');
     return createGkeSource(opts);
   },
+  async eksRuntime(opts, audit) {
+    const { createEksRuntimeSource } = await import('../../adapters/runtime/eks-source.js');
+    return createEksRuntimeSource({ ...opts, audit });
+  },
+  async aksRuntime(opts, audit) {
+    const { createAksRuntimeSource } = await import('../../adapters/runtime/aks-source.js');
+    return createAksRuntimeSource({ ...opts, audit });
+  },
+  async gkeRuntime(opts, audit) {
+    const { createGkeRuntimeSource } = await import('../../adapters/runtime/gke-source.js');
+    return createGkeRuntimeSource({ ...opts, audit });
+  },
 };
 
 export interface LiveFlags {
@@ -53,6 +84,18 @@ export interface LiveFlags {
   aksCluster?: string;
   gke?: string[];
   gkeCluster?: string;
+  /** Also read the runtime sensor's output of every cloud given. */
+  runtimeSensor?: boolean;
+  eksRuntime?: boolean;
+  aksRuntime?: boolean;
+  gkeRuntime?: boolean;
+  eksRuntimeLogGroup?: string;
+  runtimeContainers?: string[];
+}
+
+export interface PlanOptions {
+  /** All sources feed one engine (`scan`), so runtime sources read only the exec margin before the window. */
+  sharedEngine?: boolean;
 }
 
 /** One planned source: a label for messages before it exists, and how to build it. */
@@ -73,8 +116,39 @@ function endpointOf(env: NodeJS.ProcessEnv, name: string): { endpoint?: string }
   return v === undefined || v === '' ? {} : { endpoint: v };
 }
 
-/** Validates the per-cloud flags (a qualifier needs its source) and plans one source per target. */
-export function planLiveSources(flags: LiveFlags, env: NodeJS.ProcessEnv): PlannedSource[] {
+/** Which clouds' runtime sensor output to read; a runtime flag without its cloud source is a usage error. */
+function runtimeClouds(flags: LiveFlags): { eks: boolean; aks: boolean; gke: boolean } {
+  const has = { eks: (flags.eks ?? []).length > 0, aks: (flags.aks ?? []).length > 0, gke: (flags.gke ?? []).length > 0 };
+  const orphan: Array<[boolean | undefined, boolean, string]> = [
+    [flags.eksRuntime, has.eks, '--eks-runtime applies to --eks; add --eks CLUSTER.'],
+    [flags.eksRuntimeLogGroup !== undefined, has.eks, '--eks-runtime-log-group applies to --eks; add --eks CLUSTER.'],
+    [flags.aksRuntime, has.aks, '--aks-runtime applies to --aks; add --aks WORKSPACE_ID.'],
+    [flags.gkeRuntime, has.gke, '--gke-runtime applies to --gke; add --gke PROJECT.'],
+    [flags.runtimeSensor, has.eks || has.aks || has.gke, '--runtime-sensor applies to live sources; add --eks, --aks or --gke.'],
+  ];
+  for (const [set, ok, message] of orphan) if (set === true && !ok) throw new ConfigError('invalid-flags', message);
+  if (flags.eksRuntimeLogGroup !== undefined && (flags.eks ?? []).length > 1) {
+    throw new ConfigError('invalid-flags', '--eks-runtime-log-group names the log group of one cluster; give a single --eks CLUSTER.');
+  }
+  const all = flags.runtimeSensor === true;
+  const clouds = {
+    eks: has.eks && (all || flags.eksRuntime === true || flags.eksRuntimeLogGroup !== undefined),
+    aks: has.aks && (all || flags.aksRuntime === true),
+    gke: has.gke && (all || flags.gkeRuntime === true),
+  };
+  if (flags.runtimeContainers !== undefined && !clouds.eks && !clouds.aks && !clouds.gke) {
+    throw new ConfigError('invalid-flags', '--runtime-containers applies to runtime sources; add --runtime-sensor (or --eks-runtime, --aks-runtime, --gke-runtime).');
+  }
+  if (flags.runtimeContainers !== undefined) sensorContainers(flags.runtimeContainers, '--runtime-containers');
+  return clouds;
+}
+
+/**
+ * Validates the per-cloud flags (a qualifier needs its source) and plans one source per target.
+ * Runtime sources come after every audit source: in `scan` one engine sees them all, and a read
+ * is tied to the exec only if the exec was seen first (the engine holds it until the input ends).
+ */
+export function planLiveSources(flags: LiveFlags, env: NodeJS.ProcessEnv, options: PlanOptions = {}): PlannedSource[] {
   const eks = flags.eks ?? [];
   const aks = flags.aks ?? [];
   const gke = flags.gke ?? [];
@@ -87,22 +161,40 @@ export function planLiveSources(flags: LiveFlags, env: NodeJS.ProcessEnv): Plann
   if (gke.length === 0 && flags.gkeCluster !== undefined) {
     throw new ConfigError('invalid-flags', '--gke-cluster applies to --gke; add --gke PROJECT.');
   }
+  const runtime = runtimeClouds(flags);
+  const runtimeFlags: RuntimeFlags = {
+    ...(flags.runtimeContainers === undefined ? {} : { sensorContainers: flags.runtimeContainers }),
+    ...(options.sharedEngine === true ? { execMarginOnly: true } : {}),
+  };
   const planned: PlannedSource[] = [];
+  const runtimePlans: PlannedSource[] = [];
   for (const cluster of eks) {
     const opts: EksFlags = { cluster, ...endpointOf(env, ENDPOINT_ENV.eks) };
     if (flags.region !== undefined) opts.region = flags.region;
     if (flags.profile !== undefined) opts.profile = flags.profile;
     planned.push({ label: `eks:${cluster}`, create: (f) => f.eks(opts) });
+    if (runtime.eks) {
+      const r: EksRuntimeFlags = { ...opts, ...runtimeFlags, ...(flags.eksRuntimeLogGroup === undefined ? {} : { logGroup: flags.eksRuntimeLogGroup }) };
+      runtimePlans.push({ label: `eks-runtime:${cluster}`, create: async (f) => (f.eksRuntime ?? lazySourceFactories.eksRuntime)(r, await f.eks(opts)) });
+    }
   }
   for (const workspaceId of aks) {
     const opts: AksFlags = { workspaceId, ...endpointOf(env, ENDPOINT_ENV.aks) };
     if (flags.aksCluster !== undefined) opts.cluster = flags.aksCluster;
     planned.push({ label: `aks:${workspaceId}`, create: (f) => f.aks(opts) });
+    if (runtime.aks) {
+      const r: AksRuntimeFlags = { ...opts, ...runtimeFlags };
+      runtimePlans.push({ label: `aks-runtime:${flags.aksCluster ?? workspaceId}`, create: async (f) => (f.aksRuntime ?? lazySourceFactories.aksRuntime)(r, await f.aks(opts)) });
+    }
   }
   if (gke.length > 0) {
     const opts: GkeFlags = { projects: gke, ...endpointOf(env, ENDPOINT_ENV.gke) };
     if (flags.gkeCluster !== undefined) opts.cluster = flags.gkeCluster;
     planned.push({ label: `gke:${gke.join(',')}`, create: (f) => f.gke(opts) });
+    if (runtime.gke) {
+      const r: GkeRuntimeFlags = { ...opts, ...runtimeFlags };
+      runtimePlans.push({ label: `gke-runtime:${flags.gkeCluster ?? gke.join(',')}`, create: async (f) => (f.gkeRuntime ?? lazySourceFactories.gkeRuntime)(r, await f.gke(opts)) });
+    }
   }
-  return planned;
+  return [...planned, ...runtimePlans];
 }

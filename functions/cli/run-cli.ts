@@ -5,10 +5,10 @@ import { SEVERITIES, type Severity } from '../../core/severity.js';
 import { readInputs } from '../../adapters/file/read.js';
 import { RULES } from '../../rules/index.js';
 import { demoInputs, findDemoDir } from './demo-data.js';
+import { addLiveOptions, liveFlagsOf, type LiveOptionValues } from './live-options.js';
 import { lazySourceFactories, type SourceFactories } from './live-sources.js';
 import { ruleJson, rulesTable } from './render.js';
 import { EXIT_OK, EXIT_USAGE, runScan, type OutputFormat } from './scan-command.js';
-import { collectList } from './scan-options.js';
 import type { CliIo, InputReader } from './types.js';
 import { runWatch, sleepUnlessAborted, type WatchDeps } from './watch-command.js';
 
@@ -36,6 +36,7 @@ Examples:
   $ credwatch scan --eks prod-eks-1 --from 2026-03-02T09:00Z --to 2026-03-02T10:00Z
   $ credwatch scan --aks <workspace-id> --aks-cluster aks-prod-1 --since 2h
   $ credwatch scan --gke my-project --gke-cluster gke-prod-1 --since 30m
+  $ credwatch scan --eks prod-eks-1 --runtime-sensor --since 1h   audit log plus Tracee/Falco output
 
 Exit codes: 0 no finding at --fail-on or above, 1 such a finding exists, 2 usage error or an
 input/source that could not be read (findings of the other sources are still printed).
@@ -52,20 +53,13 @@ Examples:
   $ credwatch scan --help               all scan options
 `;
 
-interface ScanFlags {
+interface ScanFlags extends LiveOptionValues {
   format: OutputFormat;
   minSeverity: Severity;
   rules?: string;
   cluster?: string;
   failOn?: Severity;
   config?: string;
-  eks?: string[];
-  region?: string;
-  profile?: string;
-  aks?: string[];
-  aksCluster?: string;
-  gke?: string[];
-  gkeCluster?: string;
   since?: string;
   from?: string;
   to?: string;
@@ -79,6 +73,7 @@ const WATCH_EXAMPLES = `
 Examples:
   $ credwatch watch --eks prod-eks-1 --region us-west-2 --every 5m --state ./credwatch-state.json
   $ credwatch watch --gke my-project --format jsonl >> alerts.jsonl
+  $ credwatch watch --aks <workspace-id> --aks-runtime --runtime-containers falco
 
 Each run scans what the log service ingested since the previous run (the first run looks back
 --lookback), and prints each alert once: the state file keeps checkpoints and sent alert ids, so a
@@ -96,7 +91,7 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', ROOT_EXAMPLES);
 
-  program
+  const scan = program
     .command('scan')
     .description('scan audit-log files or live cloud sources and print findings')
     .argument('[inputs...]', 'files, folders, .gz files, or - for stdin')
@@ -105,28 +100,14 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
     .option('--rules <ids>', 'comma-separated rule ids to run (default: all; see `credwatch rules`)')
     .option('--cluster <name>', 'cluster name for records whose envelope does not carry one')
     .addOption(severityOption('--fail-on <severity>', 'exit 1 when a reported finding is at or above this severity'))
-    .option('--config <file>', 'JSON config: per-rule options `rules: {<id>: {...}}` and extra identities')
-    .option('--eks <cluster>', 'EKS cluster to read from CloudWatch Logs (repeatable)', collectList)
-    .option('--region <region>', 'AWS region of the --eks clusters (default: the AWS SDK chain)')
-    .option('--profile <profile>', 'AWS profile for --eks')
-    .option('--aks <workspace-id>', 'Log Analytics workspace holding AKS kube-audit logs (repeatable)', collectList)
-    .option('--aks-cluster <name>', 'only this AKS cluster of the workspace')
-    .option('--gke <project>', 'GCP project whose GKE audit logs to read (repeatable, comma-separated)', collectList)
-    .option('--gke-cluster <name>', 'only this GKE cluster')
+    .option('--config <file>', 'JSON config: per-rule options `rules: {<id>: {...}}` and extra identities');
+  addLiveOptions(scan)
     .option('--since <duration>', 'live window: this far back from now, e.g. 30m, 2h, 1d (default 1h)')
     .option('--from <iso>', 'live window start (ingestion time), e.g. 2026-03-02T09:00Z')
     .option('--to <iso>', 'live window end (default: now)')
     .addHelpText('after', SCAN_EXAMPLES)
     .action(async (inputs: string[], flags: ScanFlags) => {
-      const live = {
-        ...(flags.eks === undefined ? {} : { eks: flags.eks }),
-        ...(flags.region === undefined ? {} : { region: flags.region }),
-        ...(flags.profile === undefined ? {} : { profile: flags.profile }),
-        ...(flags.aks === undefined ? {} : { aks: flags.aks }),
-        ...(flags.aksCluster === undefined ? {} : { aksCluster: flags.aksCluster }),
-        ...(flags.gke === undefined ? {} : { gke: flags.gke }),
-        ...(flags.gkeCluster === undefined ? {} : { gkeCluster: flags.gkeCluster }),
-      };
+      const live = liveFlagsOf(flags);
       const window = {
         ...(flags.since === undefined ? {} : { since: flags.since }),
         ...(flags.from === undefined ? {} : { from: flags.from }),
@@ -151,16 +132,10 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
       );
     });
 
-  program
+  const watch = program
     .command('watch')
-    .description('scan live sources every few minutes, alerting once per finding (like the scheduled functions)')
-    .option('--eks <cluster>', 'EKS cluster to read from CloudWatch Logs (repeatable)', collectList)
-    .option('--region <region>', 'AWS region of the --eks clusters (default: the AWS SDK chain)')
-    .option('--profile <profile>', 'AWS profile for --eks')
-    .option('--aks <workspace-id>', 'Log Analytics workspace holding AKS kube-audit logs (repeatable)', collectList)
-    .option('--aks-cluster <name>', 'only this AKS cluster of the workspace')
-    .option('--gke <project>', 'GCP project whose GKE audit logs to read (repeatable, comma-separated)', collectList)
-    .option('--gke-cluster <name>', 'only this GKE cluster')
+    .description('scan live sources every few minutes, alerting once per finding (like the scheduled functions)');
+  addLiveOptions(watch)
     .option('--every <duration>', 'time between runs', '5m')
     .option('--lookback <duration>', 'how far the first run looks back', '6m')
     .option('--state <file>', 'state file: checkpoints and sent alert ids', './credwatch-state.json')
@@ -175,15 +150,7 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
     })
     .addHelpText('after', WATCH_EXAMPLES)
     .action(async (flags: ScanFlags & { every: string; lookback: string; state: string; runs?: number }) => {
-      const live = {
-        ...(flags.eks === undefined ? {} : { eks: flags.eks }),
-        ...(flags.region === undefined ? {} : { region: flags.region }),
-        ...(flags.profile === undefined ? {} : { profile: flags.profile }),
-        ...(flags.aks === undefined ? {} : { aks: flags.aks }),
-        ...(flags.aksCluster === undefined ? {} : { aksCluster: flags.aksCluster }),
-        ...(flags.gke === undefined ? {} : { gke: flags.gke }),
-        ...(flags.gkeCluster === undefined ? {} : { gkeCluster: flags.gkeCluster }),
-      };
+      const live = liveFlagsOf(flags);
       setCode(
         await runWatch(
           {

@@ -49,7 +49,8 @@ function write(stream: Writable, text: string): Promise<void> | undefined {
 /** Everything up front that can be wrong with the request, so a scan never starts half-configured. */
 async function prepare(req: ScanRequest, io: CliIo, deps: ScanDeps) {
   const rules = selectRules(deps.rules, req.rules);
-  const planned = planLiveSources(req.live, io.env);
+  // One engine sees every source, so runtime sources read only the exec margin before the window.
+  const planned = planLiveSources(req.live, io.env, { sharedEngine: true });
   const hasWindow = req.window.since !== undefined || req.window.from !== undefined || req.window.to !== undefined;
   if (planned.length === 0 && hasWindow) {
     throw new CredwatchError('invalid-window', '--since/--from/--to select a window of a live source (--eks, --aks, --gke); files are read whole.');

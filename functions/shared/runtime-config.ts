@@ -26,10 +26,25 @@ export const ENV = Object.freeze({
   gcpProject: 'GOOGLE_CLOUD_PROJECT',
 });
 
+/**
+ * A runtime sensor's output (docs/runtime-sensors.md) is a source of its own, with its own
+ * checkpoint: `containers` are the sensor pods' container names (default tracee and falco), and
+ * unless `correlate` is false it reads the same cluster's pods/exec requests to name the user
+ * behind each read (so the audit log must be readable too).
+ */
+const runtimeFields = {
+  containers: z.array(z.string().min(1)).min(1).optional(),
+  correlate: z.boolean().optional(),
+};
+
 export const SourceSpecSchema = z.discriminatedUnion('cloud', [
   z.strictObject({ cloud: z.literal('eks'), cluster: z.string().min(1), region: z.string().min(1).optional() }),
   z.strictObject({ cloud: z.literal('aks'), workspaceId: z.string().min(1), cluster: z.string().min(1).optional() }),
   z.strictObject({ cloud: z.literal('gke'), projects: z.array(z.string().min(1)).min(1), cluster: z.string().min(1).optional() }),
+  // `logGroup` defaults to Container Insights' /aws/containerinsights/<cluster>/application.
+  z.strictObject({ cloud: z.literal('eks-runtime'), cluster: z.string().min(1), region: z.string().min(1).optional(), logGroup: z.string().min(1).optional(), ...runtimeFields }),
+  z.strictObject({ cloud: z.literal('aks-runtime'), workspaceId: z.string().min(1), cluster: z.string().min(1).optional(), ...runtimeFields }),
+  z.strictObject({ cloud: z.literal('gke-runtime'), projects: z.array(z.string().min(1)).min(1), cluster: z.string().min(1).optional(), ...runtimeFields }),
 ]);
 export type SourceSpec = z.infer<typeof SourceSpecSchema>;
 
@@ -66,7 +81,9 @@ function minutes(env: Env, name: string, min: number, max: number): number | und
   return n;
 }
 
-const SOURCES_HELP = 'a JSON array such as [{"cloud":"eks","cluster":"prod-eks-1","region":"us-west-2"},{"cloud":"gke","projects":["acme-prod"]}]';
+const SOURCES_HELP =
+  'a JSON array such as [{"cloud":"eks","cluster":"prod-eks-1","region":"us-west-2"},{"cloud":"gke","projects":["acme-prod"]}] ' +
+  '(runtime sensor output: {"cloud":"eks-runtime","cluster":"prod-eks-1"}, likewise aks-runtime and gke-runtime)';
 
 /** The part every scheduled function shares: what to scan and how. */
 export function readCommonConfig(env: Env): CommonRuntimeConfig {

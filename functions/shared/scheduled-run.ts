@@ -26,13 +26,68 @@ export const buildLiveSource: SourceBuilder = async (spec) => {
       const { createGkeSource } = await import('../../adapters/gke/source.js');
       return createGkeSource(spec.cluster === undefined ? { projects: spec.projects } : { projects: spec.projects, cluster: spec.cluster });
     }
+    case 'eks-runtime':
+    case 'aks-runtime':
+    case 'gke-runtime':
+      return buildRuntimeSource(spec);
   }
 };
 
+type RuntimeSpec = Extract<SourceSpec, { cloud: 'eks-runtime' | 'aks-runtime' | 'gke-runtime' }>;
+
+/** A runtime sensor source, given the same cluster's audit source (unless `correlate: false`) for the exec behind each read. */
+async function buildRuntimeSource(spec: RuntimeSpec): Promise<LogSource> {
+  const common = {
+    ...(spec.containers === undefined ? {} : { sensorContainers: spec.containers }),
+    ...(spec.cluster === undefined ? {} : { cluster: spec.cluster }),
+  };
+  const correlate = spec.correlate !== false;
+  switch (spec.cloud) {
+    case 'eks-runtime': {
+      const { createEksRuntimeSource } = await import('../../adapters/runtime/eks-source.js');
+      const audit = correlate ? await buildLiveSource({ cloud: 'eks', cluster: spec.cluster, ...(spec.region === undefined ? {} : { region: spec.region }) }) : undefined;
+      return createEksRuntimeSource({
+        ...common,
+        cluster: spec.cluster,
+        ...(spec.region === undefined ? {} : { region: spec.region }),
+        ...(spec.logGroup === undefined ? {} : { logGroup: spec.logGroup }),
+        ...(audit === undefined ? {} : { audit }),
+      });
+    }
+    case 'aks-runtime': {
+      const { createAksRuntimeSource } = await import('../../adapters/runtime/aks-source.js');
+      const audit = correlate ? await buildLiveSource({ cloud: 'aks', workspaceId: spec.workspaceId, ...common }) : undefined;
+      return createAksRuntimeSource({ ...common, workspaceId: spec.workspaceId, ...(audit === undefined ? {} : { audit }) });
+    }
+    case 'gke-runtime': {
+      const { createGkeRuntimeSource } = await import('../../adapters/runtime/gke-source.js');
+      const audit = correlate ? await buildLiveSource({ cloud: 'gke', projects: spec.projects, ...common }) : undefined;
+      return createGkeRuntimeSource({ ...common, projects: spec.projects, ...(audit === undefined ? {} : { audit }) });
+    }
+  }
+}
+
 export function sourceName(spec: SourceSpec): string {
-  if (spec.cloud === 'eks') return `eks:${spec.cluster}`;
-  if (spec.cloud === 'aks') return `aks:${spec.workspaceId}${spec.cluster === undefined ? '' : `/${spec.cluster}`}`;
-  return `gke:${spec.projects.join(',')}${spec.cluster === undefined ? '' : `/${spec.cluster}`}`;
+  switch (spec.cloud) {
+    case 'eks':
+      return `eks:${spec.cluster}`;
+    case 'aks':
+      return `aks:${spec.workspaceId}${spec.cluster === undefined ? '' : `/${spec.cluster}`}`;
+    case 'gke':
+      return `gke:${spec.projects.join(',')}${spec.cluster === undefined ? '' : `/${spec.cluster}`}`;
+    // The names the runtime sources give themselves (their checkpoints' keys).
+    case 'eks-runtime':
+      return `eks-runtime:${spec.cluster}`;
+    case 'aks-runtime':
+      return `aks-runtime:${spec.cluster ?? spec.workspaceId}`;
+    case 'gke-runtime':
+      return `gke-runtime:${spec.cluster ?? spec.projects.join(',')}`;
+  }
+}
+
+/** The cloud a spec reads, runtime or audit. */
+function cloudOf(spec: SourceSpec): LogSource['cloud'] {
+  return spec.cloud === 'eks-runtime' ? 'eks' : spec.cloud === 'aks-runtime' ? 'aks' : spec.cloud === 'gke-runtime' ? 'gke' : spec.cloud;
 }
 
 /**
@@ -46,7 +101,7 @@ class UnbuildableSource implements LogSource {
     spec: SourceSpec,
     private readonly error: unknown,
   ) {
-    this.cloud = spec.cloud;
+    this.cloud = cloudOf(spec);
   }
   async *read(_window: ScanWindow): AsyncIterable<SourcePage> {
     throw new ConfigError('source-unbuildable', `${this.name} could not be set up: ${describeError(this.error)}`);

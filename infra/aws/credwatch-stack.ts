@@ -123,6 +123,11 @@ export class CredwatchStack extends Stack {
     if (eksArns.length > 0) {
       role.addToPolicy(new PolicyStatement({ sid: 'ReadEksAuditLogs', actions: ['logs:FilterLogEvents'], resources: eksArns.flat() }));
     }
+    // Runtime sensor output (Tracee/Falco via Container Insights' Fluent Bit) of the clusters named in eksRuntimeClusters.
+    const runtimeArns = config.eksClusters.filter((c) => c.runtime === true).map((c) => logGroupArns(this, `/aws/containerinsights/${c.name}/application`, c.region));
+    if (runtimeArns.length > 0) {
+      role.addToPolicy(new PolicyStatement({ sid: 'ReadEksRuntimeLogs', actions: ['logs:FilterLogEvents'], resources: runtimeArns.flat() }));
+    }
     role.addToPolicy(new PolicyStatement({
       sid: 'StateTable',
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
@@ -209,6 +214,7 @@ export class CredwatchStack extends Stack {
       ...(cloudCredentials === undefined ? {} : { cloudCredentials }),
       scannerPolicy: role.node.findChild('DefaultPolicy'),
       eksStreamArns: eksArns.map(([, streams]) => streams),
+      runtimeStreamArns: runtimeArns.map(([, streams]) => streams),
     });
 
     new CfnOutput(this, 'StateTableName', { value: this.table.tableName });
@@ -224,10 +230,15 @@ export class CredwatchStack extends Stack {
  * actions" match). Both name exactly this one group.
  */
 export function eksLogGroupArns(stack: Stack, cluster: string, region: string | undefined): [string, string] {
+  return logGroupArns(stack, `/aws/eks/${cluster}/cluster`, region);
+}
+
+/** Both ARN forms of one log group (see `eksLogGroupArns`). */
+export function logGroupArns(stack: Stack, logGroup: string, region: string | undefined): [string, string] {
   const arn = stack.formatArn({
     service: 'logs',
     resource: 'log-group',
-    resourceName: `/aws/eks/${cluster}/cluster`,
+    resourceName: logGroup,
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     ...(region === undefined ? {} : { region }),
   });

@@ -27,6 +27,8 @@ export interface NagTargets {
   scannerPolicy: IConstruct;
   /** The `…:log-group:/aws/eks/<cluster>/cluster:*` ARNs granted to the scanner. */
   eksStreamArns: string[];
+  /** The `…:log-group:/aws/containerinsights/<cluster>/application:*` ARNs (runtime sensor output). */
+  runtimeStreamArns?: string[];
 }
 
 /**
@@ -53,6 +55,12 @@ export function acknowledgeNagFindings(stack: Stack, t: NagTargets): void {
     Validations.of(t.scannerPolicy).acknowledge({
       id: nagId('IAM5', `Resource::${nagRendering(stack, arn)}`),
       reason: 'The trailing :* is the log-group ARN form CloudWatch Logs documents for IAM (the LogGroup Arn attribute ends in it); it matches this one EKS log group and nothing else, and the only action on it is logs:FilterLogEvents.',
+    });
+  }
+  for (const arn of t.runtimeStreamArns ?? []) {
+    Validations.of(t.scannerPolicy).acknowledge({
+      id: nagId('IAM5', `Resource::${nagRendering(stack, arn)}`),
+      reason: 'The trailing :* is the log-group ARN form CloudWatch Logs documents for IAM; it matches this one Container Insights application log group (where Fluent Bit ships the runtime sensor output) and nothing else, and the only action on it is logs:FilterLogEvents.',
     });
   }
 }

@@ -5,6 +5,8 @@ import { SEVERITIES, type Severity } from '../../core/severity.js';
 export interface EksClusterRef {
   name: string;
   region?: string;
+  /** Also scan its runtime sensor output in Container Insights' application log group (`eksRuntimeClusters`). */
+  runtime?: boolean;
 }
 
 export interface AksWorkspaceRef {
@@ -89,6 +91,11 @@ function aks(entry: string): AksWorkspaceRef {
  */
 export function readStackConfig(get: Lookup): CredwatchConfig {
   const eksClusters = list(get, 'eksClusters').map(eks);
+  for (const name of list(get, 'eksRuntimeClusters')) {
+    const ref = eksClusters.find((c) => c.name === name);
+    check(ref !== undefined, `eksRuntimeClusters: "${name}" is not one of eksClusters (its audit log names the user behind each runtime read)`);
+    ref!.runtime = true;
+  }
   const aksWorkspaces = list(get, 'aksWorkspaces').map(aks);
   const gkeProjects = list(get, 'gkeProjects');
   for (const p of gkeProjects) check(GCP_PROJECT.test(p), `gkeProjects: "${p}" is not a Google Cloud project ID`);
@@ -135,11 +142,14 @@ export function readStackConfig(get: Lookup): CredwatchConfig {
   return config;
 }
 
-/** The handler's CREDWATCH_SOURCES value: one source per EKS cluster and AKS workspace, one for all GKE projects. */
+/** The handler's CREDWATCH_SOURCES value: one source per EKS cluster and AKS workspace, one for all GKE projects, one per EKS runtime cluster. */
 export function sourceSpecs(config: CredwatchConfig): SourceSpec[] {
   return [
     ...config.eksClusters.map((c): SourceSpec => (c.region === undefined ? { cloud: 'eks', cluster: c.name } : { cloud: 'eks', cluster: c.name, region: c.region })),
     ...config.aksWorkspaces.map((w): SourceSpec => (w.cluster === undefined ? { cloud: 'aks', workspaceId: w.workspaceId } : { cloud: 'aks', workspaceId: w.workspaceId, cluster: w.cluster })),
     ...(config.gkeProjects.length > 0 ? [{ cloud: 'gke', projects: config.gkeProjects } satisfies SourceSpec] : []),
+    ...config.eksClusters
+      .filter((c) => c.runtime === true)
+      .map((c): SourceSpec => (c.region === undefined ? { cloud: 'eks-runtime', cluster: c.name } : { cloud: 'eks-runtime', cluster: c.name, region: c.region })),
   ];
 }

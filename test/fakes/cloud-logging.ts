@@ -11,7 +11,8 @@ import { matchesQuery, parseQuery, QuerySyntaxError, timeNs } from './logging-qu
  * `@google-cloud/logging` uses by default, with the service definition shipped in
  * `@google-cloud/logging-api` (research sdk-loopback.md §5). Entries are seeded as the JSON
  * `gcloud logging read --format=json` prints and sent the way Cloud Logging sends them: the
- * AuditLog `protoPayload` as an `Any` encoded with the same message definition the adapter decodes.
+ * AuditLog `protoPayload` as an `Any` encoded with the same message definition the adapter decodes,
+ * a container's `jsonPayload` as a `google.protobuf.Struct`.
  * It honours the filter subset credwatch emits (anything else: INVALID_ARGUMENT), `orderBy`,
  * `pageSize` (≤ 1,000), opaque page tokens bound to their query, and can be told to serve empty
  * pages, run out of read quota, or fail a call.
@@ -60,12 +61,28 @@ function wireTime(rfc3339: unknown): { seconds: string; nanos: number } | undefi
   return { seconds: String(ns / 1_000_000_000n), nanos: Number(ns % 1_000_000_000n) };
 }
 
+/** A JSON value as a google.protobuf.Value (proto-loader object form), for `jsonPayload`. */
+function wireValue(v: unknown): Record<string, unknown> {
+  if (v === null || v === undefined) return { nullValue: 'NULL_VALUE' };
+  if (typeof v === 'number') return { numberValue: v };
+  if (typeof v === 'string') return { stringValue: v };
+  if (typeof v === 'boolean') return { boolValue: v };
+  if (Array.isArray(v)) return { listValue: { values: v.map(wireValue) } };
+  return { structValue: wireStruct(v as Record<string, unknown>) };
+}
+
+function wireStruct(o: Record<string, unknown>): Record<string, unknown> {
+  return { fields: Object.fromEntries(Object.entries(o).map(([k, v]) => [k, wireValue(v)])) };
+}
+
 /** One seeded entry as the LogEntry message Cloud Logging puts on the wire. */
 export function toWireEntry(e: LogEntryJson): Record<string, unknown> {
   const wire: Record<string, unknown> = {};
   for (const key of ['insertId', 'logName', 'labels', 'operation', 'resource', 'severity', 'textPayload'] as const) {
     if (e[key] !== undefined) wire[key] = e[key];
   }
+  const json = e['jsonPayload'];
+  if (json !== null && typeof json === 'object' && !Array.isArray(json)) wire['jsonPayload'] = wireStruct(json as Record<string, unknown>);
   const ts = wireTime(e['timestamp']);
   if (ts !== undefined) wire['timestamp'] = ts;
   const rt = wireTime(e['receiveTimestamp']);

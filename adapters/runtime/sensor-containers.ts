@@ -1,0 +1,16 @@
+import { ConfigError } from '../../core/errors.js';
+
+/** The container names of the sensors' Helm charts (aquasecurity/tracee, falcosecurity/falco). */
+export const DEFAULT_SENSOR_CONTAINERS: readonly string[] = Object.freeze(['tracee', 'falco']);
+
+/** Kubernetes container names are DNS labels, which also makes them safe inside every query language used. */
+const CONTAINER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** The sensor containers to read, validated; `what` names the option or flag in the error. */
+export function sensorContainers(names: readonly string[] | undefined, what: string): string[] {
+  const list = [...new Set(names ?? DEFAULT_SENSOR_CONTAINERS)];
+  if (list.length === 0) throw new ConfigError('runtime-sensor-container', `${what}: name at least one sensor container (e.g. tracee or falco)`);
+  const bad = list.find((c) => !CONTAINER_NAME.test(c));
+  if (bad !== undefined) throw new ConfigError('runtime-sensor-container', `${what}: "${bad}" is not a Kubernetes container name (lower-case letters, digits and -)`);
+  return list;
+}
