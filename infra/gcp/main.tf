@@ -6,10 +6,14 @@ locals {
   state_collection = "credwatch"
   ttl_field        = "expiresAt"
   gke_source       = var.gke_cluster == null ? { cloud = "gke", projects = local.gke_projects } : { cloud = "gke", projects = local.gke_projects, cluster = var.gke_cluster }
+  # Tracee / Falco output in the same projects' container logs, read beside the audit logs and
+  # tied to the kubectl exec behind each read (docs/runtime-sensors.md).
+  gke_runtime_source = merge(local.gke_source, { cloud = "gke-runtime", containers = var.runtime_sensor_containers })
+  sources            = length(var.runtime_sensor_containers) == 0 ? [local.gke_source] : [local.gke_source, local.gke_runtime_source]
   # Names from functions/shared/runtime-config.ts ENV.
   environment = merge(
     {
-      CREDWATCH_SOURCES              = jsonencode([local.gke_source])
+      CREDWATCH_SOURCES              = jsonencode(local.sources)
       CREDWATCH_FIRESTORE_DATABASE   = google_firestore_database.state.name
       CREDWATCH_FIRESTORE_COLLECTION = local.state_collection
       CREDWATCH_PUBSUB_TOPIC         = google_pubsub_topic.alerts.id

@@ -21,6 +21,12 @@ variable "gke_cluster" {
   description = "Scan only this cluster (resource.labels.cluster_name); null scans every cluster of the projects."
 }
 
+variable "runtime_sensor_containers" {
+  type        = list(string)
+  default     = []
+  description = "Container names of a runtime sensor (e.g. [\"tracee\"] or [\"falco\"]) whose output is in the scanned projects' container logs; empty reads audit logs only."
+}
+
 variable "schedule" {
   type        = string
   default     = "*/5 * * * *"

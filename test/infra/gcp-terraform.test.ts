@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FIRESTORE_DEFAULT_COLLECTION, FIRESTORE_TTL_FIELD } from '../../core/state/firestore-store.js';
-import { ENV } from '../../functions/shared/runtime-config.js';
+import { ENV, SourceSpecSchema } from '../../functions/shared/runtime-config.js';
 import { GCP_ENTRY_POINT, packageGcpFunction } from '../../scripts/package-gcp-function.js';
 
 const MODULE = join(import.meta.dirname, '..', '..', 'infra', 'gcp');
@@ -77,8 +77,14 @@ describe('GCP Terraform module', () => {
     expect(names).toEqual([
       ENV.alertMinSeverity, ENV.firestoreCollection, ENV.firestoreDatabase, ENV.lookbackMinutes, ENV.pubsubTopic, ENV.sources, ENV.gcpProject,
     ].sort());
-    expect(env).toContain(`${ENV.sources}              = jsonencode([local.gke_source])`);
+    expect(env).toContain(`${ENV.sources}              = jsonencode(local.sources)`);
     expect(local('gke_source')).toBe('${var.gke_cluster == null ? { cloud = "gke", projects = local.gke_projects } : { cloud = "gke", projects = local.gke_projects, cluster = var.gke_cluster }}');
+    expect(local('gke_runtime_source')).toBe('${merge(local.gke_source, { cloud = "gke-runtime", containers = var.runtime_sensor_containers })}');
+    expect(local('sources')).toBe('${length(var.runtime_sensor_containers) == 0 ? [local.gke_source] : [local.gke_source, local.gke_runtime_source]}');
+    expect(hcl.variable['runtime_sensor_containers']?.[0]?.['default']).toEqual([]);
+    // What those expressions evaluate to must be what the function accepts.
+    const audit = { cloud: 'gke', projects: ['acme-prod'], cluster: 'gke-prod-1' };
+    expect(() => SourceSpecSchema.array().parse([audit, { ...audit, cloud: 'gke-runtime', containers: ['tracee'] }])).not.toThrow();
     expect(local('state_collection')).toBe(FIRESTORE_DEFAULT_COLLECTION);
   });
 
