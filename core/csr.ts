@@ -284,7 +284,7 @@ function decodeView(event: AuditEvent): CsrView {
   const view: CsrView = {
     usages: pick(specs, (s) => (Array.isArray(s['usages']) ? strings(s['usages']) : undefined)) ?? [],
     requester: pick(specs, (s) => (s['username'] !== undefined || s['groups'] !== undefined ? requesterOf(s) : undefined)) ?? {},
-    request: decodeCsrRequest(pick(specs, (s) => s['request']) ?? bodyMarker(event)),
+    request: decodeOnce(decodedRequests, pick(specs, (s) => s['request']) ?? bodyMarker(event), decodeCsrRequest),
     conditions: pick(statuses, (s) => {
       const c = conditionsOf(s);
       return c.length > 0 ? c : undefined;
@@ -295,8 +295,31 @@ function decodeView(event: AuditEvent): CsrView {
   const exp = pick(specs, (s) => (typeof s['expirationSeconds'] === 'number' ? s['expirationSeconds'] : undefined));
   if (exp !== undefined) view.expirationSeconds = exp;
   const cert = pick(statuses, (s) => s['certificate']);
-  if (cert !== undefined) view.certificate = decodeIssuedCertificate(cert);
+  if (cert !== undefined) view.certificate = decodeOnce(decodedCertificates, cert, decodeIssuedCertificate);
   return view;
+}
+
+/**
+ * A CSR's lifecycle logs the same `spec.request` several times (create, approval, status write,
+ * reads) and the same certificate in the status write and later reads; each X.509 decode costs
+ * ~0.3 ms, so recent texts are decoded once. Results are shared like views: never mutated.
+ */
+const DECODED_TEXTS_KEPT = 256;
+/** Real requests and chains are a few KiB of base64; bigger (hostile) texts are not kept, bounding the memory. */
+const MAX_KEPT_TEXT_CHARS = 16 * 1024;
+const decodedRequests = new Map<string, Decoded<DecodedCsr>>();
+const decodedCertificates = new Map<string, Decoded<IssuedCertificate>>();
+
+function decodeOnce<T>(cache: Map<string, Decoded<T>>, value: unknown, decode: (v: unknown) => Decoded<T>): Decoded<T> {
+  if (typeof value !== 'string' || value.length > MAX_KEPT_TEXT_CHARS) return decode(value);
+  let decoded = cache.get(value);
+  if (decoded === undefined) {
+    decoded = decode(value);
+    // Oldest first out: a scan sees each CSR's events within minutes of each other.
+    if (cache.size >= DECODED_TEXTS_KEPT) cache.delete(cache.keys().next().value!);
+    cache.set(value, decoded);
+  }
+  return decoded;
 }
 
 /** When no body carries a spec, say why: a size marker is not the same as "not logged". */

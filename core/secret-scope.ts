@@ -105,8 +105,19 @@ export function podBinding(event: AuditEvent): PodBinding {
 const NOT_A_POD_UA = /\((darwin|windows)\/[\w-]+\)|^Mozilla\//;
 
 export function userAgentOutsidePod(userAgent: string | undefined): boolean {
-  return userAgent !== undefined && NOT_A_POD_UA.test(userAgent);
+  if (userAgent === undefined) return false;
+  // Asked of every earlier request of a service account (up to the history bound per event), over
+  // a handful of distinct user agents: the answers are kept, within a bound.
+  let outside = outsidePodAnswers.get(userAgent);
+  if (outside === undefined) {
+    outside = NOT_A_POD_UA.test(userAgent);
+    if (outsidePodAnswers.size >= OUTSIDE_POD_ANSWERS_KEPT) outsidePodAnswers.clear();
+    outsidePodAnswers.set(userAgent, outside);
+  }
+  return outside;
 }
+const OUTSIDE_POD_ANSWERS_KEPT = 4096;
+const outsidePodAnswers = new Map<string, boolean>();
 
 /** Tools an attacker reaches for; a kubelet, controller or operator never sends these. */
 const INTERACTIVE_UA = /^(kubectl|curl|wget|python|Python|Go-http-client|Wget|PowerShell|perl|java|node-fetch|axios|okhttp)\b/;

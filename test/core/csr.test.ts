@@ -129,6 +129,19 @@ describe('csr view of an event', () => {
     expect(readCsr(event({ requestObject: 'skipped-too-big-size-object' })).request).toMatchObject({ ok: false, problem: 'skipped-body' });
   });
 
+  it('decodes a request or certificate seen again in a later event of its lifecycle once, and the same either way', async () => {
+    const pem = await generateCsrPem({ subject: 'CN=again, O=dev', key: 'ec-p256' });
+    const cert = await generateIssuedCertPem('CN=again', '07');
+    const created = readCsr(event({ requestObject: { spec: { request: b64(pem) } } }));
+    const issued = readCsr(event({ requestObject: { spec: { request: b64(pem) }, status: { certificate: b64(cert) } } }));
+    const read = readCsr(event({ responseObject: { spec: { request: b64(pem) }, status: { certificate: b64(cert) } } }));
+    expect(issued.request).toBe(created.request);
+    expect(read.certificate).toBe(issued.certificate);
+    expect(read.request).toEqual(decodeCsrRequest(b64(pem)));
+    expect(read.certificate).toEqual(decodeIssuedCertificate(b64(cert)));
+    expect(read.request.ok && read.request.value.subject).toEqual({ commonNames: ['again'], organizations: ['dev'], text: 'CN=again, O=dev' });
+  });
+
   it('reads a denial', () => {
     expect(decisionOf(readCsr(event({ requestObject: { status: { conditions: [{ type: 'Denied', status: 'True' }] } } })))).toBe('Denied');
   });

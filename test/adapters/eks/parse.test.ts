@@ -30,6 +30,18 @@ describe('eks parse', () => {
     expect(e.truncated).toBe(false);
   });
 
+  it('formats ingestion times exactly as Date#toISOString, record after record', () => {
+    // Consecutive records share their second (the formatter reuses it), then cross seconds, days,
+    // the epoch, year 10000, fractions and the edge of what a Date can hold.
+    const times = [1_772_442_004_000, 1_772_442_004_007, 1_772_442_004_099, 1_772_442_004_999, 1_772_442_005_000, 1_772_409_599_999, 1_772_409_600_000, 0, -1, -999, -1_000, -1_001, 1_772_442_004_321.9, -1.5, 253_402_300_800_000, 8.64e15, -8.64e15];
+    for (const ms of times) {
+      const rec = { ...asEks(big), ingestionTime: ms };
+      expect([ms, event(parseEksRecord(rec, origin)).ingestedAt]).toEqual([ms, new Date(ms).toISOString()]);
+    }
+    // Past what a Date holds the record is refused as before (the parser's RangeError).
+    expect(() => parseEksRecord({ ...asEks(big), ingestionTime: 8.64e15 + 1_000 }, origin)).toThrow(RangeError);
+  });
+
   it('skips other streams of the log group', () => {
     const klog = { logStreamName: 'kube-apiserver-4f1c', timestamp: 1, ingestionTime: 2, message: 'I0302 09:00:00 1 x.go:1] hi', eventId: '9' };
     expect(parseEksRecord(klog, origin)).toEqual({ kind: 'skipped', skip: { origin: { ...origin, recordId: '9' }, reason: 'not-audit', detail: 'log stream kube-apiserver-4f1c' } });
