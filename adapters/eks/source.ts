@@ -2,6 +2,7 @@ import { CloudWatchLogsClient, FilterLogEventsCommand, type FilteredLogEvent } f
 import { ConfigError, SourceError } from '../../core/errors.js';
 import type { ParseOutcome } from '../../core/parse-result.js';
 import type { LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/source.js';
+import { cloudWatchLogsFor } from './client.js';
 import { compileEksFilter, type EksQuery } from './filter.js';
 import { parse } from './parse.js';
 import { describeFailure, type ReadProgress } from './source-errors.js';
@@ -36,11 +37,7 @@ export const CLOCK_SKEW_MS = 60_000;
 export const DEFAULT_PAGE_LIMIT = 5_000;
 // `kube-apiserver-` alone would also match the API server's klog streams (clouds.md §1.7).
 export const AUDIT_STREAM_PREFIX = 'kube-apiserver-audit-';
-// FilterLogEvents allows 5 TPS per account and Region, shared by every caller: the SDK's
-// standard strategy backs off exponentially with jitter (longer base delay for throttles).
-const MAX_ATTEMPTS = 8;
 const FLUSH_EVENTS = 10_000;
-const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 
 /**
  * EKS audit logs from CloudWatch Logs: `FilterLogEvents` on `/aws/eks/<cluster>/cluster`, streams
@@ -61,28 +58,13 @@ const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
  * window is read again in full by the next run (the dedup store absorbs repeated findings).
  */
 export function createEksSource(opts: EksSourceOptions): LogSource {
-  if (!CLUSTER_NAME.test(opts.cluster)) {
-    throw new ConfigError('eks-cluster-name', `--eks: "${opts.cluster}" is not an EKS cluster name (1-100 letters, digits, - and _)`);
-  }
+  const { client, region } = cloudWatchLogsFor(opts, '--eks');
   const lateArrivalMs = opts.lateArrivalMs ?? DEFAULT_LATE_ARRIVAL_MS;
   if (!Number.isInteger(lateArrivalMs) || lateArrivalMs < 0) {
     throw new ConfigError('eks-late-arrival', `lateArrivalMs must be a non-negative integer of milliseconds, got ${lateArrivalMs}`);
   }
   const pageLimit = opts.pageLimit ?? DEFAULT_PAGE_LIMIT;
   if (!Number.isInteger(pageLimit) || pageLimit < 1) throw new ConfigError('eks-page-limit', `pageLimit must be a positive integer, got ${pageLimit}`);
-  const region = [opts.region, process.env['AWS_REGION'], process.env['AWS_DEFAULT_REGION']].find((r) => r !== undefined && r !== '');
-  if (region === undefined && opts.client === undefined) {
-    throw new ConfigError('eks-region', `--region is required for --eks ${opts.cluster} (or set AWS_REGION)`);
-  }
-  const client =
-    opts.client ??
-    new CloudWatchLogsClient({
-      region,
-      maxAttempts: MAX_ATTEMPTS,
-      requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000, throwOnRequestTimeout: true },
-      ...(opts.profile === undefined ? {} : { profile: opts.profile }),
-      ...(opts.endpoint === undefined ? {} : { endpoint: opts.endpoint }),
-    });
   const logGroup = `/aws/eks/${opts.cluster}/cluster`;
   const name = `eks:${opts.cluster}`;
 

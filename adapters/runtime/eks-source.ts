@@ -2,6 +2,7 @@ import { CloudWatchLogsClient, FilterLogEventsCommand, type FilteredLogEvent } f
 import { ConfigError, SourceError } from '../../core/errors.js';
 import { skipped, type ParseOutcome } from '../../core/parse-result.js';
 import type { LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/source.js';
+import { cloudWatchLogsFor } from '../eks/client.js';
 import { describeFailure, type ReadProgress } from '../eks/source-errors.js';
 import { CLOCK_SKEW_MS, DEFAULT_LATE_ARRIVAL_MS, DEFAULT_PAGE_LIMIT } from '../eks/source.js';
 import { detectRuntimeRecord } from './detect.js';
@@ -36,9 +37,7 @@ export interface EksRuntimeSourceOptions {
   pageLimit?: number;
 }
 
-const MAX_ATTEMPTS = 8;
 const FLUSH_EVENTS = 10_000;
-const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 const CONTAINER_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** The filter pattern keeping Fluent Bit records of the sensor containers, or none. */
@@ -54,24 +53,13 @@ export function sensorFilterPattern(containers: readonly string[]): string | und
  * (`other-category`). With `audit`, the cluster's pods/exec requests come first.
  */
 export function createEksRuntimeSource(opts: EksRuntimeSourceOptions): LogSource {
-  if (!CLUSTER_NAME.test(opts.cluster)) throw new ConfigError('eks-cluster-name', `"${opts.cluster}" is not an EKS cluster name (1-100 letters, digits, - and _)`);
+  const { client, region } = cloudWatchLogsFor(opts, '--eks-runtime');
   const containers = opts.sensorContainers ?? ['tracee', 'falco'];
   const bad = containers.find((c) => !CONTAINER_NAME.test(c));
   if (bad !== undefined) throw new ConfigError('runtime-sensor-container', `sensorContainers: "${bad}" is not a Kubernetes container name`);
   const lateArrivalMs = opts.lateArrivalMs ?? DEFAULT_LATE_ARRIVAL_MS;
   const lookback = lookbackOf(opts);
   const pageLimit = opts.pageLimit ?? DEFAULT_PAGE_LIMIT;
-  const region = [opts.region, process.env['AWS_REGION'], process.env['AWS_DEFAULT_REGION']].find((r) => r !== undefined && r !== '');
-  if (region === undefined && opts.client === undefined) throw new ConfigError('eks-region', `a region is required for the runtime source of ${opts.cluster} (or set AWS_REGION)`);
-  const client =
-    opts.client ??
-    new CloudWatchLogsClient({
-      region,
-      maxAttempts: MAX_ATTEMPTS,
-      requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000, throwOnRequestTimeout: true },
-      ...(opts.profile === undefined ? {} : { profile: opts.profile }),
-      ...(opts.endpoint === undefined ? {} : { endpoint: opts.endpoint }),
-    });
   const logGroup = opts.logGroup ?? `/aws/containerinsights/${opts.cluster}/application`;
   const pattern = sensorFilterPattern(containers);
   const name = `eks-runtime:${opts.cluster}`;

@@ -3,6 +3,7 @@ import { asEks, k8sEvent } from '../../core/example-records.js';
 import { RULES } from '../../rules/index.js';
 import { FakeCloudWatchLogs, type SeedEvent } from '../fakes/cloudwatch-logs.js';
 import { cli, TEST_RULES } from './cli-harness.js';
+import { stubAwsCredentialEnv } from '../helpers/aws-clients.js';
 
 const CLUSTER = 'prod-eks-1';
 const GROUP = `/aws/eks/${CLUSTER}/cluster`;
@@ -30,14 +31,7 @@ describe('credwatch scan --eks', () => {
   beforeEach(async () => {
     fake = await FakeCloudWatchLogs.start();
     env = { CREDWATCH_EKS_ENDPOINT: fake.endpoint };
-    // The source uses the standard credential chain: give it static keys and nothing else to try.
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDFAKE');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'fake-secret');
-    vi.stubEnv('AWS_SESSION_TOKEN', '');
-    vi.stubEnv('AWS_PROFILE', '');
-    vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
-    vi.stubEnv('AWS_CONFIG_FILE', '/nonexistent/credwatch-test-config');
-    vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', '/nonexistent/credwatch-test-credentials');
+    stubAwsCredentialEnv();
   });
   afterEach(async () => {
     vi.unstubAllEnvs();

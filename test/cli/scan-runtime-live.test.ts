@@ -10,6 +10,7 @@ import kubeletPkiReadInContainer from '../../rules/kubelet-pki-read-in-container
 import { FakeCloudLogging } from '../fakes/cloud-logging.js';
 import { FakeCloudWatchLogs, type SeedEvent } from '../fakes/cloudwatch-logs.js';
 import { cli } from './cli-harness.js';
+import { stubAwsCredentialEnv } from '../helpers/aws-clients.js';
 
 const CLUSTER = 'prod-eks-1';
 const AUDIT_GROUP = `/aws/eks/${CLUSTER}/cluster`;
@@ -34,13 +35,7 @@ describe('credwatch scan and watch with runtime sensor sources', () => {
   beforeEach(async () => {
     cw = await FakeCloudWatchLogs.start();
     env = { CREDWATCH_EKS_ENDPOINT: cw.endpoint };
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDFAKE');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'fake-secret');
-    vi.stubEnv('AWS_SESSION_TOKEN', '');
-    vi.stubEnv('AWS_PROFILE', '');
-    vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
-    vi.stubEnv('AWS_CONFIG_FILE', '/nonexistent/credwatch-test-config');
-    vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', '/nonexistent/credwatch-test-credentials');
+    stubAwsCredentialEnv();
   });
   afterEach(async () => {
     vi.unstubAllEnvs();

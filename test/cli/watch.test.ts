@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { asEks, k8sEvent } from '../../core/example-records.js';
 import { FakeCloudWatchLogs, type SeedEvent } from '../fakes/cloudwatch-logs.js';
 import { cli, TEST_RULES } from './cli-harness.js';
+import { stubAwsCredentialEnv } from '../helpers/aws-clients.js';
 
 const CLUSTER = 'prod-eks-1';
 const GROUP = `/aws/eks/${CLUSTER}/cluster`;
@@ -25,11 +26,7 @@ describe('credwatch watch', () => {
     fake.createLogGroup(GROUP);
     env = { CREDWATCH_EKS_ENDPOINT: fake.endpoint };
     state = join(await mkdtemp(join(tmpdir(), 'credwatch-watch-')), 'state.json');
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDFAKE');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'fake-secret');
-    vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
-    vi.stubEnv('AWS_CONFIG_FILE', '/nonexistent/credwatch-test-config');
-    vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', '/nonexistent/credwatch-test-credentials');
+    stubAwsCredentialEnv();
   });
   afterEach(async () => {
     vi.unstubAllEnvs();

@@ -11,6 +11,7 @@ import kubeletPkiReadInContainer from '../../rules/kubelet-pki-read-in-container
 import { FakeCloudWatchLogs, type SeedEvent } from '../fakes/cloudwatch-logs.js';
 import { FakeLogAnalytics } from '../fakes/log-analytics.js';
 import { RecordingSink } from '../helpers/recording-sink.js';
+import { stubAwsCredentialEnv } from '../helpers/aws-clients.js';
 
 const KEY = '/var/lib/kubelet/pki/kubelet-client-current.pem';
 const NOW = Date.parse('2026-03-02T09:06:00Z');
@@ -32,13 +33,7 @@ describe('scheduled scans of runtime sensor sources', () => {
     // The real builder, pointed at the fakes the way a deployment is configured: the SDKs' own
     // endpoint variables for AWS, credwatch's for Log Analytics.
     vi.stubEnv('AWS_ENDPOINT_URL_CLOUDWATCH_LOGS', cw.endpoint);
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDFAKE');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'fake-secret');
-    vi.stubEnv('AWS_SESSION_TOKEN', '');
-    vi.stubEnv('AWS_PROFILE', '');
-    vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
-    vi.stubEnv('AWS_CONFIG_FILE', '/nonexistent/credwatch-test-config');
-    vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', '/nonexistent/credwatch-test-credentials');
+    stubAwsCredentialEnv();
     const dir = mkdtempSync(join(tmpdir(), 'credwatch-sched-runtime-'));
     writeFileSync(join(dir, 'ca.pem'), la.ca);
     vi.stubEnv('CREDWATCH_AKS_ENDPOINT', la.endpoint);

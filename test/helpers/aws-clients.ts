@@ -1,3 +1,4 @@
+import { vi } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
@@ -33,4 +34,19 @@ export async function startDynalite(): Promise<{ endpoint: string; client: Dynam
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/**
+ * For code that uses the standard AWS credential chain (the CLI, the real source builders):
+ * static keys and nothing else to try, so no test reads a developer's profile or waits on an
+ * instance-metadata server. Undo with `vi.unstubAllEnvs()`.
+ */
+export function stubAwsCredentialEnv(): void {
+  vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDFAKE');
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'fake-secret');
+  vi.stubEnv('AWS_SESSION_TOKEN', '');
+  vi.stubEnv('AWS_PROFILE', '');
+  vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
+  vi.stubEnv('AWS_CONFIG_FILE', '/nonexistent/credwatch-test-config');
+  vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', '/nonexistent/credwatch-test-credentials');
 }
