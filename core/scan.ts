@@ -3,6 +3,7 @@ import { Engine, type EngineOptions } from './engine.js';
 import { describeError } from './errors.js';
 import { toAlert, type Finding } from './finding.js';
 import { unionNeeds } from './needs.js';
+import { outcomesOf, Pipeline, topRejections } from './pipeline.js';
 import type { RejectionReason, SkipReason } from './parse-result.js';
 import { DEFAULT_WINDOW_SETTINGS, planWindow, type WindowSettings } from './scan-window.js';
 import { atLeast, type Severity } from './severity.js';
@@ -196,34 +197,26 @@ async function readWindow(
   deps: ScanDeps,
   summary: SourceRunSummary,
 ): Promise<Finding[] | undefined> {
-  const engine = new Engine(deps.engine);
-  const needs = unionNeeds(deps.engine.rules);
   const findings: Finding[] = [];
-  const tally = { records: 0, events: 0, ruleErrors: 0, skipped: {} as SourceRunSummary['skipped'], rejected: {} as SourceRunSummary['rejected'] };
+  const pipeline = new Pipeline({ engine: new Engine(deps.engine), onFinding: (f) => void findings.push(f) });
   try {
-    for await (const page of source.read(window, { needs })) {
-      for (const outcome of page.outcomes) {
-        tally.records++;
-        if (outcome.kind === 'skipped') {
-          tally.skipped[outcome.skip.reason] = (tally.skipped[outcome.skip.reason] ?? 0) + 1;
-        } else if (outcome.kind === 'rejected') {
-          tally.rejected[outcome.rejection.reason] = (tally.rejected[outcome.rejection.reason] ?? 0) + 1;
-        } else {
-          tally.events++;
-          const result = engine.process(outcome.event);
-          tally.ruleErrors += result.errors.length;
-          findings.push(...result.findings);
-        }
-      }
-    }
-    // Runtime findings still waiting for a pods/exec are emitted as they are.
-    findings.push(...engine.flush().findings);
+    // The pipeline also emits, at the end, runtime findings still waiting for a pods/exec.
+    await pipeline.consume(outcomesOf(source.read(window, { needs: unionNeeds(deps.engine.rules) })));
   } catch (err) {
     failed(summary, `${source.name}: reading ${window.from.toISOString()} to ${window.to.toISOString()} failed, the window is retried by the next run: ${describeError(err)}`);
     summary.notices.push(...(source.notices?.() ?? []));
     return undefined;
   }
-  Object.assign(summary, tally);
+  const t = pipeline.tally();
+  summary.records = t.records;
+  summary.events = t.events;
+  summary.skipped = t.skipped.byReason;
+  for (const [reason, r] of topRejections(t, Number.POSITIVE_INFINITY)) {
+    summary.rejected[reason] = r.count;
+    for (const ex of r.examples) summary.warnings.push(`rejected ${reason} at ${ex.where}: ${ex.detail}`);
+  }
+  summary.ruleErrors = t.ruleErrors.total;
+  for (const e of t.ruleErrors.examples) summary.warnings.push(`rule ${e.rule} failed on event ${e.eventId}: ${e.cause}`);
   summary.findings = findings.length;
   summary.notices.push(...(source.notices?.() ?? []));
   return findings;
