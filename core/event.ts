@@ -65,6 +65,15 @@ export interface Origin {
   recordId?: string;
 }
 
+/**
+ * `origin` with more fields: what `{ ...origin, ...more }` gives. Object.assign, because V8 (Node
+ * 20) takes a slow path for a spread that adds a property its source lacks (about 0.8 µs, against
+ * 0.05), and adapters do it for nearly every record (`recordId`, `index`).
+ */
+export function originWith(origin: Origin, more: Partial<Origin>): Origin {
+  return Object.assign({}, origin, more);
+}
+
 export interface AuditEvent {
   kind: 'audit';
   id: string;

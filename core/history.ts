@@ -1,3 +1,4 @@
+import { AddressBook, type AddressChannel } from './address-book.js';
 import { issuedCredentialId } from './csr.js';
 import type { AuditEvent } from './event.js';
 import type { EventHistory } from './rule.js';
@@ -12,6 +13,11 @@ export class BoundedHistory implements EventHistory {
   private readonly byUser = new Map<string, AuditEvent[]>();
   private readonly byIssuedCredential = new Map<string, AuditEvent[]>();
   private readonly execsByPod = new Map<string, AuditEvent[]>();
+  /** Client addresses of the events in `byUser`, kept in step with it. */
+  private readonly addressBook = new AddressBook();
+  /** What the last `push` pushed out (fields, not a returned object: push runs several times per event). */
+  private droppedKey: string | undefined;
+  private leftEvent: AuditEvent | undefined;
 
   constructor(
     private readonly perKey = 128,
@@ -24,6 +30,10 @@ export class BoundedHistory implements EventHistory {
 
   sameUser(event: AuditEvent): readonly AuditEvent[] {
     return this.byUser.get(userKey(event)) ?? [];
+  }
+
+  clientAddresses(event: AuditEvent, channel: AddressChannel): readonly string[] {
+    return this.addressBook.addresses(userKey(event), event, channel);
   }
 
   certificateIssuedBy(cluster: string | undefined, credentialId: string): AuditEvent | undefined {
@@ -46,26 +56,38 @@ export class BoundedHistory implements EventHistory {
 
   record(event: AuditEvent): void {
     if (event.target.name !== undefined) this.push(this.byObject, objectKey(event), event);
-    if (event.user.name !== undefined) this.push(this.byUser, userKey(event), event);
+    if (event.user.name !== undefined) {
+      const key = userKey(event);
+      this.push(this.byUser, key, event);
+      if (this.droppedKey !== undefined) this.addressBook.drop(this.droppedKey);
+      if (this.leftEvent !== undefined) this.addressBook.remove(key, this.leftEvent);
+      this.addressBook.add(key, event);
+    }
     if (event.target.resource === 'certificatesigningrequests') {
       const issued = issuedCredentialId(event);
       if (issued !== undefined) this.push(this.byIssuedCredential, `${event.cluster ?? ''}\u0000${issued}`, event);
     }
   }
 
+  /** Adds `event` under `key`; `droppedKey` and `leftEvent` then tell what the bounds pushed out. */
   private push(index: Map<string, AuditEvent[]>, key: string, event: AuditEvent): void {
+    this.droppedKey = undefined;
+    this.leftEvent = undefined;
     let list = index.get(key);
     if (list === undefined) {
       list = [];
       if (index.size >= this.maxKeys) {
         const oldest = index.keys().next().value;
-        if (oldest !== undefined) index.delete(oldest);
+        if (oldest !== undefined) {
+          index.delete(oldest);
+          this.droppedKey = oldest;
+        }
       }
     } else {
       index.delete(key); // re-insert to mark as recently written
     }
     list.push(event);
-    if (list.length > this.perKey) list.shift();
+    if (list.length > this.perKey) this.leftEvent = list.shift();
     index.set(key, list);
   }
 }

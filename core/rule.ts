@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { AddressChannel } from './address-book.js';
 import type { AuditEvent, Cloud } from './event.js';
 import type { IdentityTables } from './k8s-identity.js';
 import type { RuntimeEvent, RuntimeOperation } from './runtime-event.js';
@@ -61,6 +62,12 @@ export interface EventHistory {
   sameObject(event: AuditEvent): readonly AuditEvent[];
   /** Earlier events by the same user name in the same cluster. */
   sameUser(event: AuditEvent): readonly AuditEvent[];
+  /**
+   * Client addresses of `sameUser(event)` in one channel (kubelet requests, or requests with a
+   * token bound to one pod), first-seen order, every stage of `event` itself left out: exactly
+   * `addressesIn(sameUser(event), event, channel)` (core/address-book.ts), without the scan.
+   */
+  clientAddresses?(event: AuditEvent, channel: AddressChannel): readonly string[];
   /**
    * The earlier CSR event in this cluster that handed out the client certificate with this
    * credential id (`X509SHA256=<hex>`, a signer's status write or a read of the CSR), if any.

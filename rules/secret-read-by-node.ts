@@ -1,8 +1,9 @@
+import { addressesIn } from '../core/address-book.js';
 import type { AuditEvent } from '../core/event.js';
 import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../core/example-records.js';
 import { classifyIdentity } from '../core/k8s-identity.js';
 import { isKubeletUserAgent } from '../core/kubelet.js';
-import { defineRule } from '../core/rule.js';
+import { defineRule, type EventHistory } from '../core/rule.js';
 import {
   UNVERIFIED,
   clientAddress,
@@ -21,14 +22,8 @@ const nodeRead = (init: Partial<K8sEventInit> & { user: string }) =>
   k8sEvent({ verb: 'get', resource: 'secrets', sourceIPs: ['10.0.1.23'], userAgent: KUBELET_UA, ...init });
 
 /** Client addresses of this node's earlier kubelet-shaped requests in the scan. */
-function kubeletAddresses(earlier: readonly AuditEvent[], current: AuditEvent): Set<string> {
-  const out = new Set<string>();
-  for (const e of earlier) {
-    if (e.id === current.id || !isKubeletUserAgent(e.userAgent)) continue;
-    const addr = clientAddress(e);
-    if (addr !== undefined) out.add(addr);
-  }
-  return out;
+function kubeletAddresses(e: AuditEvent, history: EventHistory): readonly string[] {
+  return history.clientAddresses?.(e, 'kubelet') ?? addressesIn(history.sameUser(e), e, 'kubelet');
 }
 
 export default defineRule({
@@ -78,10 +73,10 @@ export default defineRule({
     if (e.userAgent === undefined) unverified.push(UNVERIFIED.userAgent);
     else if (!isKubeletUserAgent(e.userAgent)) anomalies.push(`user agent is not the kubelet's: ${e.userAgent}`);
     const addr = clientAddress(e);
-    const known = kubeletAddresses(ctx.history.sameUser(e), e);
+    const known = kubeletAddresses(e, ctx.history);
     if (addr === undefined) unverified.push(UNVERIFIED.sourceAddress);
-    else if (known.size === 0) unverified.push('node address: no earlier kubelet request from this node in the scan to compare with');
-    else if (!known.has(addr)) anomalies.push(`source ${addr} is not the address of this node's kubelet (${[...known].join(', ')})`);
+    else if (known.length === 0) unverified.push('node address: no earlier kubelet request from this node in the scan to compare with');
+    else if (!known.includes(addr)) anomalies.push(`source ${addr} is not the address of this node's kubelet (${[...known].join(', ')})`);
 
     const facts: Record<string, unknown> = {
       node: id.node,
@@ -93,7 +88,7 @@ export default defineRule({
       anomalies,
       unverified,
     };
-    if (known.size > 0) facts['kubeletAddresses'] = [...known];
+    if (known.length > 0) facts['kubeletAddresses'] = [...known];
     const who = `${e.user.name ?? '?'} ${e.verb} ${describeRead(read)} in ${e.cluster ?? 'the cluster'} ${describeClient(e)}`;
     if (anomalies.length === 0) {
       if (!denied) return null; // the kubelet's own single-name read, the Node authorizer's normal path

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { addressesIn } from '../core/address-book.js';
 import type { AuditEvent } from '../core/event.js';
 import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../core/example-records.js';
 import { classifyIdentity } from '../core/k8s-identity.js';
-import { defineRule } from '../core/rule.js';
+import { defineRule, type EventHistory } from '../core/rule.js';
 import { maxSeverity, type Severity } from '../core/severity.js';
 import { allowlistOf, secretAllowlistOptions } from '../core/secret-readers.js';
 import {
@@ -25,14 +26,8 @@ type Options = z.infer<typeof options>;
 const DENIED_STEP: Record<Severity, Severity> = { info: 'info', low: 'low', medium: 'low', high: 'medium', critical: 'high' };
 
 /** Client addresses of earlier requests made with a token bound to the same pod. */
-function podAddresses(earlier: readonly AuditEvent[], current: AuditEvent, podName: string): Set<string> {
-  const out = new Set<string>();
-  for (const e of earlier) {
-    if (e.id === current.id || e.auth.podName !== podName || userAgentOutsidePod(e.userAgent)) continue;
-    const addr = clientAddress(e);
-    if (addr !== undefined) out.add(addr);
-  }
-  return out;
+function podAddresses(e: AuditEvent, history: EventHistory, pod: string): readonly string[] {
+  return history.clientAddresses?.(e, { pod }) ?? addressesIn(history.sameUser(e), e, { pod });
 }
 
 const APP_UA = 'billing-api/v2.4.1 (linux/amd64) kubernetes/v0.30.2';
@@ -100,8 +95,8 @@ export default defineRule<Options>({
     if (userAgentOutsidePod(e.userAgent)) outside.push(`client does not run in a pod: ${e.userAgent ?? ''}`);
     const addr = clientAddress(e);
     if (binding.state === 'bound' && addr !== undefined) {
-      const known = podAddresses(ctx.history.sameUser(e), e, binding.podName);
-      if (known.size > 0 && !known.has(addr)) {
+      const known = podAddresses(e, ctx.history, binding.podName);
+      if (known.length > 0 && !known.includes(addr)) {
         outside.push(`source ${addr} is not the address of pod ${binding.podName} (${[...known].join(', ')})`);
       }
     }

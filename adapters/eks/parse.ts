@@ -1,4 +1,4 @@
-import type { Origin } from '../../core/event.js';
+import { originWith, type Origin } from '../../core/event.js';
 import { isObject, parseK8sEventText, type JsonObject, type K8sEventContext } from '../../core/k8s-audit.js';
 import { rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/parse-result.js';
 
@@ -64,7 +64,7 @@ export function parseEksRecord(record: unknown, origin: Origin, hints: ParseHint
   const message = record['message'];
   if (typeof message !== 'string') return rejected(origin, 'missing-field', 'CloudWatch log event has no message');
   const recordId = record['eventId'] ?? record['id'];
-  const at: Origin = typeof recordId === 'string' && origin.recordId === undefined ? { ...origin, recordId } : origin;
+  const at: Origin = typeof recordId === 'string' && origin.recordId === undefined ? originWith(origin, { recordId }) : origin;
   const stream = typeof record['logStreamName'] === 'string' ? record['logStreamName'] : logStream;
   // Other streams of the group (kube-apiserver-, authenticator-, …) carry klog text, not audit events.
   if (stream !== undefined && !stream.startsWith(AUDIT_STREAM_PREFIX)) return skipped(at, 'not-audit', `log stream ${stream}`);
@@ -103,7 +103,7 @@ export function parseEksSubscription(payload: JsonObject, origin: Origin, hints:
   const logGroup = typeof payload['logGroup'] === 'string' ? payload['logGroup'] : undefined;
   const logStream = typeof payload['logStream'] === 'string' ? payload['logStream'] : undefined;
   const inner: ParseHints = logGroup === undefined || hints.logGroup !== undefined ? hints : { ...hints, logGroup };
-  return events.map((e, index) => parseEksRecord(e, { ...origin, index }, inner, logStream));
+  return events.map((e, index) => parseEksRecord(e, originWith(origin, { index }), inner, logStream));
 }
 
 /** The adapter's record parser (DESIGN.md layout): one CloudWatch log event → outcome. */

@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import type { Origin } from '../../core/event.js';
+import { originWith, type Origin } from '../../core/event.js';
 import {
   isK8sAuditEvent,
   isObject,
@@ -65,7 +65,7 @@ function eachItem(items: unknown[], origin: Origin, hints: ParseHints, depth: nu
   if (items.length === 0) return [skipped(origin, 'empty', `${what} without items`)];
   const out: ParseOutcome[] = [];
   for (let index = 0; index < items.length; index++) {
-    for (const o of item(items[index], { ...origin, index }, hints, depth + 1)) out.push(o);
+    for (const o of item(items[index], originWith(origin, { index }), hints, depth + 1)) out.push(o);
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import type { AuditEvent, Origin, Target, UserInfo } from '../../core/event.js';
+import { originWith, type AuditEvent, type Origin, type Target, type UserInfo } from '../../core/event.js';
 import { isObject, normaliseTime, stableId, type JsonObject } from '../../core/k8s-audit.js';
 import { deriveAuth } from '../../core/k8s-identity.js';
 import { parsed, rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/parse-result.js';
@@ -95,7 +95,7 @@ export function parseGkeRecord(record: unknown, origin: Origin, hints: ParseHint
     le = converted;
   }
   const insertId = str(le['insertId']);
-  const at: Origin = insertId !== undefined && origin.recordId === undefined ? { ...origin, recordId: insertId } : origin;
+  const at: Origin = insertId !== undefined && origin.recordId === undefined ? originWith(origin, { recordId: insertId }) : origin;
   const logName = str(le['logName']);
   const pp = isObject(le['protoPayload']) ? le['protoPayload'] : undefined;
   const service = str(pp?.['serviceName']);

@@ -42,6 +42,19 @@ describe('eks parse', () => {
     expect(() => parseEksRecord({ ...asEks(big), ingestionTime: 8.64e15 + 1_000 }, origin)).toThrow(RangeError);
   });
 
+  it('formats ingestion times over the whole Date range exactly as Date#toISOString', () => {
+    // Day by day the formatter changes only the date; years 0 and -1, and a deterministic sweep.
+    const times = [-62_167_219_200_000, -62_167_219_200_001, -62_167_219_199_999, 86_399_999, 86_400_000, -86_400_000, -86_400_001];
+    let x = 12345;
+    for (let i = 0; i < 3000; i++) {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      const span = i % 3 === 0 ? 8.64e15 : i % 3 === 1 ? 4e12 : 2e9;
+      times.push(Math.round(((x / 2147483648) * 2 - 1) * span) + (i % 3 === 2 ? 1_772_409_600_000 : 0));
+    }
+    const got = times.map((ms) => event(parseEksRecord({ ...asEks(big), ingestionTime: ms }, origin)).ingestedAt);
+    expect(got).toEqual(times.map((ms) => new Date(ms).toISOString()));
+  });
+
   it('skips other streams of the log group', () => {
     const klog = { logStreamName: 'kube-apiserver-4f1c', timestamp: 1, ingestionTime: 2, message: 'I0302 09:00:00 1 x.go:1] hi', eventId: '9' };
     expect(parseEksRecord(klog, origin)).toEqual({ kind: 'skipped', skip: { origin: { ...origin, recordId: '9' }, reason: 'not-audit', detail: 'log stream kube-apiserver-4f1c' } });

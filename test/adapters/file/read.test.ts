@@ -54,6 +54,20 @@ afterAll(async () => {
 });
 
 describe('file read', () => {
+  it('reads a file of many reads line by line, multi-byte characters cut at read and piece boundaries', async () => {
+    // ~1.3 MB: several reads, each split into pieces; varying lengths put every boundary mid-line.
+    const names = Array.from({ length: 3000 }, (_, i) => `s${i}-\u00e9\u4e2d${'y'.repeat(i % 53)}`);
+    // Its own folder: the folder walk below lists `dir`.
+    const own = await mkdtemp(join(tmpdir(), 'credwatch-read-many-'));
+    try {
+      await writeFile(join(own, 'many.jsonl'), names.map((n) => `${line(n)}\n`).join(''));
+      const { outcomes } = await collect([join(own, 'many.jsonl')]);
+      expect(outcomes.map((o) => (o.kind === 'event' ? `${o.event.target.name}:${o.event.origin.line}` : o.kind))).toEqual(names.map((n, i) => `${n}:${i + 1}`));
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
   it('streams JSONL with line numbers, blank lines and CRLF, and no trailing newline', async () => {
     const { outcomes } = await collect([join(dir, 'a.jsonl')]);
     expect(summary(outcomes)).toEqual(['event:a1@/a.jsonl:1:-', 'event:a2@/a.jsonl:3:-', 'rejected:malformed-json@/a.jsonl:4', 'event:a4@/a.jsonl:5:-']);
