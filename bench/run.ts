@@ -66,6 +66,9 @@ function table(rows: string[][]): string {
 async function main(): Promise<void> {
   // The live-source modules load the AWS SDK, which warns on Node 20 at every start.
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+  // The bench talks only to fakes on 127.0.0.1: no SDK may look for a cloud metadata server.
+  process.env['AWS_EC2_METADATA_DISABLED'] ??= 'true';
+  process.env['METADATA_SERVER_DETECTION'] ??= 'none';
   const events = Number(flag('--events') ?? DEFAULT_EVENTS);
   const dir = mkdtempSync(join(tmpdir(), 'credwatch-bench-'));
   const log = (s: string): void => void process.stderr.write(`${s}\n`);

@@ -47,8 +47,10 @@ export function clientFor(opts: Pick<GkeSourceOptions, 'projects' | 'endpoint' |
   // Plain-text gRPC without credentials is only acceptable to a local fake or emulator.
   if (m === null) throw new ConfigError('gke-endpoint', `GKE endpoint "${opts.endpoint}" must be a loopback host:port (127.0.0.1:PORT); it is reached without TLS or credentials`);
   const host = m[1] === '[::1]' ? '::1' : m[1]!;
-  // `port` is a gax client option the LoggingOptions type does not list.
-  const options = { projectId, apiEndpoint: host, port: Number(m[2]), sslCreds: credentials.createInsecure() };
+  // `port` is a gax client option the LoggingOptions type does not list. Without an explicit
+  // universe domain, gax asks the credentials for theirs, which probes the GCE metadata server:
+  // a loopback endpoint must never cause traffic anywhere else.
+  const options = { projectId, apiEndpoint: host, port: Number(m[2]), sslCreds: credentials.createInsecure(), universeDomain: 'googleapis.com' };
   return new Logging(options);
 }
 

@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { status } from '@grpc/grpc-js';
 import { buildGkeFilter } from '../../../adapters/gke/filter.js';
-import { createGkeSource, type GkeSourceOptions } from '../../../adapters/gke/source.js';
+import { clientFor, createGkeSource, type GkeSourceOptions } from '../../../adapters/gke/source.js';
 import { ConfigError, SourceError } from '../../../core/errors.js';
 import { asGke, k8sEvent, type K8sEventInit } from '../../../core/example-records.js';
 import type { NeedsUnion } from '../../../core/needs.js';
@@ -189,5 +189,16 @@ describe('gke source', () => {
     expect(() => createGkeSource({ projects: ['acme-prod'], endpoint: 'logging.example.com:443' })).toThrow(ConfigError);
     expect(() => createGkeSource({ projects: ['Bad Project'] })).toThrow(ConfigError);
     expect(() => createGkeSource({ projects: ['acme-prod'], endpoint: '127.0.0.1:1', pageSize: 1001 })).toThrow(/1 to 1000/);
+  });
+});
+
+describe('gke source client for a loopback endpoint', () => {
+  it('names its universe domain, so the auth library never probes the GCE metadata server', async () => {
+    const logging = clientFor({ projects: ['acme-prod'], endpoint: '127.0.0.1:1234' });
+    // Without it, gax asks the credentials for their universe, and ADC looks for a metadata server.
+    const lookup = vi.spyOn(logging.auth, 'getClient');
+    expect(await logging.auth.getUniverseDomain()).toBe('googleapis.com');
+    expect(lookup).not.toHaveBeenCalled();
+    expect(() => clientFor({ projects: ['acme-prod'], endpoint: 'logging.googleapis.com:443' })).toThrow('must be a loopback host:port');
   });
 });
