@@ -39,7 +39,7 @@ export interface NagTargets {
 export function acknowledgeNagFindings(stack: Stack, t: NagTargets): void {
   Validations.of(t.scanner).acknowledge({
     id: nagId('L1'),
-    reason: 'The bundle is built for and tested on Node.js 22 (esbuild target node22; CI runs Node 20 and 22). nodejs24.x is adopted when the project tests on Node 24.',
+    reason: 'The bundle targets Node.js 22 (esbuild target node22), the newest runtime the project supports (package engines: Node 20.19+ and 22); nodejs24.x is adopted once the project supports Node 24.',
   });
   Validations.of(t.failedRuns).acknowledge({
     id: nagId('SQS3'),
