@@ -41,7 +41,18 @@ export interface AksSourceOptions extends Omit<AksClientOptions, 'env'> {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-const DEFAULTS = { maxRowsPerQuery: 50_000, maxLatenessMs: 2 * 3_600_000, serverTimeoutSeconds: 180, maxSplitDepth: 16 };
+const AKS_QUERY_DEFAULTS = Object.freeze({ maxRowsPerQuery: 50_000, maxLatenessMs: 2 * 3_600_000, serverTimeoutSeconds: 180, maxSplitDepth: 16 });
+export type AksQuerySettings = { -readonly [K in keyof typeof AKS_QUERY_DEFAULTS]: number };
+
+/** The query settings of an AKS source (audit or runtime), defaults filled in. */
+export function aksQuerySettings(opts: Partial<AksQuerySettings>): AksQuerySettings {
+  return {
+    maxRowsPerQuery: opts.maxRowsPerQuery ?? AKS_QUERY_DEFAULTS.maxRowsPerQuery,
+    maxLatenessMs: opts.maxLatenessMs ?? AKS_QUERY_DEFAULTS.maxLatenessMs,
+    serverTimeoutSeconds: opts.serverTimeoutSeconds ?? AKS_QUERY_DEFAULTS.serverTimeoutSeconds,
+    maxSplitDepth: opts.maxSplitDepth ?? AKS_QUERY_DEFAULTS.maxSplitDepth,
+  };
+}
 /** An API server clock slightly ahead of Azure's must not push an event past the range's end. */
 const CLOCK_SKEW_MS = 5 * 60_000;
 
@@ -64,7 +75,7 @@ class AksSource implements LogSource {
   readonly name: string;
   readonly cluster?: string;
   private lastNotices: CoverageNotice[] = [];
-  private readonly settings: typeof DEFAULTS;
+  private readonly settings: AksQuerySettings;
 
   constructor(
     private readonly client: LogsQueryClient,
@@ -72,12 +83,7 @@ class AksSource implements LogSource {
   ) {
     if (opts.cluster !== undefined) this.cluster = opts.cluster;
     this.name = `aks:${opts.cluster ?? opts.workspaceId}`;
-    this.settings = {
-      maxRowsPerQuery: opts.maxRowsPerQuery ?? DEFAULTS.maxRowsPerQuery,
-      maxLatenessMs: opts.maxLatenessMs ?? DEFAULTS.maxLatenessMs,
-      serverTimeoutSeconds: opts.serverTimeoutSeconds ?? DEFAULTS.serverTimeoutSeconds,
-      maxSplitDepth: opts.maxSplitDepth ?? DEFAULTS.maxSplitDepth,
-    };
+    this.settings = aksQuerySettings(opts);
   }
 
   notices(): CoverageNotice[] {

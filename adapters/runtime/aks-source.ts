@@ -5,7 +5,7 @@ import { skipped, type ParseHints, type ParseOutcome } from '../../core/parse-re
 import type { LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/source.js';
 import { createLogsClient, type AksClientOptions } from '../aks/client.js';
 import { AKS_CLUSTER_NAME, clusterClause, ingestionClause, kqlString } from '../aks/filter.js';
-import { queryWindow, readInPieces } from '../aks/source.js';
+import { queryWindow, readInPieces, aksQuerySettings, type AksQuerySettings } from '../aks/source.js';
 import { detectRuntimeRecord } from './detect.js';
 import { lookbackOf, readExecs } from './exec-lookback.js';
 import { sensorContainers } from './sensor-containers.js';
@@ -35,8 +35,6 @@ export interface AksRuntimeSourceOptions extends Omit<AksClientOptions, 'env'> {
   execMarginOnly?: boolean;
   env?: Readonly<Record<string, string | undefined>>;
 }
-
-const DEFAULTS = { maxRowsPerQuery: 50_000, maxLatenessMs: 2 * 3_600_000, serverTimeoutSeconds: 180, maxSplitDepth: 16 };
 
 /** Only what the runtime parser reads from a row (adapters/runtime/detect.ts `fromContainerLogV2`). */
 export const CONTAINER_LOG_COLUMNS: readonly string[] = Object.freeze([
@@ -86,7 +84,7 @@ class AksRuntimeSource implements LogSource {
   readonly name: string;
   readonly cluster?: string;
   private readonly containers: string[];
-  private readonly settings: typeof DEFAULTS;
+  private readonly settings: AksQuerySettings;
 
   constructor(
     private readonly client: LogsQueryClient,
@@ -95,12 +93,7 @@ class AksRuntimeSource implements LogSource {
     if (opts.cluster !== undefined) this.cluster = opts.cluster;
     this.name = `aks-runtime:${opts.cluster ?? opts.workspaceId}`;
     this.containers = sensorContainers(opts.sensorContainers, 'sensorContainers');
-    this.settings = {
-      maxRowsPerQuery: opts.maxRowsPerQuery ?? DEFAULTS.maxRowsPerQuery,
-      maxLatenessMs: opts.maxLatenessMs ?? DEFAULTS.maxLatenessMs,
-      serverTimeoutSeconds: opts.serverTimeoutSeconds ?? DEFAULTS.serverTimeoutSeconds,
-      maxSplitDepth: opts.maxSplitDepth ?? DEFAULTS.maxSplitDepth,
-    };
+    this.settings = aksQuerySettings(opts);
   }
 
   async *read(window: ScanWindow, options: ReadOptions): AsyncIterable<SourcePage> {

@@ -23,27 +23,13 @@ export function addLiveOptions(command: Command): Command {
     .option('--runtime-containers <names>', 'container names of the sensor pods (default tracee,falco; comma-separated)', collectList);
 }
 
-/** The options `addLiveOptions` defines, as commander hands them over. */
-export interface LiveOptionValues {
-  eks?: string[];
-  region?: string;
-  profile?: string;
-  aks?: string[];
-  aksCluster?: string;
-  gke?: string[];
-  gkeCluster?: string;
-  runtimeSensor?: boolean;
-  eksRuntime?: boolean;
-  eksRuntimeLogGroup?: string;
-  aksRuntime?: boolean;
-  gkeRuntime?: boolean;
-  runtimeContainers?: string[];
-}
+/** The options `addLiveOptions` defines, as commander hands them over: the live-source flags. */
+export type LiveOptionValues = LiveFlags;
 
 const KEYS = [
   'eks', 'region', 'profile', 'aks', 'aksCluster', 'gke', 'gkeCluster',
   'runtimeSensor', 'eksRuntime', 'eksRuntimeLogGroup', 'aksRuntime', 'gkeRuntime', 'runtimeContainers',
-] as const satisfies ReadonlyArray<keyof LiveOptionValues & keyof LiveFlags>;
+] as const satisfies ReadonlyArray<keyof LiveFlags>;
 
 /** Only the options given, so `exactOptionalPropertyTypes`-style checks see no explicit undefined. */
 export function liveFlagsOf(values: LiveOptionValues): LiveFlags {
