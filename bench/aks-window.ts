@@ -80,7 +80,7 @@ export async function runAksWindowBench(
     const ingestedAt: Date[] = [];
     for (let i = 0; i < total; i++) {
       const ingested = from + Math.floor((i * WINDOW_MS) / total);
-      // Resource logs are usually 3–10 minutes late (clouds.md §2.4).
+      // Resource logs are usually 3–10 minutes late (https://learn.microsoft.com/azure/azure-monitor/logs/data-ingestion-time).
       const lag = 3 * 60_000 + Math.floor(rnd() * 7 * 60_000);
       const kind = pickKind(rnd());
       rows.push(asRow(trafficEvent(kind, USERS[kind.actor](i), i, ingested - lag, rnd), layout));

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 /**
  * The API traffic of a busy cluster for the live-source window benches: leases, watches and status
  * updates from kubelets and controllers dominate; credential-relevant requests are a small tail
- * (research/rules.md §2). One model for every cloud; only the identities differ.
+ * (docs/rules-secrets.md). One model for every cloud; only the identities differ.
  */
 
 export type Actor = 'kubelet' | 'controller' | 'scheduler' | 'sa' | 'human' | 'cloud-control-plane';

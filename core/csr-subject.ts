@@ -4,7 +4,7 @@ import { maxSeverity, type Severity } from './severity.js';
 
 /**
  * Whether the identity a CSR asks for is one a certificate must not carry, judged against who
- * asked (research/rules.md gap G2/G4). A client certificate's last CN becomes the Kubernetes user
+ * asked (docs/rules-csr.md). A client certificate's last CN becomes the Kubernetes user
  * name and each O a group, so every CN and O is checked, not only the first.
  */
 

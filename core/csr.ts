@@ -6,7 +6,7 @@ import type { Name } from '@peculiar/x509';
 import { SKIPPED_BODY_MARKER, type AuditEvent } from './event.js';
 
 /**
- * What a CertificateSigningRequest event says (research/rules.md §1, gaps G2/G3): the requested
+ * What a CertificateSigningRequest event says (docs/rules-csr.md): the requested
  * subject decoded from `spec.request` with a real ASN.1 parser, what the API server filled in about
  * the requester (`spec.username/groups/extra`), and the certificate a signer issued. Never throws:
  * hostile or cut input becomes `{ ok: false, problem }`.

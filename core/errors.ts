@@ -1,5 +1,5 @@
 /**
- * One small error hierarchy (STYLE.md "Errors"). Every error has a stable `code`, chains its
+ * One small error hierarchy. Every error has a stable `code`, chains its
  * `cause`, and its message names the context (cluster, window, rule, file:line) and what to do.
  */
 export class CredwatchError extends Error {

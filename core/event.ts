@@ -1,5 +1,5 @@
 /**
- * The one event model every adapter produces (DESIGN.md "The event model"). Rules read only this.
+ * The one event model every adapter produces (docs/architecture.md "The event model"). Rules read only this.
  * A field the log did not carry is undefined: adapters never invent values.
  */
 

@@ -4,7 +4,7 @@ import { queryValues, type AuditEvent } from './event.js';
 import { classifyPath, type ClassifyOptions, type PathMatch } from './sensitive-paths.js';
 
 /**
- * The command of a pods/exec (or kubelet `/exec`) request and what it reads (research/rules.md §4.6).
+ * The command of a pods/exec (or kubelet `/exec`) request and what it reads (docs/rules-cert-theft.md).
  * The API server logs the argv only as `command=` query parameters of the request URI; the adapters
  * already decode them in order, so parameter position relative to `container=`/`stdin=` does not
  * matter here. Hand-written fixtures put it in `requestObject.command`; that is the fallback.

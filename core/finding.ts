@@ -28,7 +28,7 @@ export function findingKey(ruleId: string, cluster: string | undefined, eventId:
     .slice(0, 32);
 }
 
-/** The alert JSON of DESIGN.md "Alerts": what the CLI prints with --format jsonl and sinks send. */
+/** The alert JSON of docs/architecture.md "Alerts": what the CLI prints with --format jsonl and sinks send. */
 export interface Alert {
   id: string;
   rule: string;

@@ -14,7 +14,7 @@ import { parsed, rejected, type ParseOutcome } from './parse-result.js';
 
 /**
  * A raw audit.k8s.io `Event` (v1 and v1beta1) as EKS, AKS and self-managed clusters log it, turned
- * into an `AuditEvent` (research/rules.md §4.2). The cloud adapters unwrap their envelopes and
+ * into an `AuditEvent` (docs/architecture.md "The event model"). The cloud adapters unwrap their envelopes and
  * call this with what the envelope told them (cloud, cluster, ingestion time).
  */
 

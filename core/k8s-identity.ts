@@ -2,7 +2,7 @@ import type { AuthInfo, AuthMethod, Cloud, UserInfo } from './event.js';
 import type { EventHistory } from './rule.js';
 
 /**
- * Who a Kubernetes user is, in one place (DESIGN.md "Layout"): nodes, node bootstrap identities,
+ * Who a Kubernetes user is, in one place (docs/architecture.md "Layers"): nodes, node bootstrap identities,
  * service accounts, control-plane components per cloud, anonymous, humans. The tables are data;
  * deployments extend them through configuration (see `IdentityTables`).
  */
@@ -41,7 +41,7 @@ export interface IdentityTables {
   /**
    * Regular expressions (source text) of cloud principals allowed to carry a control-plane name:
    * an IAM role mapped to `eks:…` or `system:kube-controller-manager` through aws-auth is a
-   * customer's principal, not the managed control plane (research/rules.md §4.5).
+   * customer's principal, not the managed control plane (docs/source-eks.md).
    */
   controlPlanePrincipals?: readonly string[];
 }
@@ -63,9 +63,9 @@ export const DEFAULT_IDENTITY_TABLES: IdentityTables = Object.freeze({
   controlPlanePrefixes: Object.freeze([]),
   bootstrapUsers: Object.freeze(['kubelet-nodepool-bootstrap']),
   cloudControlPlane: Object.freeze({
-    // EKS components are `eks:<name>` (research/rules.md §4.5).
+    // EKS components are `eks:<name>` (docs/source-eks.md).
     eks: Object.freeze({ users: Object.freeze([]), prefixes: Object.freeze(['eks:']) }),
-    // AKS control plane (research/rules.md §4.4).
+    // AKS control plane (docs/source-aks.md).
     aks: Object.freeze({
       users: Object.freeze(['aksService', 'masterclient', 'hcpService', 'readinessChecker']),
       prefixes: Object.freeze([]),
@@ -177,7 +177,7 @@ export function classifyIdentity(
   return { kind: 'human', name };
 }
 
-/** An identity plus whether the way it authenticated fits what its name claims (gap G4). */
+/** An identity plus whether the way it authenticated fits what its name claims: a name alone can be minted with an approved CSR. */
 export interface CallerIdentity extends Identity {
   /**
    * A system identity (control plane, CSR controller, node, node bootstrap) whose authentication

@@ -2,7 +2,7 @@ import { queryValues, type AuditEvent } from './event.js';
 
 /**
  * What the kubelet's own API traffic looks like, so rules can tell a node's kubelet from a stolen
- * kubelet credential used elsewhere (research/rules.md §2, gap G5; issue "Secret get/list").
+ * kubelet credential used elsewhere (docs/rules-secrets.md).
  */
 
 /**
@@ -50,8 +50,7 @@ const NODE_PROXY_PATH = /^\/api\/v1\/nodes\/([^/]+)\/proxy(\/.*)?$/;
 const PER_POD_ENDPOINTS: ReadonlySet<string> = new Set(['exec', 'run', 'attach', 'portforward', 'containerLogs']);
 
 /**
- * The kubelet endpoint a `nodes/proxy` request reaches, from its request URI (research/rules.md
- * §3.3). Undefined when the log has no URI (GKE) or the URI is not a node proxy URL.
+ * The kubelet endpoint a `nodes/proxy` request reaches, from its request URI (docs/rules-cert-theft.md). Undefined when the log has no URI (GKE) or the URI is not a node proxy URL.
  */
 export function kubeletProxyPath(event: AuditEvent): KubeletProxyTarget | undefined {
   if (event.requestURI === undefined) return undefined;

@@ -7,7 +7,7 @@ import type { Severity } from './severity.js';
 
 /**
  * Which requests a rule can fire on. The engine dispatches by it and each adapter compiles the
- * union of all enabled rules' needs into the cloud's server-side filter (DESIGN.md "Rules").
+ * union of all enabled rules' needs into the cloud's server-side filter (docs/architecture.md "Rules").
  */
 export interface RuleNeeds {
   /** Plural resource names (`secrets`, `certificatesigningrequests`, `pods`). */

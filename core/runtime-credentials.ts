@@ -10,9 +10,9 @@ import { DEFAULT_HOST_MOUNT_PREFIXES, type PathMatch } from './sensitive-paths.j
  * the processes that own those files, and the exec-correlation options.
  */
 
-/** The kubelet's own credentials: read from a container, the Elastic seed's rule reports them. */
+/** The kubelet's own credentials: read from a container, Elastic's kubelet-certificate rule reports them. */
 export const KUBELET_CREDENTIAL_ENTRIES: ReadonlySet<string> = new Set(['kubelet-pki', 'kubelet-kubeconfig', 'bootstrap-kubeconfigs']);
-/** Node and control-plane PKI and kubeconfigs (TRC-1018 extended, research/rules.md G8). Tokens are read by every workload. */
+/** Node and control-plane PKI and kubeconfigs (Tracee TRC-1018 extended; docs/runtime-sensors.md). Tokens are read by every workload. */
 export const NODE_CREDENTIAL_ENTRIES: ReadonlySet<string> = new Set([
   'control-plane-pki',
   'kubelet-pki',

@@ -27,7 +27,7 @@ export interface PlannedWindow {
   firstRun: boolean;
 }
 
-/** The next window of a source, from its checkpoint (DESIGN.md "Scans"). */
+/** The next window of a source, from its checkpoint (docs/architecture.md "Scheduled scans"). */
 export function planWindow(checkpoint: Checkpoint | undefined, now: Date, s: WindowSettings): PlannedWindow | undefined {
   const to = now;
   if (checkpoint === undefined) {

@@ -79,7 +79,7 @@ export interface ScanDeps {
 }
 
 /**
- * One scheduled scan over every source (DESIGN.md "Scans"). Each source is independent: its own
+ * One scheduled scan over every source (docs/architecture.md "Scheduled scans"). Each source is independent: its own
  * lease, window, engine and checkpoint; one that fails is reported and the others still run.
  * The checkpoint advances only when the whole window was read and every alert was delivered.
  */

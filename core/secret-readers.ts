@@ -1,11 +1,11 @@
 import { z } from 'zod';
 
 /**
- * Who reads Secrets for a living (issue 5, research/rules.md §2 and gap G4). Data only: the rules
+ * Who reads Secrets for a living (docs/rules-secrets.md). Data only: the rules
  * in the Secret family merge these tables with deployment configuration and never repeat them.
  *
  * Trust is never given to a name alone: a client certificate's CN becomes the user name, so anyone
- * who can get a CSR approved can *be* `system:kube-controller-manager` by name (G4). Each entry
+ * who can get a CSR approved can *be* `system:kube-controller-manager` by name. Each entry
  * is therefore bound to something the name does not give: the component's user agent for the
  * control plane, the pod-name claim of its bound token for an in-cluster controller.
  */
@@ -70,7 +70,7 @@ export type SecretControllerEntry = z.infer<typeof SecretControllerEntry>;
 
 /**
  * Controllers that read Secrets across namespaces by design, in their default install namespace
- * (research/rules.md §2.1: Elastic binds the same kind of pairs to the pod name). A deployment
+ * (Elastic's Secret rule binds the same kind of pairs to the pod name). A deployment
  * that installs them elsewhere adds its own entries. No user agent is given by default: none
  * was verified against a public capture, and a guessed one would trust a name.
  */

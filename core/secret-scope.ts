@@ -8,10 +8,10 @@ import {
 } from './secret-readers.js';
 
 /**
- * Facts about a Secret read that the Secret rules share (issue 5): how much it reads, whether it
+ * Facts about a Secret read that the Secret rules share (docs/rules-secrets.md): how much it reads, whether it
  * was denied, whether a service-account token was used from its pod, and whether the caller is
  * trusted control plane or an allowlisted controller. Each fact says what the log could not show
- * instead of guessing (STYLE.md "Never invent a value").
+ * instead of guessing.
  */
 
 /** One object, a whole namespace, or every namespace. */

@@ -17,7 +17,7 @@ export function isSeverity(v: unknown): v is Severity {
   return typeof v === 'string' && (SEVERITIES as readonly string[]).includes(v);
 }
 
-/** Medium and above page a person (DESIGN.md "Rules"). */
+/** Medium and above page a person (docs/architecture.md "Rules"). */
 export function isAlertSeverity(s: Severity): boolean {
   return atLeast(s, 'medium');
 }

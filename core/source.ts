@@ -3,7 +3,7 @@ import type { NeedsUnion } from './needs.js';
 import type { ParseOutcome } from './parse-result.js';
 
 /**
- * A window on the ingestion-time axis where the cloud offers one (DESIGN.md "Scans"):
+ * A window on the ingestion-time axis where the cloud offers one (docs/architecture.md "Scheduled scans"):
  * a source returns exactly the records that reached the log service in [from, to).
  */
 export interface ScanWindow {

@@ -15,7 +15,7 @@ const options = z.object({
   customSignerPrefixes: z.array(z.string()).default([]),
 });
 
-const SIGMA = 'seed sigma-k8s-csr-created-or-approved';
+const SIGMA = 'Sigma rule "Kubernetes CSR created or approved"';
 const KCM_CRED = { 'authentication.kubernetes.io/credential-id': ['X509SHA256=1f0e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0'] };
 const stratusSpec = { pem: PEM.stratus, requester: { username: 'attacker@example.com' } };
 
@@ -103,11 +103,11 @@ export default defineRule<z.infer<typeof options>>({
     };
   },
   examples: [
-    // The Sigma seed's described cases: a create and an approval by a non-system identity.
+    // The Sigma rule's described cases: a create and an approval by a non-system identity.
     {
       name: `${SIGMA}: EKS create by a non-system identity`,
       expect: 'low',
-      note: 'The seed rates create and approve alike (high); a create alone is context here, and pages through csr-client-cert-created / csr-privileged-subject when its requester or subject warrants it.',
+      note: 'Sigma rates create and approve alike (high); a create alone is context here, and pages through csr-client-cert-created / csr-privileged-subject when its requester or subject warrants it.',
       record: asEks(csrCreate({ name: 'stratus-red-team-csr', user: 'attacker@example.com' }, { pem: PEM.stratus })),
     },
     {
@@ -183,7 +183,7 @@ export default defineRule<z.infer<typeof options>>({
       record: asGke(csrCreate({ name: 'node-csr-2', user: 'kubelet-nodepool-bootstrap' }, { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient })),
     },
     {
-      name: 'AKS: "system:kube-controller-manager" approving with a certificate issued in this scan is not trusted (gap G4)',
+      name: 'AKS: "system:kube-controller-manager" approving with a certificate issued in this scan is not trusted (a name alone can be minted)',
       expect: 'critical',
       facts: { actorKind: 'control-plane', actorDistrust: 'authenticated with a certificate issued through CSR backdoor in this scan' },
       records: [
@@ -208,7 +208,7 @@ export default defineRule<z.infer<typeof options>>({
       record: asGke(csrDecide({ name: 'hostile', user: 'admin@example.com' }, { request: '%%% not base64 %%%', requester: { username: 'attacker@example.com' } })),
     },
     {
-      name: 'AKS seed-style create by kube-controller-manager (excluded)',
+      name: 'AKS Panther-style create by kube-controller-manager (excluded)',
       expect: null,
       cluster: 'aks-cluster',
       record: seedWithTime({ category: 'kube-audit', operationName: 'Microsoft.ContainerService/managedClusters/diagnosticLogs/Read', properties: { log: '{"kind":"Event","apiVersion":"audit.k8s.io/v1","verb":"create","user":{"username":"system:kube-controller-manager"},"sourceIPs":["10.0.1.5"],"objectRef":{"resource":"certificatesigningrequests","name":"system-cert","apiVersion":"certificates.k8s.io/v1"},"responseStatus":{"code":201},"requestObject":{"spec":{"signerName":"kubernetes.io/kube-apiserver-client","usages":["client auth"]}}}' } }),

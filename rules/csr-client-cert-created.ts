@@ -13,8 +13,8 @@ const options = z.object({
   ignoreRequesters: z.array(z.string()).default([]),
 });
 
-const SEED = 'seed panther-k8s-client-certificate-created';
-// Seed records are verbatim apart from the timestamps seedWithTime adds (see its comment).
+const SEED = 'Panther rule Kubernetes.ClientCertificate.Created';
+// Panther's records are verbatim apart from the timestamps seedWithTime adds (see its comment).
 
 export default defineRule<z.infer<typeof options>>({
   id: 'csr-client-cert-created',
@@ -80,7 +80,7 @@ export default defineRule<z.infer<typeof options>>({
     };
   },
   examples: [
-    // The nine examples of the Panther seed, verbatim (one per line of corpus/panther-analysis/k8s_client_certificate_created.jsonl).
+    // The nine test cases of Panther's rule, verbatim (panther-labs/panther-analysis, rules/kubernetes_rules/k8s_client_certificate_created.yml).
     {
       name: `${SEED}: EKS client certificate CSR created`,
       expect: 'low',
@@ -163,7 +163,7 @@ export default defineRule<z.infer<typeof options>>({
       record: asGke(csrCreate({ name: 'alice-csr', user: 'alice@example.com' }, { pem: PEM.aliceUser })),
     },
     {
-      name: 'EKS: kube-controller-manager creating a client CSR (control plane, as in the seed, in the EKS envelope)',
+      name: 'EKS: kube-controller-manager creating a client CSR (control plane, as in Panther\'s case, in the EKS envelope)',
       expect: null,
       record: asEks(csrCreate({ name: 'system-cert', user: 'system:kube-controller-manager', sourceIPs: ['10.0.113.236'] }, { pem: PEM.stratus })),
     },

@@ -74,7 +74,7 @@ export default defineRule({
   description:
     'Links every request on one CertificateSigningRequest name within a scan — create, approval, the signer\'s status write, reads of the issued certificate, delete — into one finding listing each step and who did it. Reported when the CSR is deleted and an approval by someone other than the control plane, a self-approval or a privileged subject is part of its life.',
   whyItMatters:
-    'The Stratus client-certificate attack creates, approves, reads and deletes its CSR within seconds, so the object is gone and only the audit log remembers it. Seen step by step, each request looks routine; together they are a credential minted and taken away (research gap G1).',
+    'The Stratus client-certificate attack creates, approves, reads and deletes its CSR within seconds, so the object is gone and only the audit log remembers it. Seen step by step, each request looks routine; together they are a credential minted and taken away',
   falsePositives: [
     'An administrator approving a user certificate and cleaning up the CSR after handing the certificate over: medium unless the subject or self-approval raises it.',
   ],

@@ -13,7 +13,7 @@ const options = z.object({
   longExpirationSeconds: z.number().int().positive().default(90 * 24 * 3600),
 });
 
-const SIGMA = 'seed sigma-k8s-csr-created-or-approved';
+const SIGMA = 'Sigma rule "Kubernetes CSR created or approved"';
 const masters = (pem: string) => ({ pem, requester: { username: 'attacker@example.com' } });
 
 export default defineRule<z.infer<typeof options>>({
@@ -24,7 +24,7 @@ export default defineRule<z.infer<typeof options>>({
   description:
     'Decodes spec.request (base64 of a PEM PKCS#10 request) and reads every CN and O of the requested subject: fires on system:masters, control-plane identities, cloud control-plane names that allowlists trust (eks:*, aksService, …), node identities asked for by anyone but that node or its bootstrap identity, service accounts, bootstrap identities, other system: names by non-system requesters, and client certificates for a user other than the requester.',
   whyItMatters:
-    'The CN of an issued client certificate becomes the user name and every O a group, with no RBAC check at issuance: O=system:masters is cluster-admin that survives RBAC clean-up, and a control-plane CN is silently trusted by allowlists (research gap G2/G4). Grepping the encoded request for "system:masters" misses two of three byte alignments (gap G3); this rule parses it.',
+    'The CN of an issued client certificate becomes the user name and every O a group, with no RBAC check at issuance: O=system:masters is cluster-admin that survives RBAC clean-up, and a control-plane CN is silently trusted by allowlists. Grepping the encoded request for "system:masters" misses two of three byte alignments; this rule parses it.',
   falsePositives: [
     'Break-glass admin certificates issued on purpose (O=system:masters): confirm with the owner and keep the CSR name on record.',
     'Custom node bootstrappers that request node certificates under an unlisted identity: add it to the identity tables (bootstrapUsers).',
@@ -85,12 +85,12 @@ export default defineRule<z.infer<typeof options>>({
     };
   },
   examples: [
-    // The Sigma seed's two sibling rules as concrete requests, on all three base64 alignments of O=system:masters (gap G3).
+    // Sigma's two sibling rules as concrete requests, on all three base64 alignments of O=system:masters.
     {
       name: `${SIGMA}: system:masters group, CN of 1 character (EKS, EC P-256)`,
       expect: 'high',
       facts: { requestedSubject: { commonNames: ['a'], organizations: ['system:masters'], key: 'ec prime256v1' } },
-      note: 'The seed rates this medium on a substring match; a request for system:masters is high here, critical once approved.',
+      note: 'Sigma rates this medium on a substring match; a request for system:masters is high here, critical once approved.',
       record: asEks(csrCreate({ name: 'm1', user: 'attacker@example.com' }, masters(PEM.mastersCn1))),
     },
     {
@@ -108,7 +108,7 @@ export default defineRule<z.infer<typeof options>>({
     {
       name: `${SIGMA}: kube-controller-manager identity (the Stratus request, CN only)`,
       expect: 'high',
-      note: 'The seed rates this medium; a control-plane CN is high here (allowlists trust it, gap G4).',
+      note: 'Sigma rates this medium; a control-plane CN is high here (allowlists trust it by name).',
       facts: { subjectFindings: ['CN=system:kube-controller-manager: a control-plane identity that allowlists trust'] },
       record: asEks(csrCreate({ name: 'stratus-red-team-csr', user: 'attacker@example.com' }, { pem: PEM.stratus })),
     },
@@ -159,7 +159,7 @@ export default defineRule<z.infer<typeof options>>({
       record: asAks(csrCreate({ name: 'sa-cert', user: 'system:serviceaccount:default:builder' }, { pem: PEM.saSpoof })),
     },
     {
-      name: 'AKS: an eks:* control-plane name is flagged on any cloud (gap G4)',
+      name: 'AKS: an eks:* control-plane name is flagged on any cloud',
       expect: 'high',
       record: asAks(csrCreate({ name: 'eks-spoof', user: 'dev@example.com' }, { pem: PEM.eksSpoof })),
     },

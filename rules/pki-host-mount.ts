@@ -5,7 +5,7 @@ import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../core/exampl
 import { classifyIdentity } from '../core/k8s-identity.js';
 import { defineRule } from '../core/rule.js';
 
-/** Node directories that hold the kubelet and control-plane credentials (research/rules.md §3.3, Falco sensitive mounts). */
+/** Node directories that hold the kubelet and control-plane credentials (docs/rules-cert-theft.md; Falco sensitive mounts). */
 const CREDENTIAL_DIRS: readonly string[] = Object.freeze(['/etc/kubernetes', '/var/lib/kubelet']);
 
 /**

@@ -99,14 +99,14 @@ export default defineRule<Options>({
   },
   examples: [
     {
-      name: 'seed 001: cat of the kubelet client key via exec (EKS)',
+      name: 'Elastic kubelet-certificate rule: cat of the kubelet client key via exec (EKS)',
       expect: 'critical',
       record: asEks(exec([...cmd('cat', '/var/lib/kubelet/pki/kubelet-client-current.pem'), ...TAIL])),
       cluster: 'eks-prod-1',
       facts: { privateKey: true, command: ['cat', '/var/lib/kubelet/pki/kubelet-client-current.pem'] },
     },
     {
-      name: 'seed 000: sh -c "cat /etc/kubernetes/pki/ca.key | base64" (AKS)',
+      name: 'Tracee TRC-1018: sh -c "cat /etc/kubernetes/pki/ca.key | base64" (AKS)',
       expect: 'critical',
       record: asAks(exec([...cmd('sh', '-c', 'cat /etc/kubernetes/pki/ca.key | base64'), ...TAIL])),
       facts: { privateKey: true, reads: [{ path: '/etc/kubernetes/pki/ca.key', kind: 'private-key', reader: 'cat', via: ['sh -c'] }] },
@@ -163,7 +163,7 @@ export default defineRule<Options>({
       name: 'GKE exec of the same key: GKE logs no command, so no finding is possible',
       expect: null,
       record: asGke(exec([...cmd('cat', '/var/lib/kubelet/pki/kubelet-client-current.pem'), ...TAIL])),
-      note: 'The seed fires on the file read; GKE audit entries carry neither requestURI nor an exec body (research/rules.md G7).',
+      note: 'The runtime rules fire on the file read; GKE audit entries carry neither requestURI nor an exec body.',
     },
     {
       name: 'falco capture exec_pod: minikube-user runs bash (real, self-managed)',

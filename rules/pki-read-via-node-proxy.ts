@@ -135,7 +135,7 @@ export default defineRule<Options>({
       name: 'GKE nodes/proxy entry: the kubelet path is not logged, so nothing can be judged',
       expect: null,
       record: asGke(proxy('exec/default/web/web?command=cat&command=%2Fvar%2Flib%2Fkubelet%2Fpki%2Fkubelet-client-current.pem')),
-      note: 'Elastic\'s AKS rule reads the kubelet path from the URI; GKE entries have no URI (research/rules.md §4.2).',
+      note: 'Elastic\'s AKS rule reads the kubelet path from the URI; GKE entries have no URI.',
     },
   ],
 });

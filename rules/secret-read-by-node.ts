@@ -106,13 +106,13 @@ export default defineRule({
   },
   examples: [
     {
-      name: 'seed: node get of one secret with kubectl (EKS)',
+      name: 'Sigma/Elastic: node get of one secret with kubectl (EKS)',
       expect: 'high',
       record: asEks(nodeRead({ user: EKS_NODE, namespace: 'payments', name: 'stripe-api-key', sourceIPs: ['198.51.100.7'], userAgent: 'kubectl/v1.30.2 (linux/amd64) kubernetes/3968350' })),
       facts: { node: 'ip-10-0-1-23.eu-west-1.compute.internal', scope: 'single', name: 'stripe-api-key', denied: false },
     },
     {
-      name: 'seed: node lists a whole namespace with the kubelet user agent (AKS diagnostic record)',
+      name: 'Sigma/Elastic: node lists a whole namespace with the kubelet user agent (AKS diagnostic record)',
       expect: 'high',
       record: asAks(nodeRead({ user: AKS_NODE, verb: 'list', namespace: 'payments', sourceIPs: ['10.224.0.5'] }), { form: 'diagnostic' }),
       facts: { scope: 'namespace', namespace: 'payments', anomalies: ['reads every secret in namespace payments'] },
@@ -124,7 +124,7 @@ export default defineRule({
       facts: { scope: 'cluster', unverified: [UNVERIFIED.fieldSelector, 'node address: no earlier kubelet request from this node in the scan to compare with'] },
     },
     {
-      name: 'seed: denied node read with curl (EKS)',
+      name: 'Sigma/Elastic: denied node read with curl (EKS)',
       expect: 'medium',
       record: asEks(nodeRead({ user: EKS_NODE, namespace: 'kube-system', name: 'aws-secret', code: 403, userAgent: 'curl/8.5.0' })),
       facts: { denied: true },

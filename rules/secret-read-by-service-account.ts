@@ -135,19 +135,19 @@ export default defineRule<Options>({
   },
   examples: [
     {
-      name: 'seed: service account gets a secret in its own namespace, from its pod (EKS)',
+      name: 'Sigma/Elastic: service account gets a secret in its own namespace, from its pod (EKS)',
       expect: 'low',
       record: asEks(saRead({ user: 'system:serviceaccount:billing:billing-api', namespace: 'billing', name: 'db-password', extra: podClaims('billing-api-6d9f8b7c5-k2x4p') })),
       facts: { scope: 'single', crossNamespace: false, podName: 'billing-api-6d9f8b7c5-k2x4p', podBinding: 'bound', outsidePod: [] },
     },
     {
-      name: 'seed: service account lists secrets of another namespace (AKS AzureDiagnostics row)',
+      name: 'Sigma/Elastic: service account lists secrets of another namespace (AKS AzureDiagnostics row)',
       expect: 'high',
       record: asAks(saRead({ user: 'system:serviceaccount:billing:billing-api', verb: 'list', namespace: 'payments', extra: podClaims('billing-api-6d9f8b7c5-k2x4p') }), { form: 'azure-diagnostics' }),
       facts: { scope: 'namespace', crossNamespace: true, namespace: 'payments' },
     },
     {
-      name: 'seed: service account lists secrets of all namespaces (GKE core/v1/secrets)',
+      name: 'Sigma/Elastic: service account lists secrets of all namespaces (GKE core/v1/secrets)',
       expect: 'critical',
       record: asGke(saRead({ user: 'system:serviceaccount:default:default', verb: 'list', userAgent: 'python-requests/2.31.0' })),
       facts: { scope: 'cluster', podBinding: 'not-logged', unverified: [UNVERIFIED.fieldSelector, UNVERIFIED.podClaim] },
@@ -214,7 +214,7 @@ export default defineRule<Options>({
       name: 'kube-system service account denied in its own namespace (Panther access-denied fixture 7)',
       expect: 'low',
       record: { kind: 'Event', verb: 'get', user: { username: 'system:serviceaccount:kube-system:controller' }, objectRef: { resource: 'secrets', namespace: 'kube-system', name: 'token' }, responseStatus: { code: 403 }, p_log_type: 'Amazon.EKS.Audit', requestReceivedTimestamp: PANTHER_TIME },
-      note: 'Panther excludes every kube-system service account; we do not trust a name (gap G5), and report an own-namespace read low for context.',
+      note: 'Panther excludes every kube-system service account; we do not trust a name, and report an own-namespace read low for context.',
     },
     {
       name: 'service account denied a get of the whole secrets collection (Panther system-principal fixture 8)',

@@ -190,7 +190,7 @@ export default defineRule<Options>({
       expect: 'critical',
       record: { kind: 'Event', verb: 'list', user: { username: 'system:serviceaccount:kube-system:namespace-controller' }, objectRef: { resource: 'secrets', apiVersion: 'v1' }, requestURI: '/api/v1/secrets', responseStatus: { code: 200 }, p_log_type: 'Amazon.EKS.Audit', requestReceivedTimestamp: T },
       facts: { controlPlaneNameWithoutItsUserAgent: 'kube-controller-manager/' },
-      note: 'Panther excludes this identity by name. We trust control-plane identities only with their component\'s user agent (gap G4: a name is what a stolen token or a CSR-minted certificate gives); this fixture logs none, so it fires. Fixture enumeration 5 (same identity, kube-controller-manager user agent) stays quiet.',
+      note: 'Panther excludes this identity by name. We trust control-plane identities only with their component\'s user agent (a name is what a stolen token or a CSR-minted certificate gives); this fixture logs none, so it fires. Fixture enumeration 5 (same identity, kube-controller-manager user agent) stays quiet.',
     },
     {
       name: 'kube-state-metrics by name only (Panther dump fixture 8)',

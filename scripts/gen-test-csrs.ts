@@ -75,7 +75,7 @@ export async function generateIssuedCertPem(subject: string, serial: string): Pr
 
 /** What the committed samples are: name → subject and key. */
 export const SAMPLE_CSRS: Record<string, CsrInit> = {
-  // O=system:masters behind CNs of 1, 2 and 3 characters: the O value lands on all three base64 alignments (gap G3).
+  // O=system:masters behind CNs of 1, 2 and 3 characters: the O value lands on all three base64 alignments, so a substring match on the encoded request misses two of them.
   mastersCn1: { subject: 'CN=a, O=system:masters', key: 'ec-p256' },
   mastersCn2: { subject: 'CN=ab, O=system:masters', key: 'rsa-2048' },
   mastersCn3: { subject: 'CN=abc, O=system:masters', key: 'ec-p384' },
@@ -85,7 +85,7 @@ export const SAMPLE_CSRS: Record<string, CsrInit> = {
   aliceUser: { subject: 'CN=alice@example.com, O=dev-team', key: 'ec-p256' },
   // A kubelet client certificate as node TLS bootstrap requests it.
   gkeNode: { subject: 'CN=system:node:gke-prod-1-pool-1-7f3a, O=system:nodes', key: 'ec-p256' },
-  // A cloud control-plane name that allowlists trust (gap G4).
+  // A cloud control-plane name that allowlists trust by name.
   eksSpoof: { subject: 'CN=eks:addon-manager', key: 'ec-p256' },
   // A controller service-account name.
   saSpoof: { subject: 'CN=system:serviceaccount:kube-system:certificate-controller', key: 'ec-p256' },

@@ -37,7 +37,7 @@ export function staticTokenCredential(token: string): TokenCredential {
 }
 
 /**
- * The SDK uses a given endpoint verbatim as the base URL, `/v1` included (sdk-loopback §4); an
+ * The SDK uses a given endpoint verbatim as the base URL, `/v1` included; an
  * origin without a path gets the `/v1` the service expects instead of failing with a 404 later.
  */
 export function normaliseEndpoint(endpoint: string): string {
@@ -82,7 +82,7 @@ export function createLogsClient(opts: AksClientOptions): LogsQueryClient {
 type PipelinePolicy = Parameters<LogsQueryClient['pipeline']['addPolicy']>[0];
 
 /**
- * The service answers 204 when the workspace holds no data (clouds.md §2.2); SDK 1.0.0 then
+ * The service answers 204 when the workspace holds no data (https://learn.microsoft.com/azure/azure-monitor/logs/api/overview); SDK 1.0.0 then
  * fails with a TypeError while reading the missing error body. A 204 means "no rows", so it is
  * turned into the empty result it stands for before the SDK deserializes it.
  */

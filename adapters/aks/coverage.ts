@@ -4,7 +4,7 @@ import type { AksTableSource } from './filter.js';
 /**
  * What a window's probe says about the workspace: which tables to read and what the scan cannot
  * see. `kube-audit` (AKSAudit) holds every request, `kube-audit-admin` (AKSAuditAdmin) only
- * those that are not get/list/watch (research/rules.md §4.1), so with both routed only the full
+ * those that are not get/list/watch (docs/source-aks.md), so with both routed only the full
  * one is read (reading both would count admin requests twice), and with only the admin one the
  * Secret-read rules are blind and the scan says so.
  */

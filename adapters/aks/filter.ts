@@ -2,7 +2,7 @@ import type { NeedsUnion } from '../../core/needs.js';
 import type { ScanWindow } from '../../core/source.js';
 
 /**
- * The KQL the AKS source sends to Log Analytics (research/clouds.md §2): a window on ingestion
+ * The KQL the AKS source sends to Log Analytics (https://learn.microsoft.com/azure/azure-monitor/logs/api/overview): a window on ingestion
  * time, the cluster, the union of the enabled rules' needs, and a projection of only the columns
  * the event model reads. Compiled per table layout, because the resource-specific tables carry
  * the Event split into columns while AzureDiagnostics keeps it as JSON text in `log_s`.

@@ -10,7 +10,7 @@ import {
 import { rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/parse-result.js';
 
 /**
- * AKS audit logs (research/rules.md §4.1, §4.4; clouds.md §2.5–2.8) in their three shapes:
+ * AKS audit logs (docs/source-aks.md; https://learn.microsoft.com/azure/azure-monitor/reference/tables/aksaudit) in their three shapes:
  * - a diagnostic-settings record (Event Hub / Storage) `{time, resourceId, category, properties:{log}}`
  *   where `log` is the Event as a string (usually newline-terminated) or, rarely, an object;
  * - an `AzureDiagnostics` row (`Category`, `log_s`, `ResourceId`);
@@ -146,7 +146,7 @@ export function parseAksAuditRow(row: unknown, origin: Origin, hints: ParseHints
   return k8sEventToAudit(ev, ctx);
 }
 
-/** The adapter's record parser (DESIGN.md layout): any of the three AKS shapes → outcome. */
+/** The adapter's record parser (docs/architecture.md "Layers"): any of the three AKS shapes → outcome. */
 export function parse(record: unknown, origin: Origin, hints: ParseHints = {}): ParseOutcome {
   if (!isObject(record)) return rejected(origin, 'unknown-shape', 'AKS record is not a JSON object');
   if (isAksAuditRow(record)) return parseAksAuditRow(record, origin, hints);

@@ -10,7 +10,7 @@ import { coverageOf, type ProbeCount } from './coverage.js';
 
 /**
  * AKS kube-audit from Azure Monitor Logs (Log Analytics), one window at a time on the
- * ingestion-time axis (DESIGN.md "Scans"; research/clouds.md §2).
+ * ingestion-time axis (docs/architecture.md "Scheduled scans"; https://learn.microsoft.com/azure/azure-monitor/logs/api/overview).
  *
  * The query API has no paging and cuts a result at 500,000 rows or ~64 MB with a PartialError
  * inside a 200. Each window is therefore asked for at most `maxRowsPerQuery + 1` rows and split

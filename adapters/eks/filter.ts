@@ -2,7 +2,7 @@ import type { NeedsUnion } from '../../core/needs.js';
 
 /**
  * The CloudWatch Logs filter pattern compiled from the enabled rules' needs, so FilterLogEvents
- * only downloads the audit events some rule can use (DESIGN.md "Rules").
+ * only downloads the audit events some rule can use (docs/architecture.md "Rules").
  *
  * Pattern language facts this relies on (CloudWatch Logs user guide, "Filter and pattern syntax",
  * JSON log events):
@@ -15,7 +15,7 @@ import type { NeedsUnion } from '../../core/needs.js';
  * - the whole pattern is at most 1,024 characters: a longer union is split into several
  *   patterns whose union is the same set of events, run one after the other;
  * - `*` is a wildcard inside string values, with `=` and with `!=` (the user guide's example
- *   `{ $.sourceIPAddress != 123.123.* }`; research clouds.md §1.6), so a rule's
+ *   `{ $.sourceIPAddress != 123.123.* }`), so a rule's
  *   `userPrefixes` become `$.user.username = "<prefix>*"` and its `excludeUserAgentPrefixes`
  *   `$.userAgent != "<prefix>*"`. The guide does not say whether `!=` matches an event that lacks
  *   the property; a request without a user agent must be kept, so each exclusion carries its own

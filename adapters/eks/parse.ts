@@ -3,7 +3,7 @@ import { isObject, parseK8sEventText, type JsonObject, type K8sEventContext } fr
 import { rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/parse-result.js';
 
 /**
- * EKS control-plane logs in CloudWatch (research/rules.md §4.1, clouds.md §1.7): a log event
+ * EKS control-plane logs in CloudWatch (https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html): a log event
  * `{logStreamName, timestamp, ingestionTime, message, eventId}` from FilterLogEvents /
  * GetLogEvents / `aws logs filter-log-events`, or a subscription `logEvents[]` item `{id,
  * timestamp, message}`. `message` is one raw audit.k8s.io Event.
@@ -106,5 +106,5 @@ export function parseEksSubscription(payload: JsonObject, origin: Origin, hints:
   return events.map((e, index) => parseEksRecord(e, originWith(origin, { index }), inner, logStream));
 }
 
-/** The adapter's record parser (DESIGN.md layout): one CloudWatch log event → outcome. */
+/** The adapter's record parser (docs/architecture.md "Layers"): one CloudWatch log event → outcome. */
 export const parse = parseEksRecord;

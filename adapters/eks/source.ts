@@ -24,7 +24,7 @@ export interface EksSourceOptions {
 }
 
 /**
- * EKS delivers audit lines "within a few minutes", best effort (research/clouds.md §1.7); 30
+ * EKS delivers audit lines "within a few minutes", best effort (https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html); 30
  * minutes leaves a wide margin for a delivery backlog. Events whose ingestion lags their
  * timestamp by more than this are not seen by any window. The cost is a longer event-time range
  * to search: with a 6-minute window, (6 + 30) / 6 = 6 times the window's matching events are
@@ -35,7 +35,7 @@ export const DEFAULT_LATE_ARRIVAL_MS = 30 * 60_000;
 export const CLOCK_SKEW_MS = 60_000;
 /** 5,000 pages of up to 10,000 events is far above what a scan window holds. */
 export const DEFAULT_PAGE_LIMIT = 5_000;
-// `kube-apiserver-` alone would also match the API server's klog streams (clouds.md §1.7).
+// `kube-apiserver-` alone would also match the API server's klog streams.
 export const AUDIT_STREAM_PREFIX = 'kube-apiserver-audit-';
 const FLUSH_EVENTS = 10_000;
 

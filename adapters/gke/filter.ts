@@ -4,14 +4,14 @@ import type { ScanWindow } from '../../core/source.js';
 
 /**
  * The Cloud Logging query (entries.list `filter`) for one project and window, with the enabled
- * rules' needs pushed down (DESIGN.md "Rules"). Query-language facts it relies on (research
- * clouds.md §3.3): clauses joined by `AND`/`OR` (upper case) with parentheses; `=~` is an RE2
+ * rules' needs pushed down (docs/architecture.md "Rules"). Query-language facts it relies on
+ * (https://cloud.google.com/logging/docs/view/logging-query-language): clauses joined by `AND`/`OR` (upper case) with parentheses; `=~` is an RE2
  * search, case-sensitive, which the patterns anchor; `logName` values are URL-encoded; RFC 3339
  * strings compare as times. Patterns use `[.]` instead of `\.` so no string escaping is involved.
  *
  * Resource and subresource are matched on `protoPayload.resourceName` and the verb on the last
  * segment of `protoPayload.methodName`, the same fields `adapters/gke/parse.ts` derives them from
- * (research rules.md §4.2–4.3), so the server keeps every entry the parser could turn into an event
+ * (docs/source-gke.md), so the server keeps every entry the parser could turn into an event
  * the union accepts. The patterns may keep a few more (e.g. a CRD resource of the same name); the
  * engine drops those.
  *
@@ -116,7 +116,7 @@ function terms(union: NeedsUnion): Term[] | 'all' {
 }
 
 // `namespaces/<x>/…` is a namespace scope unless what follows is one of the namespace object's own
-// subresources (the parser's table, research rules.md §4.3), so the namespace object has its own patterns.
+// subresources (the table in resource-name.ts), so the namespace object has its own patterns.
 const NAMESPACE_OBJECT = '^[^/]+/[^/]+/namespaces';
 const NAMESPACE_SUBRESOURCES = ['finalize', 'status'];
 

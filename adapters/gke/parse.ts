@@ -7,7 +7,7 @@ import { gkeOutcome } from './status.js';
 
 /**
  * GKE Kubernetes audit logs: Cloud Logging LogEntries whose `protoPayload` is a Cloud AuditLog
- * (research/rules.md §4.2, clouds.md §3.4), from entries.list, `gcloud logging read
+ * (https://cloud.google.com/logging/docs/reference/audit/auditlog/rest/Shared.Types/AuditLog; https://cloud.google.com/kubernetes-engine/docs/how-to/audit-logging), from entries.list, `gcloud logging read
  * --format=json`, Pub/Sub sinks, or the Go logging client's struct dump (sysdig bridge).
  * Only `k8s.io` entries of the Admin Activity / Data Access logs are events.
  */
@@ -164,5 +164,5 @@ export function parseGkeRecord(record: unknown, origin: Origin, hints: ParseHint
   return parsed(event);
 }
 
-/** The adapter's record parser (DESIGN.md layout): one LogEntry → outcome. */
+/** The adapter's record parser (docs/architecture.md "Layers"): one LogEntry → outcome. */
 export const parse = parseGkeRecord;

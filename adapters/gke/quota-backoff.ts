@@ -1,6 +1,6 @@
 /**
  * Retry with exponential backoff while Cloud Logging's read quota is exhausted. The client's own
- * retry policy for ListLogEntries does not retry RESOURCE_EXHAUSTED (research clouds.md §3.2), and
+ * retry policy for ListLogEntries does not retry RESOURCE_EXHAUSTED (https://cloud.google.com/logging/quotas), and
  * the quota is per project per minute (60–120 reads), so waits grow towards the next minute.
  */
 

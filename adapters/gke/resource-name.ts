@@ -1,7 +1,7 @@
 import type { Target } from '../../core/event.js';
 
 /**
- * GKE `protoPayload.resourceName` → target (research/rules.md §4.3). The path is
+ * GKE `protoPayload.resourceName` → target (docs/source-gke.md). The path is
  * `<group>/<version>/<rest>` with `core` for the core group; `<rest>` is matched against a table
  * of named patterns, first match wins. Traps the table settles: the namespace object itself
  * (`core/v1/namespaces/x` is resource `namespaces`, not a scope), cluster-wide collections

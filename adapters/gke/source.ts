@@ -12,7 +12,7 @@ import { withQuotaBackoff, type QuotaBackoff } from './quota-backoff.js';
 /**
  * Live GKE source: Kubernetes audit entries (Admin Activity + Data Access, `k8s.io`) from Cloud
  * Logging entries.list through `@google-cloud/logging` over gRPC, one project after the other,
- * page by page (research clouds.md §3, sdk-loopback.md §5).
+ * page by page (https://cloud.google.com/logging/docs/reference/v2/rest/v2/entries/list).
  */
 
 export interface GkeSourceOptions {

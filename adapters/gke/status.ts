@@ -1,7 +1,7 @@
 import type { Outcome } from '../../core/event.js';
 
 /**
- * GKE logs a google.rpc.Status (gRPC code) instead of the HTTP status (research/rules.md §4.2).
+ * GKE logs a google.rpc.Status (gRPC code) instead of the HTTP status (https://cloud.google.com/logging/docs/reference/audit/auditlog/rest/Shared.Types/AuditLog).
  * The table maps each code to the HTTP status the API server returned and the Kubernetes reason.
  */
 const GRPC_TO_HTTP: ReadonlyMap<number, readonly [http: number, reason: string]> = new Map([

@@ -25,7 +25,7 @@ export const DEFAULT_PUBLISH_RETRY: PublishRetry = Object.freeze({
   maxRetryDelayMillis: 10_000,
 });
 
-/** The codes the Publish service config retries (clouds.md §4.2): ABORTED, CANCELLED, DEADLINE_EXCEEDED, INTERNAL, RESOURCE_EXHAUSTED, UNKNOWN, UNAVAILABLE. */
+/** The codes the Publish service config retries (https://cloud.google.com/pubsub/docs/reference/error-codes): ABORTED, CANCELLED, DEADLINE_EXCEEDED, INTERNAL, RESOURCE_EXHAUSTED, UNKNOWN, UNAVAILABLE. */
 const RETRY_CODES = [10, 1, 4, 13, 8, 2, 14];
 
 const CODE = { DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, PERMISSION_DENIED: 7, UNAUTHENTICATED: 16, INVALID_ARGUMENT: 3 } as const;

@@ -9,7 +9,7 @@ const SNS_MAX_BYTES = 262_144;
 /** Headroom for the three attributes and their types. */
 const ATTRIBUTE_ALLOWANCE = 2_048;
 
-/** The attributes subscription filter policies match on (DESIGN.md "Alerts"). */
+/** The attributes subscription filter policies match on (docs/architecture.md "Alerts"). */
 export function alertAttributes(alert: Alert): Record<string, string> {
   return {
     rule: alert.rule,

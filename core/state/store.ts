@@ -1,5 +1,5 @@
 /**
- * What a scheduled scan remembers between runs (DESIGN.md "Scans"): one checkpoint per source,
+ * What a scheduled scan remembers between runs (docs/architecture.md "Scheduled scans"): one checkpoint per source,
  * one lease per source (so overlapping invocations do not scan the same source at once), and one
  * record per alert key (so overlap, retries and concurrent runs never send an alert twice).
  *

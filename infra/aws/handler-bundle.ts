@@ -15,7 +15,7 @@ export const LOCK_FILE = join(REPO_ROOT, 'package-lock.json');
  * - No externals: the AWS SDK in the Lambda runtime is whatever version AWS ships that month;
  *   bundling the locked one makes the deployed code the tested code (cost: a bigger zip and a
  *   slightly slower cold start, once per container).
- * - node22: the Lambda runtime (nodejs20.x is deprecated, research/sdk-loopback.md §8).
+ * - node22: the Lambda runtime (nodejs20.x is deprecated: https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html).
  */
 export const HANDLER_BUNDLE = Object.freeze({
   format: 'cjs' as const,

@@ -4,7 +4,7 @@ import { b64 } from './csr-samples.js';
 
 /**
  * audit.k8s.io Events for each step of a CSR's life, shaped like the API server logs them at
- * RequestResponse level (research/rules.md §1.3): create, approval (`/approval` update), the
+ * RequestResponse level (docs/rules-csr.md): create, approval (`/approval` update), the
  * signer's `/status` update, a read, and the delete. The CSR rules' examples render these with
  * asEks / asAks / asGke.
  */
@@ -109,7 +109,7 @@ export function csrDelete(i: StepInit): K8sAuditEventJson {
 const SEED_TIME = '2026-03-02T09:00:00.000000Z';
 
 /**
- * A hand-written seed record plus the timestamps every real record carries. The Panther seed
+ * A hand-written public test record plus the timestamps every real record carries. Panther's test
  * fixtures omit them, and the parsers reject a record without a time rather than invent one;
  * nothing else in the record is touched.
  */

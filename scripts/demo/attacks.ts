@@ -4,7 +4,7 @@ import { base64, csrPem, issuedCertPem } from './pki.js';
 import type { TrafficContext } from './traffic-context.js';
 
 /**
- * The attacks hidden in the demo traffic, one story per cluster (research/rules.md §1.3, §2.6, §3.3):
+ * The attacks hidden in the demo traffic, one story per cluster (docs/rules-csr.md, docs/rules-secrets.md, docs/rules-cert-theft.md):
  * - gke-prod-1: the Stratus Red Team `k8s.persistence.create-client-certificate` chain;
  * - aks-prod-1: a kubelet client certificate read through `kubectl exec` from a pod that mounts the
  *   node's /var/lib/kubelet, then the stolen node identity dumping every Secret from outside;

@@ -86,7 +86,7 @@ describe('credwatch scan', () => {
     ]);
   });
 
-  it('writes one alert per line in the DESIGN.md shape with --format jsonl', async () => {
+  it('writes one alert per line in the alert shape of docs/architecture.md with --format jsonl', async () => {
     const r = await cli(['scan', fixture, '--format', 'jsonl', '--rules', 'test-secret-list'], deps);
     expect(r.code).toBe(0);
     const alerts = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

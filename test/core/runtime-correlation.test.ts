@@ -52,7 +52,7 @@ describe('runtime exec correlation', () => {
     expect(streamed.map((f) => [execUser(f), f.facts['otherExecUsers']])).toEqual([['alice@example.com', ['bob@example.com']]]);
   });
 
-  it('projects a runtime finding into the alert shape of DESIGN.md', () => {
+  it('projects a runtime finding into the alert shape of docs/architecture.md', () => {
     const [f] = run([exec(), read()]).streamed;
     const alert = toAlert(f!);
     expect(alert.event).toMatchObject({

@@ -9,7 +9,7 @@ import { matchesQuery, parseQuery, QuerySyntaxError, timeNs } from './logging-qu
 /**
  * A Cloud Logging `ListLogEntries` server on 127.0.0.1:0 speaking gRPC, the transport
  * `@google-cloud/logging` uses by default, with the service definition shipped in
- * `@google-cloud/logging-api` (research sdk-loopback.md §5). Entries are seeded as the JSON
+ * `@google-cloud/logging-api`. Entries are seeded as the JSON
  * `gcloud logging read --format=json` prints and sent the way Cloud Logging sends them: the
  * AuditLog `protoPayload` as an `Any` encoded with the same message definition the adapter decodes,
  * a container's `jsonPayload` as a `google.protobuf.Struct`.

@@ -7,7 +7,7 @@ import { compilePattern, PatternSyntaxError, type Matcher } from './cloudwatch-l
 /**
  * A wire-level fake of CloudWatch Logs FilterLogEvents (JSON 1.1: `POST /`,
  * `X-Amz-Target: Logs_20140328.FilterLogEvents`, `application/x-amz-json-1.1`), for the real SDK
- * client. Facts followed (research/clouds.md §1): event-time window with inclusive start and end
+ * client. Facts followed (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_FilterLogEvents.html): event-time window with inclusive start and end
  * in epoch ms; results sorted by timestamp, then ingestion time; `limit` 1–10,000 is only an upper
  * bound; a page holds at most 10,000 events or 1 MB; a page may be empty and still carry a
  * `nextToken` (here: each request scans at most `scanLimit` stored events, like the service's

@@ -1,7 +1,7 @@
 import type { Column, ColumnType } from './log-analytics-kql-eval.js';
 
 /**
- * The documented columns of the tables the AKS fake serves (research/clouds.md §2.5–2.6; the
+ * The documented columns of the tables the AKS fake serves (https://learn.microsoft.com/azure/azure-monitor/reference/tables/aksaudit; the
  * hidden standard columns `_ResourceId` and `_TimeReceived` included, as queries may name them).
  */
 

@@ -5,7 +5,7 @@ import * as x509 from '@peculiar/x509';
 /**
  * A throw-away self-signed certificate for 127.0.0.1, minted at test start-up: the Azure bearer
  * token policy refuses plain HTTP, and trusting this one certificate through the client's
- * `tlsOptions.ca` keeps verification on everywhere else (sdk-loopback §4).
+ * `tlsOptions.ca` keeps verification on everywhere else.
  */
 export interface LoopbackCert {
   /** PEM certificate, to pass as `tlsOptions.ca` and to the server. */

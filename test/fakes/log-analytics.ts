@@ -8,7 +8,7 @@ import { createLoopbackCert } from './log-analytics-tls.js';
 import { TABLE_COLUMNS } from './log-analytics-tables.js';
 
 /**
- * A wire-level fake of the Azure Monitor Logs query API (research/clouds.md §2): HTTPS on
+ * A wire-level fake of the Azure Monitor Logs query API (https://learn.microsoft.com/azure/azure-monitor/logs/api/overview): HTTPS on
  * 127.0.0.1 with a certificate minted at start-up, `POST /v1/workspaces/{id}/query`, the
  * documented `{tables:[{name,columns,rows}]}` shape with dynamic cells as JSON strings, the
  * request's `timespan` applied to TimeGenerated, a real evaluator for the KQL subset the adapter
@@ -33,7 +33,7 @@ export interface QueryRequestRecord {
 export interface FakeLogAnalyticsOptions {
   workspaceId?: string;
   token?: string;
-  /** Service caps: 500,000 records and ~64 MB per response (clouds.md §2.3). */
+  /** Service caps: 500,000 records and ~64 MB per response (https://learn.microsoft.com/azure/azure-monitor/service-limits#log-queries-and-language). */
   maxRows?: number;
   maxBytes?: number;
 }
@@ -69,7 +69,7 @@ export function parseTimespan(ts: string, now: Date): { start: number; end: numb
 function cell(type: Column['type'], v: unknown): unknown {
   if (v === null || v === undefined) return type === 'dynamic' ? '' : null;
   if (v instanceof Date) return v.toISOString();
-  // The live service sends dynamic cells as JSON text (rules.md §4.4); the SDK parses them.
+  // The live service sends dynamic cells as JSON text; the SDK parses them.
   if (type === 'dynamic') return typeof v === 'string' ? v : JSON.stringify(v);
   return v;
 }
@@ -196,7 +196,7 @@ export class FakeLogAnalytics {
       rec.status = fault.status;
       return this.send(res, rec, fault.status, { error: { code: fault.code, message: fault.message } }, fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter });
     }
-    // The service answers an empty 200 when the body is not JSON (clouds.md §2.2).
+    // The service answers an empty 200 when the body is not JSON.
     if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) return this.send(res, rec, 200, {});
     let body: { query?: unknown; timespan?: unknown };
     try {

@@ -1,6 +1,6 @@
 /**
  * The subset of the Cloud Logging query language credwatch emits, parsed and evaluated the way the
- * service documents it (research clouds.md §3.3): `AND` / `OR` / `NOT` (upper case) with
+ * service documents it (https://cloud.google.com/logging/docs/view/logging-query-language): `AND` / `OR` / `NOT` (upper case) with
  * parentheses, juxtaposition as AND, comparisons `=` `!=` `<` `<=` `>` `>=` `:` `=~` `!~` on dotted
  * field paths against double-quoted strings. `=` and `:` ignore case, `=~` is a case-sensitive
  * regular-expression search, `timestamp` / `receiveTimestamp` compare as times. Anything else is a

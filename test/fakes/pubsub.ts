@@ -6,7 +6,7 @@ import * as protoLoader from '@grpc/proto-loader';
 /**
  * A Pub/Sub `Publisher.Publish` server on 127.0.0.1:0 speaking gRPC, the transport
  * `@google-cloud/pubsub` uses (in emulator mode: no TLS, no credentials), with the service
- * definition shipped in the package (research sdk-loopback.md §6, clouds.md §4.2). It validates
+ * definition shipped in the package (https://cloud.google.com/pubsub/docs/reference/error-codes). It validates
  * what the service validates for our messages — topic exists, 1–1,000 messages, non-empty
  * messages, attribute count and sizes, reserved `goog` keys, the 10 MB message and request
  * limits, client-set ids — answers with gRPC status codes, fails on demand, and logs requests.
