@@ -6,7 +6,7 @@ import type { AuditEvent } from '../../core/event.js';
 import type { ParseOutcome } from '../../core/parse-result.js';
 
 /**
- * Every file of shared/corpus (PROVENANCE.md) read as the CLI reads it. Per file: events, skipped
+ * Every file of the vendored real records (test/fixtures/real, sources in its PROVENANCE.md) read as the CLI reads it. Per file: events, skipped
  * records and rejections by reason, and nothing lost (records = events + skipped + rejected).
  * Why the rejections are what they are:
  * - Panther's unified k8s_* fixtures are hand-written without any timestamp (missing-field), and
@@ -16,7 +16,7 @@ import type { ParseOutcome } from '../../core/parse-result.js';
  * - falco fal_01_003 is the deliberate malformed input {"kind": 0};
  * - YAML is not read (unknown-shape, one per file); the same KHI entries are in the .jsonl.
  */
-const CORPUS = new URL('../../../shared/corpus/', import.meta.url);
+const CORPUS = new URL('../fixtures/real/', import.meta.url);
 
 type Row = [file: string, events: number, skipped: Record<string, number>, rejected: Record<string, number>];
 const EXPECTED: Row[] = [
