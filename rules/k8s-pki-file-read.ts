@@ -2,6 +2,7 @@ import { asAks, asEks, k8sEvent } from '../core/example-records.js';
 import { HOST_PROCESS_NOTE, NO_EXEC_NOTE } from '../core/exec-correlation.js';
 import { defineRuntimeRule } from '../core/rule.js';
 import {
+  accessFacts,
   describeExec,
   describeWhere,
   execBehind,
@@ -9,6 +10,7 @@ import {
   KUBELET_CREDENTIAL_ENTRIES,
   NODE_CREDENTIAL_ENTRIES,
   pathFacts,
+  possibleReadOnly,
   processFacts,
   runtimeCredentialOptions,
   type RuntimeCredentialOptions,
@@ -19,10 +21,13 @@ import {
   asFluentBitCloudWatch,
   falcoOpen,
   falcoRename,
+  falcoStockOpen,
+  traceeNextOpen,
   traceeOpen,
   traceeRename,
   type RuntimeInit,
 } from '../core/runtime-example-records.js';
+import { POSSIBLE_READ_NOTE } from '../core/runtime-credentials.js';
 import { classifyPath } from '../core/sensitive-paths.js';
 
 const host = (comm: string, exe: string, init: Partial<RuntimeInit> = {}): RuntimeInit => ({ comm, exe, container: null, ...init });
@@ -87,11 +92,13 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
       return null; // the owner reading its own credentials
     }
     const c = execBehind(e, ctx);
-    const action = e.verb === 'rename' ? `renamed ${path} to ${renamedTo ?? '?'}` : `opened ${path} for reading`;
+    // The sensor saw the attempt but the kernel refused it (ENOENT, EACCES): nothing was read.
+    const failed = e.outcome === 'failure';
+    const action = failed ? `tried to ${e.verb === 'rename' ? `rename ${path}` : `open ${path}`} and failed` : e.verb === 'rename' ? `renamed ${path} to ${renamedTo ?? '?'}` : possibleReadOnly(e) ? `opened ${path} (possibly for reading: the sensor did not say)` : `opened ${path} for reading`;
     return {
-      severity: m.privateKey ? 'critical' : 'high',
+      severity: failed ? 'medium' : m.privateKey ? 'critical' : 'high',
       summary: `${e.process.name}${e.process.executable === undefined ? '' : ` (${e.process.executable})`} ${action} ${describeWhere(e)}${describeExec(c)}`,
-      facts: { operation: e.verb, ...pathFacts(m), renamedTo, ...processFacts(e), ...c.facts },
+      facts: { operation: e.verb, outcome: e.outcome, ...pathFacts(m), renamedTo, ...accessFacts(e), ...processFacts(e), ...c.facts },
       ...(c.exec === undefined ? {} : { exec: c.exec }),
       awaitsExec: c.canStillArrive,
     };
@@ -110,6 +117,40 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
       record: falcoOpen(host('exfil', '/tmp/.x/exfil'), '/etc/kubernetes/pki/ca.key', 'O_RDONLY|O_CLOEXEC'),
       cluster: 'kubeadm-1',
       facts: { path: '/etc/kubernetes/pki/ca.key', privateKey: true, sensor: 'falco' },
+    },
+    {
+      name: 'Falco stock rule "Read sensitive file trusted after startup" (evt.type and fd.name only) on ca.key: read, from the rule',
+      expect: 'critical',
+      record: falcoStockOpen(host('httpd', '/bin/event-generator'), '/etc/kubernetes/pki/ca.key', 'Read sensitive file trusted after startup'),
+      facts: { path: '/etc/kubernetes/pki/ca.key', openAccess: 'sensor-rule', sensor: 'falco' },
+    },
+    {
+      name: 'Falco stock rule on ca.key that failed (evt.res ENOENT): the attempt is medium, nothing was read',
+      expect: 'medium',
+      record: { ...falcoStockOpen(host('cat', '/usr/bin/cat'), '/etc/kubernetes/pki/ca.key'), output_fields: { ...(falcoStockOpen(host('cat', '/usr/bin/cat'), '/etc/kubernetes/pki/ca.key')['output_fields'] as object), 'evt.res': 'ENOENT', 'evt.failed': true } },
+      facts: { outcome: 'failure', path: '/etc/kubernetes/pki/ca.key' },
+    },
+    {
+      name: 'Falco stock rule "Write below etc" on ca.key: a write, no alert',
+      expect: null,
+      record: falcoStockOpen(host('vi', '/usr/bin/vi'), '/etc/kubernetes/pki/ca.key', 'Write below etc'),
+    },
+    {
+      name: 'Falco rule unknown to credwatch, no flags, on admin.conf: a possible read, reported with the uncertainty',
+      expect: 'critical',
+      record: falcoStockOpen(host('python3', '/usr/bin/python3'), '/etc/kubernetes/admin.conf', 'acme: kubeconfig touched'),
+      facts: { openAccess: 'unknown', uncertainty: POSSIBLE_READ_NOTE, entry: 'kubeadm-admin-kubeconfigs' },
+    },
+    {
+      name: 'Tracee next format (security_file_open, data pathname/flags): a node process reads ca.key',
+      expect: 'critical',
+      record: traceeNextOpen(host('exfil', '/tmp/.x/exfil'), '/etc/kubernetes/pki/ca.key', 'O_RDONLY|O_LARGEFILE'),
+      facts: { path: '/etc/kubernetes/pki/ca.key', openAccess: 'flags', sensor: 'tracee' },
+    },
+    {
+      name: 'Tracee next format: write-only open of ca.key (flags as int32): no alert',
+      expect: null,
+      record: traceeNextOpen(host('exfil', '/tmp/.x/exfil'), '/etc/kubernetes/pki/ca.key', O_WRONLY_CREAT_TRUNC),
     },
     {
       name: 'seed 000 (Tracee): kubelet reads its own client certificate: no alert',
