@@ -10,7 +10,7 @@ import { DEFAULT_HOST_MOUNT_PREFIXES, type PathMatch } from './sensitive-paths.j
  * the processes that own those files, and the exec-correlation options.
  */
 
-/** The kubelet's own credentials: read from a container, the Elastic seed's rule reports them. */
+/** The kubelet's own credentials: read from a container, Elastic's kubelet-certificate rule reports them. */
 export const KUBELET_CREDENTIAL_ENTRIES: ReadonlySet<string> = new Set(['kubelet-pki', 'kubelet-kubeconfig', 'bootstrap-kubeconfigs']);
 /** Node and control-plane PKI and kubeconfigs (TRC-1018 extended to kubeconfigs and AKS node certs). Tokens are read by every workload. */
 export const NODE_CREDENTIAL_ENTRIES: ReadonlySet<string> = new Set([

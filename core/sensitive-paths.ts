@@ -2,10 +2,10 @@ import { posix } from 'node:path';
 
 /**
  * Files on a node (or in a pod) whose contents are Kubernetes credentials: control-plane and kubelet
- * PKI, kubeconfigs, service-account and workload-identity tokens (research/rules.md §3, gap G8).
+ * PKI, kubeconfigs, service-account and workload-identity tokens.
  * One ordered table; the first entry that matches a path decides. `verified` names the public
  * source that shows the path in use; `false` marks paths from general knowledge of managed nodes
- * that no source we read confirms (G8 asks to keep them, marked).
+ * that no source we read confirms (kept, and marked as such).
  */
 
 export type SensitiveKind = 'private-key' | 'certificate' | 'kubeconfig' | 'token' | 'directory';
@@ -43,7 +43,7 @@ export const SENSITIVE_PATHS: readonly SensitivePathEntry[] = Object.freeze([
     kind: 'certificate',
     holdsPrivateKey: true,
     what: 'kubelet client and serving certificates; kubelet-client-current.pem holds the node client key',
-    verified: 'elastic/detection-rules discovery_kubelet_certificate_file_access (seed 001)',
+    verified: 'elastic/detection-rules discovery_kubelet_certificate_file_access',
     samples: ['/var/lib/kubelet/pki/kubelet-client-current.pem', '/var/lib/kubelet/pki/kubelet-server-current.pem', '/var/lib/kubelet/pki/kubelet.crt', '/var/lib/kubelet/pki/kubelet.key'],
   },
   {

@@ -105,14 +105,14 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
   },
   examples: [
     {
-      name: 'seed 000 (Tracee): a process on the node reads /etc/kubernetes/pki/ca.key',
+      name: 'TRC-1018 (Tracee): a process on the node reads /etc/kubernetes/pki/ca.key',
       expect: 'critical',
       record: traceeOpen(host('exfil', '/tmp/.x/exfil'), '/etc/kubernetes/pki/ca.key', O_RDONLY),
       cluster: 'kubeadm-1',
       facts: { path: '/etc/kubernetes/pki/ca.key', kind: 'private-key', process: 'exfil', execBy: null, note: HOST_PROCESS_NOTE },
     },
     {
-      name: 'seed 000 (Falco): a process on the node reads /etc/kubernetes/pki/ca.key',
+      name: 'TRC-1018 (Falco): a process on the node reads /etc/kubernetes/pki/ca.key',
       expect: 'critical',
       record: falcoOpen(host('exfil', '/tmp/.x/exfil'), '/etc/kubernetes/pki/ca.key', 'O_RDONLY|O_CLOEXEC'),
       cluster: 'kubeadm-1',
@@ -153,12 +153,12 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
       record: traceeNextOpen(host('exfil', '/tmp/.x/exfil'), '/etc/kubernetes/pki/ca.key', O_WRONLY_CREAT_TRUNC),
     },
     {
-      name: 'seed 000 (Tracee): kubelet reads its own client certificate: no alert',
+      name: 'TRC-1018 (Tracee): kubelet reads its own client certificate: no alert',
       expect: null,
       record: traceeOpen(host('kubelet', '/usr/bin/kubelet'), '/var/lib/kubelet/pki/kubelet-client-current.pem', O_RDONLY),
     },
     {
-      name: 'seed 000 (Falco): kube-apiserver reads its serving key: no alert',
+      name: 'TRC-1018 (Falco): kube-apiserver reads its serving key: no alert',
       expect: null,
       record: falcoOpen(host('kube-apiserver', '/usr/local/bin/kube-apiserver'), '/etc/kubernetes/pki/apiserver.key', 'O_RDONLY|O_CLOEXEC'),
     },
@@ -169,23 +169,23 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
       note: "TRC-1018's Go detector compares the executable's base name with \"kube-controller\" and fires here; credwatch matches the real name.",
     },
     {
-      name: 'seed 000 (Tracee): write-only open of ca.key: no alert',
+      name: 'TRC-1018 (Tracee): write-only open of ca.key: no alert',
       expect: null,
       record: traceeOpen(host('exfil', '/tmp/.x/exfil'), '/etc/kubernetes/pki/ca.key', O_WRONLY_CREAT_TRUNC),
     },
     {
-      name: 'seed 000 (Falco): write-only open of ca.key: no alert',
+      name: 'TRC-1018 (Falco): write-only open of ca.key: no alert',
       expect: null,
       record: falcoOpen(host('exfil', '/tmp/.x/exfil'), '/etc/kubernetes/pki/ca.key', 'O_WRONLY|O_CREAT|O_TRUNC'),
     },
     {
-      name: 'seed 000 (Tracee): ca.key renamed out of the PKI directory',
+      name: 'TRC-1018 (Tracee): ca.key renamed out of the PKI directory',
       expect: 'critical',
       record: traceeRename(host('mv', '/usr/bin/mv'), '/etc/kubernetes/pki/ca.key', '/tmp/ca.key'),
       facts: { operation: 'rename', renamedTo: '/tmp/ca.key' },
     },
     {
-      name: 'seed 000 (Falco): ca.key renamed out of the PKI directory',
+      name: 'TRC-1018 (Falco): ca.key renamed out of the PKI directory',
       expect: 'critical',
       record: falcoRename(host('mv', '/usr/bin/mv'), '/etc/kubernetes/pki/ca.key', '/tmp/ca.key'),
       facts: { operation: 'rename', renamedTo: '/tmp/ca.key' },

@@ -50,9 +50,9 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
     'The Elastic rule "Kubelet Certificate File Access Detected via Defend for Containers" on Defend for Containers, Tracee or Falco events: a process ' +
     'in a container opens a file under /var/lib/kubelet/pki (or the kubelet and bootstrap kubeconfigs), also through a host ' +
     'mount such as /host; or a program starts whose arguments read such a file: cat, head, tail, more, less, sed, awk as in the ' +
-    'seed, plus every reader core/exec-command.ts knows (base64, xxd, od, strings, dd, cp, tar, openssl, curl, shell -c scripts…). ' +
-    'Unlike the seed, an interactive terminal is not required (Elastic dropped that clause too, detection-rules PR #6518, and ' +
-    'Tracee file events carry no terminal): facts.tty says whether one was attached. A read-only open counts, which the seed\'s ' +
+    'Elastic rule, plus every reader core/exec-command.ts knows (base64, xxd, od, strings, dd, cp, tar, openssl, curl, shell -c scripts…). ' +
+    'Unlike the Elastic rule, an interactive terminal is not required (Elastic dropped that clause too, detection-rules PR #6518, and ' +
+    'Tracee file events carry no terminal): facts.tty says whether one was attached. A read-only open counts, which the Elastic rule\'s ' +
     'sensor cannot see. The finding names the Kubernetes user whose kubectl exec started the process, from the same scan\'s ' +
     'audit log, or says that none was found.',
   whyItMatters:
@@ -123,38 +123,38 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
   },
   examples: [
     {
-      name: 'seed 001 (Tracee exec): cat of the kubelet client key in an interactive container',
+      name: 'Elastic rule (Tracee exec): cat of the kubelet client key in an interactive container',
       expect: 'critical',
       record: traceeExec(shell(['cat', KEY])),
       facts: { operation: 'exec', interactive: true, reads: [{ path: KEY, kind: 'private-key', reader: 'cat' }], execBy: null, note: NO_EXEC_NOTE },
     },
     {
-      name: 'seed 001 (Falco exec): cat of the kubelet client key in an interactive container',
+      name: 'Elastic rule (Falco exec): cat of the kubelet client key in an interactive container',
       expect: 'critical',
       record: falcoExec(shell(['cat', KEY])),
       facts: { interactive: true, sensor: 'falco', pod: 'default/web-7d4b9c-x2x4p' },
     },
     {
-      name: 'seed 001 (Tracee file open): cat opens the kubelet client key read-only',
+      name: 'Elastic rule (Tracee file open): cat opens the kubelet client key read-only',
       expect: 'critical',
       record: traceeOpen(shell(['cat', KEY]), KEY, 32768),
       facts: { operation: 'open-read', reads: [{ path: KEY, entry: 'kubelet-pki' }] },
-      note: 'The seed\'s sensor logs no read-only open; Tracee and Falco do.',
+      note: 'The Elastic rule\'s sensor logs no read-only open; Tracee and Falco do.',
     },
     {
-      name: 'seed 001 (Falco exec): head of the key',
+      name: 'Elastic rule (Falco exec): head of the key',
       expect: 'critical',
       record: falcoExec(shell(['head', '-c', '2048', KEY])),
       facts: { reads: [{ reader: 'head' }] },
     },
     {
-      name: 'seed 001 (Tracee exec): awk of the key',
+      name: 'Elastic rule (Tracee exec): awk of the key',
       expect: 'critical',
       record: traceeExec(shell(['awk', '1', KEY])),
       facts: { reads: [{ reader: 'awk' }] },
     },
     {
-      name: 'seed 001 (Falco exec): sed of the key without a terminal (the seed required one; reported, interactive false)',
+      name: 'Elastic rule (Falco exec): sed of the key without a terminal (the Elastic rule required one; reported, interactive false)',
       expect: 'critical',
       record: falcoExec(shell(['sed', '-n', 'p', KEY], { tty: false })),
       facts: { interactive: false },
@@ -172,26 +172,26 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
       note: 'Falco joins argv with spaces; the parser keeps everything after -c together as the script.',
     },
     {
-      name: 'seed (Elastic D4C, file branch): an interactive process opens the kubelet client key',
+      name: 'Elastic rule (D4C, file branch): an interactive process opens the kubelet client key',
       expect: 'critical',
       record: cloudDefendFileOpen(shell(['vi', KEY]), KEY),
       facts: { sensor: 'cloud-defend', operation: 'open-read', interactive: true, openAccess: 'unknown', uncertainty: POSSIBLE_READ_NOTE, pod: 'default/web-7d4b9c-x2x4p' },
-      note: 'D4C logs an open only with write intent and never says whether it also read: a possible read, as the seed counts it.',
+      note: 'D4C logs an open only with write intent and never says whether it also read: a possible read, as the Elastic rule counts it.',
     },
     {
-      name: 'seed (Elastic D4C, exec branch): cat of the kubelet client key in an interactive container',
+      name: 'Elastic rule (D4C, exec branch): cat of the kubelet client key in an interactive container',
       expect: 'critical',
       record: cloudDefendExec(shell(['cat', KEY])),
       facts: { sensor: 'cloud-defend', operation: 'exec', interactive: true, reads: [{ path: KEY, reader: 'cat' }] },
     },
     {
-      name: 'seed (Elastic D4C, exec branch): /usr/bin/tail of the kubelet certificate, as an Elasticsearch search hit',
+      name: 'Elastic rule (D4C, exec branch): /usr/bin/tail of the kubelet certificate, as an Elasticsearch search hit',
       expect: 'high',
       record: asSearchHit(cloudDefendExec(shell(['/usr/bin/tail', '-n', '20', '/var/lib/kubelet/pki/kubelet.crt']))),
       facts: { reads: [{ path: '/var/lib/kubelet/pki/kubelet.crt', kind: 'certificate' }] },
     },
     {
-      name: 'seed (Elastic D4C, exec branch): less, more, head and sed of the key (one exec each)',
+      name: 'Elastic rule (D4C, exec branch): less, more, head and sed of the key (one exec each)',
       expect: 'critical',
       records: [
         cloudDefendExec(shell(['less', KEY])),
