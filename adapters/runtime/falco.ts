@@ -82,7 +82,7 @@ export function parseFalcoAlert(v: JsonObject, ctx: RuntimeContext): ParseOutcom
   const origin = ctx.origin;
   const f = v['output_fields'] as JsonObject;
   const rule = str(v['rule']);
-  if (rule?.startsWith(FALCO_INTERNAL_PREFIX) === true) return skipped(origin, 'control-message', `falco internal alert "${rule.slice(0, 80)}": the sensor's own health report, not a process event`);
+  if (rule?.startsWith(FALCO_INTERNAL_PREFIX) === true) return skipped(origin, 'sensor-internal', `falco internal alert "${rule.slice(0, 80)}": the sensor's own health report, not a process event`);
   const source = str(v['source']);
   if (source !== undefined && source !== 'syscall') return skipped(origin, 'other-category', `falco ${source} alert, not a syscall event`);
   const time = isoTime(v['time']) ?? isoTime(f['evt.time.iso8601']) ?? isoTime(f['evt.rawtime']);

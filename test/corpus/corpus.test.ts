@@ -19,7 +19,7 @@ import type { ParseOutcome } from '../../core/parse-result.js';
  * - Tracee's docs print an `openat` and a `read` event, which credwatch does not read;
  * - Elastic's cloud_defend sample is a blocked-process alert, not a file open or an exec;
  * - Falcosidekick's test alert names no file or process action, and its other input is Falco's own
- *   "syscall event drop" health alert (control-message).
+ *   "syscall event drop" health alert (sensor-internal).
  */
 const CORPUS = new URL('../fixtures/real/', import.meta.url);
 
@@ -46,7 +46,7 @@ const EXPECTED: Row[] = [
   ['falcosecurity-falco/delete_secret.jsonl', 1, {}, {}],
   ['falcosecurity-falco/exec_pod.jsonl', 1, {}, {}],
   ['falcosecurity-falco/fal_01_003.jsonl', 0, {}, {'unknown-shape': 1}],
-  ['falcosecurity-falcosidekick/outputs-test-inputs.jsonl', 0, {'other-category': 1, 'control-message': 1}, {}],
+  ['falcosecurity-falcosidekick/outputs-test-inputs.jsonl', 0, {'other-category': 1, 'sensor-internal': 1}, {}],
   ['gke-labs-kube-agents/drift-detector-testdata.jsonl', 8, {}, {'unsupported-resource-path': 1}],
   ['googlecloudplatform-khi/container_recorder_test_1_1.yaml', 0, {}, {'unknown-shape': 1}],
   ['googlecloudplatform-khi/container_recorder_test_1_2.yaml', 0, {}, {'unknown-shape': 1}],

@@ -111,7 +111,7 @@ describe('falco parse', () => {
     const network = { rule: 'Contact K8S API Server From Container', time: '2026-03-02T09:00:00Z', output_fields: { 'proc.name': 'curl', 'fd.name': '10.0.0.7:51234->10.96.0.1:443' } };
     expect(why(parseAnyRecord(network, O))).toEqual(['skipped other-category: falco alert "Contact K8S API Server From Container": a stock rule about neither a file open nor an exec']);
     const drop = { rule: 'Falco internal: syscall event drop', priority: 'Debug', time: '2026-03-02T09:00:00Z', output_fields: { n_drops: '12' } };
-    expect(why(parseAnyRecord(drop, O))).toEqual(['skipped control-message: falco internal alert "Falco internal: syscall event drop": the sensor\'s own health report, not a process event']);
+    expect(why(parseAnyRecord(drop, O))).toEqual(['skipped sensor-internal: falco internal alert "Falco internal: syscall event drop": the sensor\'s own health report, not a process event']);
   });
 
   it('decides read or write from the flags, then evt.is_open_read, then the stock rule, else a possible read', () => {

@@ -158,7 +158,7 @@ describe('Falcosidekick test inputs', () => {
   it('skips the test alert and Falco\'s internal drop alert, each with its reason', () => {
     expect(outcomes('falcosecurity-falcosidekick/outputs-test-inputs.jsonl').map((o) => (o.kind === 'skipped' ? `${o.skip.reason}: ${o.skip.detail}` : o.kind))).toEqual([
       'other-category: falco alert "Test rule": its output fields name no file or process action (no evt.type, fd.name or evt.arg.oldpath)',
-      'control-message: falco internal alert "Falco internal: syscall event drop": the sensor\'s own health report, not a process event',
+      'sensor-internal: falco internal alert "Falco internal: syscall event drop": the sensor\'s own health report, not a process event',
     ]);
   });
 });
