@@ -29,6 +29,8 @@ export const SKIP_REASONS = Object.freeze([
   'other-category',
   'control-message',
   'empty',
+  /** A runtime sensor's report about itself (Falco "Falco internal: syscall event drop"), not an event it saw. */
+  'sensor-internal',
 ] as const);
 export type SkipReason = (typeof SKIP_REASONS)[number];
 

@@ -12,7 +12,7 @@ import { DEFAULT_HOST_MOUNT_PREFIXES, type PathMatch } from './sensitive-paths.j
 
 /** The kubelet's own credentials: read from a container, Elastic's kubelet-certificate rule reports them. */
 export const KUBELET_CREDENTIAL_ENTRIES: ReadonlySet<string> = new Set(['kubelet-pki', 'kubelet-kubeconfig', 'bootstrap-kubeconfigs']);
-/** Node and control-plane PKI and kubeconfigs (Tracee TRC-1018 extended; docs/runtime-sensors.md). Tokens are read by every workload. */
+/** Node and control-plane PKI and kubeconfigs (TRC-1018 extended to kubeconfigs and AKS node certs). Tokens are read by every workload. */
 export const NODE_CREDENTIAL_ENTRIES: ReadonlySet<string> = new Set([
   'control-plane-pki',
   'kubelet-pki',
@@ -91,4 +91,22 @@ export function processFacts(e: RuntimeEvent): Record<string, unknown> {
     pod: e.pod === undefined ? null : `${e.namespace ?? '?'}/${e.pod}`,
     node: e.node ?? null,
   };
+}
+
+export const POSSIBLE_READ_NOTE =
+  'the sensor did not say whether the file was opened for reading or for writing (no open flags, no read/write field, no stock rule that selects one): reported as a possible read';
+
+/**
+ * How an open's read intent is known (`facts.openAccess`), and when it is not, the finding says so
+ * (`facts.uncertainty`). Undefined for events that are not opens.
+ */
+export function accessFacts(e: RuntimeEvent): Record<string, unknown> {
+  if (e.verb !== 'open-read' && e.verb !== 'open-write') return {};
+  const from = e.file?.accessFrom ?? 'flags';
+  return from === 'unknown' ? { openAccess: from, uncertainty: POSSIBLE_READ_NOTE } : { openAccess: from };
+}
+
+/** True when the open may not have been a read at all. */
+export function possibleReadOnly(e: RuntimeEvent): boolean {
+  return e.verb === 'open-read' && e.file?.accessFrom === 'unknown';
 }

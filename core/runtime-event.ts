@@ -1,7 +1,7 @@
 import type { AuditEvent, Cloud, Origin } from './event.js';
 
 /**
- * What a runtime sensor (Tracee, Falco) saw a process do on a node or in a container: the other
+ * What a runtime sensor (Tracee, Falco, Elastic Defend for Containers) saw a process do on a node or in a container: the other
  * event kind beside `AuditEvent`. Adapters in `adapters/runtime/` build it from the sensors' JSON
  * output; a field the sensor did not print is undefined, never guessed.
  */
@@ -10,7 +10,16 @@ import type { AuditEvent, Cloud, Origin } from './event.js';
 export type RuntimeOperation = 'open-read' | 'open-write' | 'rename' | 'exec';
 export const RUNTIME_OPERATIONS: readonly RuntimeOperation[] = Object.freeze(['open-read', 'open-write', 'rename', 'exec']);
 
-export type RuntimeSensor = 'tracee' | 'falco';
+/** `cloud-defend` is Elastic Defend for Containers (the Elastic integration `cloud_defend`). */
+export type RuntimeSensor = 'tracee' | 'falco' | 'cloud-defend';
+
+/**
+ * How an open's read or write intent is known: from the open flags, from the sensor's own
+ * read/write field (Falco `evt.is_open_read`), from the sensor rule that matched (a stock Falco rule
+ * that selects only reads or only writes), or not at all. An open of unknown intent is counted as a
+ * possible read, and a finding on it says so.
+ */
+export type OpenAccessSource = 'flags' | 'sensor-field' | 'sensor-rule' | 'unknown';
 
 export interface RuntimeProcess {
   /** The task name (`comm`): at most 15 characters, so `kube-controller` for kube-controller-manager. */
@@ -53,11 +62,11 @@ export interface RuntimeEvent {
   pod?: string;
   namespace?: string;
   node?: string;
-  /** The file opened (open-read, open-write) or the program run (exec). */
-  file?: { path: string; flags?: string[] };
+  /** The file opened (open-read, open-write) or the program run (exec); `accessFrom` for opens. */
+  file?: { path: string; flags?: string[]; accessFrom?: OpenAccessSource };
   rename?: { from: string; to: string };
   outcome: 'success' | 'failure' | 'unknown';
-  /** The sensor's own rule or event name, for evidence (Falco `rule`, Tracee `eventName`). */
+  /** The sensor's own rule or event name, for evidence (Falco `rule`, Tracee `eventName`, D4C `event.action`). */
   sensorRule?: string;
   truncated: boolean;
   origin: Origin;

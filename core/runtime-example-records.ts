@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 
 /**
  * Raw runtime sensor records for rule examples and tests: one process action rendered as Tracee's
- * JSON event or Falco's JSON alert, and either line as each log service stores a sensor
+ * JSON event (current and next format), Falco's JSON alert (with the flags, or as a stock rule prints
+ * it), or an Elastic Defend for Containers document, and a line as each log service stores a sensor
  * container's stdout (CloudWatch via Fluent Bit, Cloud Logging, ContainerLogV2). The shapes follow
  * the sensors' documented output (adapters/runtime/tracee.ts, falco.ts).
  */
@@ -160,7 +161,137 @@ export function falcoExec(i: RuntimeInit): Record<string, unknown> {
   return falco(i, 'credwatch: reader started on a Kubernetes credential path', 'Reader started', { 'evt.type': 'execve', 'evt.res': 'SUCCESS' });
 }
 
+/**
+ * A Falco alert as the stock rules print it (falcosecurity/rules: `evt.type` and `fd.name`, no
+ * flags), with the field set of the Elastic integration's real sample (test/fixtures/real).
+ */
+export function falcoStockOpen(i: RuntimeInit, path: string, rule = 'Read sensitive file untrusted'): Record<string, unknown> {
+  const { c, pod, namespace } = where(i);
+  const time = i.time ?? DEFAULT_RUNTIME_TIME;
+  const fields: Record<string, unknown> = {
+    'container.id': c?.id ?? 'host',
+    'container.name': c?.name ?? 'host',
+    'evt.time.iso8601': Date.parse(time) * 1e6,
+    'evt.type': 'openat',
+    'fd.name': path,
+    ...(c === null ? {} : { 'k8s.ns.name': namespace, 'k8s.pod.name': pod }),
+    'proc.cmdline': (i.argv ?? [i.comm]).join(' '),
+    'proc.exepath': i.exe ?? `/usr/bin/${i.comm}`,
+    'proc.name': i.comm,
+    'proc.pname': i.parent ?? (c === null ? 'systemd' : 'sh'),
+    'proc.tty': i.tty === true ? 34_816 : 0,
+    'user.loginuid': -1,
+    'user.name': i.user ?? 'root',
+    'user.uid': i.uid ?? 0,
+  };
+  return {
+    hostname: i.node ?? NODE,
+    output: `${time.replace('Z', '+0000')}: Warning Sensitive file opened for reading by non-trusted program (file=${path} evt_type=openat user=${String(fields['user.name'])} process=${i.comm})`,
+    priority: 'Warning',
+    rule,
+    source: 'syscall',
+    tags: ['T1555', 'container', 'filesystem', 'host', 'maturity_stable', 'mitre_credential_access'],
+    time,
+    output_fields: fields,
+  };
+}
+
+function traceeNext(i: RuntimeInit, name: string, data: Array<Record<string, unknown>>): Record<string, unknown> {
+  const { c, pod, namespace } = where(i);
+  const ms = Date.parse(i.time ?? DEFAULT_RUNTIME_TIME);
+  return {
+    timestamp: { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 },
+    id: name,
+    name,
+    policies: { matched: ['credwatch-k8s-credentials'] },
+    workload: {
+      process: {
+        thread: { name: i.comm, start_time: { seconds: String(Math.floor(ms / 1000) - 4) }, unique_id: 1_234_567_890, host_tid: 918_273, tid: i.pid ?? 41, syscall: name === 'sched_process_exec' ? 'execve' : 'openat' },
+        pid: { value: i.pid ?? 41 },
+        real_user: { id: { value: i.uid ?? 0 } },
+        executable: { path: i.exe ?? `/usr/bin/${i.comm}` },
+        ancestors: [{ unique_id: 987_654_321, host_pid: 918_201, pid: 7 }],
+      },
+      ...(c === null ? {} : { container: { id: c.id, name: c.name, image: { name: c.image } }, k8s: { pod: { name: pod, uid: 'c0ffee00-1111-4222-8333-444455556666' }, namespace: { name: namespace } } }),
+    },
+    data,
+  };
+}
+
+/** Tracee's next output format (`v1beta1.Event`): a security_file_open. */
+export function traceeNextOpen(i: RuntimeInit, path: string, flags: string | number): Record<string, unknown> {
+  return traceeNext(i, 'security_file_open', [
+    { name: 'pathname', str: path },
+    typeof flags === 'number' ? { name: 'flags', int32: flags } : { name: 'flags', str: flags },
+    { name: 'syscall_pathname', str: path },
+  ]);
+}
+
+/** Tracee's next output format (`v1beta1.Event`): a sched_process_exec, as in Tracee's documentation. */
+export function traceeNextExec(i: RuntimeInit): Record<string, unknown> {
+  return traceeNext(i, 'sched_process_exec', [
+    { name: 'pathname', str: i.exe ?? `/usr/bin/${i.comm}` },
+    { name: 'argv', str_array: { value: i.argv ?? [i.comm] } },
+  ]);
+}
+
+function cloudDefend(i: RuntimeInit, category: 'file' | 'process', type: string, action: string, extra: Record<string, unknown>): Record<string, unknown> {
+  const { c, pod, namespace } = where(i);
+  const time = i.time ?? DEFAULT_RUNTIME_TIME;
+  const id = createHash('sha256').update(JSON.stringify([category, action, i, extra])).digest('hex');
+  return {
+    '@timestamp': time.replace(/\.(\d{3})\d*Z$/, '.$1Z'),
+    agent: { type: 'cloud-defend', version: '9.3.0' },
+    data_stream: { dataset: `cloud_defend.${category}`, namespace: 'default', type: 'logs' },
+    event: { kind: 'event', category: [category], type: [type], action, id: `${id.slice(0, 8)}-${id.slice(8, 12)}-4${id.slice(13, 16)}-8${id.slice(17, 20)}-${id.slice(20, 32)}`, dataset: `cloud_defend.${category}` },
+    host: { name: i.node ?? NODE, os: { type: 'linux' } },
+    process: {
+      name: i.comm,
+      executable: i.exe ?? `/usr/bin/${i.comm}`,
+      args: i.argv ?? [i.comm],
+      pid: i.pid ?? 41,
+      interactive: i.tty === true,
+      parent: { name: i.parent ?? 'sh', executable: `/bin/${i.parent ?? 'sh'}`, interactive: i.tty === true },
+      entry_leader: { name: 'sh', executable: '/bin/sh', interactive: i.tty === true, entry_meta: { type: 'container' } },
+      user: { id: String(i.uid ?? 0), name: i.user ?? 'root' },
+    },
+    user: { id: String(i.uid ?? 0) },
+    ...(c === null ? {} : { container: { id: c.id, image: { name: c.image.split(':')[0], tag: c.image.split(':')[1] } } }),
+    orchestrator: { cluster: { name: 'k8s-1' }, namespace, resource: { name: pod, type: 'pod' } },
+    ...extra,
+  };
+}
+
+/** An Elastic Defend for Containers file `open` (logs-cloud_defend.file-*). */
+export function cloudDefendFileOpen(i: RuntimeInit, path: string): Record<string, unknown> {
+  return cloudDefend(i, 'file', 'change', 'open', { file: { path, name: path.split('/').pop() } });
+}
+
+/** An Elastic Defend for Containers process `exec` (logs-cloud_defend.process-*). */
+export function cloudDefendExec(i: RuntimeInit): Record<string, unknown> {
+  return cloudDefend(i, 'process', 'start', 'exec', {});
+}
+
+/** A document as an Elasticsearch search hit (`_search` output, `elasticdump`, Kibana export). */
+export function asSearchHit(doc: Record<string, unknown>, index = '.ds-logs-cloud_defend.process-default-2026.03.02-000001'): Record<string, unknown> {
+  const id = createHash('sha256').update(JSON.stringify(doc)).digest('base64url').slice(0, 20);
+  return { _index: index, _id: id, _score: null, _source: doc };
+}
+
 /** A CloudWatch log event of the Container Insights application group: Fluent Bit's record in `message`. */
+/** A bare sensor line as the message of a CloudWatch log event (a log group of the sensor's own, no Fluent Bit record). */
+export function asBareCloudWatch(line: Record<string, unknown>, opts: { stream?: string; delayMs?: number } = {}): Record<string, unknown> {
+  const time = String(line['time'] ?? new Date(Number(line['timestamp']) / 1e6).toISOString());
+  const ts = Date.parse(time);
+  return {
+    logStreamName: opts.stream ?? 'ip-10-0-1-7.ec2.internal/tracee',
+    timestamp: ts,
+    message: JSON.stringify(line),
+    ingestionTime: ts + (opts.delayMs ?? 2_000),
+    eventId: `5${String(ts).padStart(55, '0')}`.slice(0, 56),
+  };
+}
+
 export function asFluentBitCloudWatch(line: Record<string, unknown>, opts: { sensor?: 'tracee' | 'falco'; delayMs?: number } = {}): Record<string, unknown> {
   const sensor = opts.sensor ?? ('eventName' in line ? 'tracee' : 'falco');
   const time = String(line['time'] ?? new Date(Number(line['timestamp']) / 1e6).toISOString());

@@ -2,10 +2,10 @@ import { posix } from 'node:path';
 
 /**
  * Files on a node (or in a pod) whose contents are Kubernetes credentials: control-plane and kubelet
- * PKI, kubeconfigs, service-account and workload-identity tokens (docs/rules-cert-theft.md).
+ * PKI, kubeconfigs, service-account and workload-identity tokens.
  * One ordered table; the first entry that matches a path decides. `verified` names the public
  * source that shows the path in use; `false` marks paths from general knowledge of managed nodes
- * that no source we read confirms (kept, and marked, because a missed credential path is a blind spot).
+ * that no source we read confirms (kept, and marked as such).
  */
 
 export type SensitiveKind = 'private-key' | 'certificate' | 'kubeconfig' | 'token' | 'directory';

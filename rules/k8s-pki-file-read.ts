@@ -2,6 +2,7 @@ import { asAks, asEks, k8sEvent } from '../core/example-records.js';
 import { HOST_PROCESS_NOTE, NO_EXEC_NOTE } from '../core/exec-correlation.js';
 import { defineRuntimeRule } from '../core/rule.js';
 import {
+  accessFacts,
   describeExec,
   describeWhere,
   execBehind,
@@ -9,6 +10,7 @@ import {
   KUBELET_CREDENTIAL_ENTRIES,
   NODE_CREDENTIAL_ENTRIES,
   pathFacts,
+  possibleReadOnly,
   processFacts,
   runtimeCredentialOptions,
   type RuntimeCredentialOptions,
@@ -19,10 +21,13 @@ import {
   asFluentBitCloudWatch,
   falcoOpen,
   falcoRename,
+  falcoStockOpen,
+  traceeNextOpen,
   traceeOpen,
   traceeRename,
   type RuntimeInit,
 } from '../core/runtime-example-records.js';
+import { POSSIBLE_READ_NOTE } from '../core/runtime-credentials.js';
 import { classifyPath } from '../core/sensitive-paths.js';
 
 const host = (comm: string, exe: string, init: Partial<RuntimeInit> = {}): RuntimeInit => ({ comm, exe, container: null, ...init });
@@ -87,37 +92,73 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
       return null; // the owner reading its own credentials
     }
     const c = execBehind(e, ctx);
-    const action = e.verb === 'rename' ? `renamed ${path} to ${renamedTo ?? '?'}` : `opened ${path} for reading`;
+    // The sensor saw the attempt but the kernel refused it (ENOENT, EACCES): nothing was read.
+    const failed = e.outcome === 'failure';
+    const action = failed ? `tried to ${e.verb === 'rename' ? `rename ${path}` : `open ${path}`} and failed` : e.verb === 'rename' ? `renamed ${path} to ${renamedTo ?? '?'}` : possibleReadOnly(e) ? `opened ${path} (possibly for reading: the sensor did not say)` : `opened ${path} for reading`;
     return {
-      severity: m.privateKey ? 'critical' : 'high',
+      severity: failed ? 'medium' : m.privateKey ? 'critical' : 'high',
       summary: `${e.process.name}${e.process.executable === undefined ? '' : ` (${e.process.executable})`} ${action} ${describeWhere(e)}${describeExec(c)}`,
-      facts: { operation: e.verb, ...pathFacts(m), renamedTo, ...processFacts(e), ...c.facts },
+      facts: { operation: e.verb, outcome: e.outcome, ...pathFacts(m), renamedTo, ...accessFacts(e), ...processFacts(e), ...c.facts },
       ...(c.exec === undefined ? {} : { exec: c.exec }),
       awaitsExec: c.canStillArrive,
     };
   },
   examples: [
     {
-      name: 'Tracee TRC-1018 (Tracee): a process on the node reads /etc/kubernetes/pki/ca.key',
+      name: 'TRC-1018 (Tracee): a process on the node reads /etc/kubernetes/pki/ca.key',
       expect: 'critical',
       record: traceeOpen(host('exfil', '/tmp/.x/exfil'), '/etc/kubernetes/pki/ca.key', O_RDONLY),
       cluster: 'kubeadm-1',
       facts: { path: '/etc/kubernetes/pki/ca.key', kind: 'private-key', process: 'exfil', execBy: null, note: HOST_PROCESS_NOTE },
     },
     {
-      name: 'Tracee TRC-1018 (Falco): a process on the node reads /etc/kubernetes/pki/ca.key',
+      name: 'TRC-1018 (Falco): a process on the node reads /etc/kubernetes/pki/ca.key',
       expect: 'critical',
       record: falcoOpen(host('exfil', '/tmp/.x/exfil'), '/etc/kubernetes/pki/ca.key', 'O_RDONLY|O_CLOEXEC'),
       cluster: 'kubeadm-1',
       facts: { path: '/etc/kubernetes/pki/ca.key', privateKey: true, sensor: 'falco' },
     },
     {
-      name: 'Tracee TRC-1018 (Tracee): kubelet reads its own client certificate: no alert',
+      name: 'Falco stock rule "Read sensitive file trusted after startup" (evt.type and fd.name only) on ca.key: read, from the rule',
+      expect: 'critical',
+      record: falcoStockOpen(host('httpd', '/bin/event-generator'), '/etc/kubernetes/pki/ca.key', 'Read sensitive file trusted after startup'),
+      facts: { path: '/etc/kubernetes/pki/ca.key', openAccess: 'sensor-rule', sensor: 'falco' },
+    },
+    {
+      name: 'Falco stock rule on ca.key that failed (evt.res ENOENT): the attempt is medium, nothing was read',
+      expect: 'medium',
+      record: { ...falcoStockOpen(host('cat', '/usr/bin/cat'), '/etc/kubernetes/pki/ca.key'), output_fields: { ...(falcoStockOpen(host('cat', '/usr/bin/cat'), '/etc/kubernetes/pki/ca.key')['output_fields'] as object), 'evt.res': 'ENOENT', 'evt.failed': true } },
+      facts: { outcome: 'failure', path: '/etc/kubernetes/pki/ca.key' },
+    },
+    {
+      name: 'Falco stock rule "Write below etc" on ca.key: a write, no alert',
+      expect: null,
+      record: falcoStockOpen(host('vi', '/usr/bin/vi'), '/etc/kubernetes/pki/ca.key', 'Write below etc'),
+    },
+    {
+      name: 'Falco rule unknown to credwatch, no flags, on admin.conf: a possible read, reported with the uncertainty',
+      expect: 'critical',
+      record: falcoStockOpen(host('python3', '/usr/bin/python3'), '/etc/kubernetes/admin.conf', 'acme: kubeconfig touched'),
+      facts: { openAccess: 'unknown', uncertainty: POSSIBLE_READ_NOTE, entry: 'kubeadm-admin-kubeconfigs' },
+    },
+    {
+      name: 'Tracee next format (security_file_open, data pathname/flags): a node process reads ca.key',
+      expect: 'critical',
+      record: traceeNextOpen(host('exfil', '/tmp/.x/exfil'), '/etc/kubernetes/pki/ca.key', 'O_RDONLY|O_LARGEFILE'),
+      facts: { path: '/etc/kubernetes/pki/ca.key', openAccess: 'flags', sensor: 'tracee' },
+    },
+    {
+      name: 'Tracee next format: write-only open of ca.key (flags as int32): no alert',
+      expect: null,
+      record: traceeNextOpen(host('exfil', '/tmp/.x/exfil'), '/etc/kubernetes/pki/ca.key', O_WRONLY_CREAT_TRUNC),
+    },
+    {
+      name: 'TRC-1018 (Tracee): kubelet reads its own client certificate: no alert',
       expect: null,
       record: traceeOpen(host('kubelet', '/usr/bin/kubelet'), '/var/lib/kubelet/pki/kubelet-client-current.pem', O_RDONLY),
     },
     {
-      name: 'Tracee TRC-1018 (Falco): kube-apiserver reads its serving key: no alert',
+      name: 'TRC-1018 (Falco): kube-apiserver reads its serving key: no alert',
       expect: null,
       record: falcoOpen(host('kube-apiserver', '/usr/local/bin/kube-apiserver'), '/etc/kubernetes/pki/apiserver.key', 'O_RDONLY|O_CLOEXEC'),
     },
@@ -128,23 +169,23 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
       note: "TRC-1018's Go detector compares the executable's base name with \"kube-controller\" and fires here; credwatch matches the real name.",
     },
     {
-      name: 'Tracee TRC-1018 (Tracee): write-only open of ca.key: no alert',
+      name: 'TRC-1018 (Tracee): write-only open of ca.key: no alert',
       expect: null,
       record: traceeOpen(host('exfil', '/tmp/.x/exfil'), '/etc/kubernetes/pki/ca.key', O_WRONLY_CREAT_TRUNC),
     },
     {
-      name: 'Tracee TRC-1018 (Falco): write-only open of ca.key: no alert',
+      name: 'TRC-1018 (Falco): write-only open of ca.key: no alert',
       expect: null,
       record: falcoOpen(host('exfil', '/tmp/.x/exfil'), '/etc/kubernetes/pki/ca.key', 'O_WRONLY|O_CREAT|O_TRUNC'),
     },
     {
-      name: 'Tracee TRC-1018 (Tracee): ca.key renamed out of the PKI directory',
+      name: 'TRC-1018 (Tracee): ca.key renamed out of the PKI directory',
       expect: 'critical',
       record: traceeRename(host('mv', '/usr/bin/mv'), '/etc/kubernetes/pki/ca.key', '/tmp/ca.key'),
       facts: { operation: 'rename', renamedTo: '/tmp/ca.key' },
     },
     {
-      name: 'Tracee TRC-1018 (Falco): ca.key renamed out of the PKI directory',
+      name: 'TRC-1018 (Falco): ca.key renamed out of the PKI directory',
       expect: 'critical',
       record: falcoRename(host('mv', '/usr/bin/mv'), '/etc/kubernetes/pki/ca.key', '/tmp/ca.key'),
       facts: { operation: 'rename', renamedTo: '/tmp/ca.key' },

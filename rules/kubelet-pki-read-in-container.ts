@@ -3,11 +3,13 @@ import { readsPrivateKey, sensitiveReads } from '../core/exec-command.js';
 import { NO_EXEC_NOTE } from '../core/exec-correlation.js';
 import { defineRuntimeRule } from '../core/rule.js';
 import {
+  accessFacts,
   describeExec,
   describeWhere,
   execBehind,
   isCredentialOwner,
   KUBELET_CREDENTIAL_ENTRIES,
+  possibleReadOnly,
   processFacts,
   runtimeCredentialOptions,
   type RuntimeCredentialOptions,
@@ -16,12 +18,18 @@ import {
   asCloudLoggingContainer,
   asContainerLogV2,
   asFluentBitCloudWatch,
+  asSearchHit,
+  cloudDefendExec,
+  cloudDefendFileOpen,
   falcoExec,
   falcoOpen,
+  falcoStockOpen,
   traceeExec,
+  traceeNextExec,
   traceeOpen,
   type RuntimeInit,
 } from '../core/runtime-example-records.js';
+import { POSSIBLE_READ_NOTE } from '../core/runtime-credentials.js';
 import { classifyPath } from '../core/sensitive-paths.js';
 
 const KEY = '/var/lib/kubelet/pki/kubelet-client-current.pem';
@@ -39,7 +47,7 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
   severity: 'high',
   mitre: ['T1552.004', 'T1613'],
   description:
-    'The Elastic rule "Kubelet Certificate File Access Detected via Defend for Containers" on Tracee or Falco events: a process ' +
+    'The Elastic rule "Kubelet Certificate File Access Detected via Defend for Containers" on Defend for Containers, Tracee or Falco events: a process ' +
     'in a container opens a file under /var/lib/kubelet/pki (or the kubelet and bootstrap kubeconfigs), also through a host ' +
     'mount such as /host; or a program starts whose arguments read such a file: cat, head, tail, more, less, sed, awk as in the ' +
     'Elastic rule, plus every reader core/exec-command.ts knows (base64, xxd, od, strings, dd, cp, tar, openssl, curl, shell -c scripts…). ' +
@@ -91,17 +99,21 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
     const c = execBehind(e, ctx);
     const key = readsPrivateKey(reads);
     const tty = e.process.tty ?? c.facts.execBy?.tty ?? null;
+    // The sensor saw the attempt but the kernel refused it (ENOENT, EACCES): nothing was read.
+    const failed = e.outcome === 'failure';
     const what = reads.map((r) => r.path).join(', ');
     return {
-      severity: key ? 'critical' : 'high',
+      severity: failed ? 'medium' : key ? 'critical' : 'high',
       summary:
-        `${e.verb === 'exec' ? `"${e.process.args.join(' ')}"` : e.process.name} ${e.verb === 'exec' ? 'started, reading' : 'opened'} ${what} ` +
+        `${e.verb === 'exec' ? `"${e.process.args.join(' ')}"` : e.process.name} ${failed ? (e.verb === 'exec' ? 'failed to start on' : 'failed to open') : e.verb === 'exec' ? 'started, reading' : possibleReadOnly(e) ? 'opened (possibly for reading)' : 'opened'} ${what} ` +
         `${describeWhere(e)}${tty === true ? ' with a terminal' : ''}${describeExec(c)}`,
       facts: {
         operation: e.verb,
+        outcome: e.outcome,
         privateKey: key,
         reads: reads.map((r) => ({ path: r.path, nodePath: r.nodePath, hostPrefix: r.hostPrefix ?? null, kind: r.kind, entry: r.entry, reader: r.reader, via: r.via })),
         interactive: tty,
+        ...accessFacts(e),
         ...processFacts(e),
         ...c.facts,
       },
@@ -111,38 +123,38 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
   },
   examples: [
     {
-      name: 'Elastic kubelet-cert rule (Tracee exec): cat of the kubelet client key in an interactive container',
+      name: 'Elastic rule (Tracee exec): cat of the kubelet client key in an interactive container',
       expect: 'critical',
       record: traceeExec(shell(['cat', KEY])),
       facts: { operation: 'exec', interactive: true, reads: [{ path: KEY, kind: 'private-key', reader: 'cat' }], execBy: null, note: NO_EXEC_NOTE },
     },
     {
-      name: 'Elastic kubelet-cert rule (Falco exec): cat of the kubelet client key in an interactive container',
+      name: 'Elastic rule (Falco exec): cat of the kubelet client key in an interactive container',
       expect: 'critical',
       record: falcoExec(shell(['cat', KEY])),
       facts: { interactive: true, sensor: 'falco', pod: 'default/web-7d4b9c-x2x4p' },
     },
     {
-      name: 'Elastic kubelet-cert rule (Tracee file open): cat opens the kubelet client key read-only',
+      name: 'Elastic rule (Tracee file open): cat opens the kubelet client key read-only',
       expect: 'critical',
       record: traceeOpen(shell(['cat', KEY]), KEY, 32768),
       facts: { operation: 'open-read', reads: [{ path: KEY, entry: 'kubelet-pki' }] },
       note: 'The Elastic rule\'s sensor logs no read-only open; Tracee and Falco do.',
     },
     {
-      name: 'Elastic kubelet-cert rule (Falco exec): head of the key',
+      name: 'Elastic rule (Falco exec): head of the key',
       expect: 'critical',
       record: falcoExec(shell(['head', '-c', '2048', KEY])),
       facts: { reads: [{ reader: 'head' }] },
     },
     {
-      name: 'Elastic kubelet-cert rule (Tracee exec): awk of the key',
+      name: 'Elastic rule (Tracee exec): awk of the key',
       expect: 'critical',
       record: traceeExec(shell(['awk', '1', KEY])),
       facts: { reads: [{ reader: 'awk' }] },
     },
     {
-      name: 'Elastic kubelet-cert rule (Falco exec): sed of the key without a terminal (the Elastic rule required one; reported, interactive false)',
+      name: 'Elastic rule (Falco exec): sed of the key without a terminal (the Elastic rule required one; reported, interactive false)',
       expect: 'critical',
       record: falcoExec(shell(['sed', '-n', 'p', KEY], { tty: false })),
       facts: { interactive: false },
@@ -158,6 +170,76 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
       expect: 'critical',
       record: falcoExec(shell(['sh', '-c', 'tar cf - /var/lib/kubelet/pki | base64'])),
       note: 'Falco joins argv with spaces; the parser keeps everything after -c together as the script.',
+    },
+    {
+      name: 'Elastic rule (D4C, file branch): an interactive process opens the kubelet client key',
+      expect: 'critical',
+      record: cloudDefendFileOpen(shell(['vi', KEY]), KEY),
+      facts: { sensor: 'cloud-defend', operation: 'open-read', interactive: true, openAccess: 'unknown', uncertainty: POSSIBLE_READ_NOTE, pod: 'default/web-7d4b9c-x2x4p' },
+      note: 'D4C logs an open only with write intent and never says whether it also read: a possible read, as the Elastic rule counts it.',
+    },
+    {
+      name: 'Elastic rule (D4C, exec branch): cat of the kubelet client key in an interactive container',
+      expect: 'critical',
+      record: cloudDefendExec(shell(['cat', KEY])),
+      facts: { sensor: 'cloud-defend', operation: 'exec', interactive: true, reads: [{ path: KEY, reader: 'cat' }] },
+    },
+    {
+      name: 'Elastic rule (D4C, exec branch): /usr/bin/tail of the kubelet certificate, as an Elasticsearch search hit',
+      expect: 'high',
+      record: asSearchHit(cloudDefendExec(shell(['/usr/bin/tail', '-n', '20', '/var/lib/kubelet/pki/kubelet.crt']))),
+      facts: { reads: [{ path: '/var/lib/kubelet/pki/kubelet.crt', kind: 'certificate' }] },
+    },
+    {
+      name: 'Elastic rule (D4C, exec branch): less, more, head and sed of the key (one exec each)',
+      expect: 'critical',
+      records: [
+        cloudDefendExec(shell(['less', KEY])),
+        cloudDefendExec(shell(['more', KEY])),
+        cloudDefendExec(shell(['/bin/head', '-c', '64', KEY])),
+        cloudDefendExec(shell(['sed', '-n', '1p', KEY])),
+      ],
+    },
+    {
+      name: 'Elastic D4C: cat /etc/hostname in an interactive container: no alert',
+      expect: null,
+      record: cloudDefendExec(shell(['cat', '/etc/hostname'])),
+    },
+    {
+      name: 'Elastic D4C: open of /etc/hosts: no alert',
+      expect: null,
+      record: cloudDefendFileOpen(shell(['vi', '/etc/hosts']), '/etc/hosts'),
+    },
+    {
+      name: 'EKS chain: alice execs into web, then D4C sees cat read the kubelet key (search hit)',
+      expect: 'critical',
+      records: [asEks(exec()), asSearchHit(cloudDefendExec(shell(['cat', KEY])))],
+      cluster: 'eks-prod-1',
+      facts: { sensor: 'cloud-defend', execBy: { ...ALICE, container: 'web', tty: true } },
+      note: 'D4C names no container, so the pod alone ties the read to the exec.',
+    },
+    {
+      name: 'Tracee next format (sched_process_exec with data/str_array): cat of the kubelet key',
+      expect: 'critical',
+      record: traceeNextExec(shell(['cat', KEY])),
+      facts: { sensor: 'tracee', operation: 'exec', pod: 'default/web-7d4b9c-x2x4p', reads: [{ path: KEY }] },
+    },
+    {
+      name: 'Falco stock rule "Read sensitive file untrusted" (no flags printed) on the kubelet key: the rule says read',
+      expect: 'critical',
+      record: falcoStockOpen(shell(['cat', KEY]), KEY),
+      facts: { sensor: 'falco', operation: 'open-read', openAccess: 'sensor-rule' },
+    },
+    {
+      name: 'Falco custom rule without flags on the kubelet key: a possible read, the uncertainty stated',
+      expect: 'critical',
+      record: falcoStockOpen(shell(['cat', KEY]), KEY, 'acme: kubelet directory touched'),
+      facts: { openAccess: 'unknown', uncertainty: POSSIBLE_READ_NOTE },
+    },
+    {
+      name: 'Falco stock rule "Write below etc"-style write rule on a kubelet path: a write, no alert',
+      expect: null,
+      record: falcoStockOpen(shell(['tee', '/var/lib/kubelet/pki/x.pem']), '/var/lib/kubelet/pki/x.pem', 'Write below root'),
     },
     {
       name: 'cat /etc/hostname in a container: no alert (Tracee)',

@@ -4,12 +4,15 @@ import { rejected, type ParseHints, type ParseOutcome } from '../../core/parse-r
 import { clusterOfResourceId } from '../aks/parse.js';
 import { CLOUDWATCH_TRUNCATED_SUFFIX, parseEksRecord } from '../eks/parse.js';
 import { str, type RuntimeContext } from './context.js';
+import { isCloudDefendDocument, parseCloudDefendDocument } from './cloud-defend.js';
 import { isFalcoAlert, parseFalcoAlert } from './falco.js';
-import { isTraceeEvent, parseTraceeEvent } from './tracee.js';
+import { isTraceeEvent, isTraceeNextEvent, parseTraceeEvent, traceeNextAsCurrent } from './tracee.js';
 
 /**
  * Runtime sensor lines, bare or as each log service stores a container's stdout:
- * - a Tracee event or a Falco alert (a file of the sensor's output);
+ * - a Tracee event (current or next format), a Falco alert, or an Elastic Defend for Containers
+ *   document, bare or as an Elasticsearch search hit (`{_index, _id, _source}`) or a whole search
+ *   response (`{hits: {hits: [...]}}`);
  * - Fluent Bit's record `{log: "<line>", stream, kubernetes: {host, …}}` (files, or the message of
  *   a CloudWatch log event when Fluent Bit ships to CloudWatch Logs);
  * - a CloudWatch log event whose `message` is one of the above (cloud `eks`);
@@ -21,15 +24,20 @@ import { isTraceeEvent, parseTraceeEvent } from './tracee.js';
 
 /** `/aws/containerinsights/<cluster>/application`: where Container Insights' Fluent Bit writes. */
 const CONTAINER_INSIGHTS_GROUP = /^\/aws\/containerinsights\/([^/]+)\//;
+/** Keys one of the sensors' lines always has (Tracee, Falco, Tracee next, Defend for Containers). */
+const SENSOR_MARKERS = ['eventName', 'output_fields', '"workload"', '"orchestrator"'];
 /** EKS audit streams: never runtime, skipped without looking at the message. */
 const AUDIT_STREAM_PREFIX = 'kube-apiserver';
 
 function isSensorLine(v: JsonObject): boolean {
-  return isTraceeEvent(v) || isFalcoAlert(v);
+  return isTraceeEvent(v) || isFalcoAlert(v) || isTraceeNextEvent(v) || isCloudDefendDocument(v);
 }
 
 function parseSensorLine(v: JsonObject, ctx: RuntimeContext): ParseOutcome {
-  return isTraceeEvent(v) ? parseTraceeEvent(v, ctx) : parseFalcoAlert(v, ctx);
+  if (isTraceeEvent(v)) return parseTraceeEvent(v, ctx);
+  if (isFalcoAlert(v)) return parseFalcoAlert(v, ctx);
+  if (isTraceeNextEvent(v)) return parseTraceeEvent(traceeNextAsCurrent(v), ctx);
+  return parseCloudDefendDocument(v, ctx);
 }
 
 function tryJson(text: string): unknown {
@@ -71,7 +79,7 @@ function fromCloudWatch(v: JsonObject, origin: Origin, hints: ParseHints): Parse
   const stream = v['logStreamName'];
   if (typeof stream === 'string' && stream.startsWith(AUDIT_STREAM_PREFIX)) return undefined;
   // Cheap test before parsing: a sensor line names one of these keys.
-  if (!message.includes('eventName') && !message.includes('output_fields')) return undefined;
+  if (!SENSOR_MARKERS.some((m) => message.includes(m))) return undefined;
   const recordId = typeof v['eventId'] === 'string' ? v['eventId'] : typeof v['id'] === 'string' ? v['id'] : undefined;
   const at: Origin = recordId !== undefined && origin.recordId === undefined ? { ...origin, recordId } : origin;
   const ingested = typeof v['ingestionTime'] === 'number' ? new Date(v['ingestionTime']).toISOString() : undefined;
@@ -141,6 +149,19 @@ export function detectRuntimeSubscription(payload: JsonObject, origin: Origin, h
   return runtime.map((r, index) => r ?? parseEksRecord(events[index], { ...origin, index }, inner, stream));
 }
 
+/** An Elasticsearch search hit holding a Defend for Containers document. */
+function searchHit(v: JsonObject): { doc: JsonObject; id?: string } | undefined {
+  const source = v['_source'];
+  if (typeof v['_index'] !== 'string' || !isObject(source) || !isCloudDefendDocument(source as JsonObject)) return undefined;
+  const id = str(v['_id']);
+  return id === undefined ? { doc: source as JsonObject } : { doc: source as JsonObject, id };
+}
+
+function fromSearchHit(hit: { doc: JsonObject; id?: string }, origin: Origin, hints: ParseHints): ParseOutcome {
+  const at: Origin = hit.id !== undefined && origin.recordId === undefined ? { ...origin, recordId: hit.id } : origin;
+  return parseCloudDefendDocument(hit.doc, baseContext('k8s', at, hints));
+}
+
 /** True for a Log Analytics ContainerLogV2 row (API, `az monitor log-analytics query`, portal export). */
 export function isContainerLogV2Row(v: JsonObject): boolean {
   return 'LogMessage' in v && (typeof v['PodName'] === 'string' || typeof v['ContainerName'] === 'string');
@@ -151,13 +172,23 @@ export function isContainerLogV2Row(v: JsonObject): boolean {
  * is not one (the caller then tries the audit shapes). Never throws.
  */
 export function detectRuntimeRecord(v: JsonObject, origin: Origin, hints: ParseHints = {}): ParseOutcome[] | undefined {
+  const hit = searchHit(v);
+  if (hit !== undefined) return [fromSearchHit(hit, origin, hints)];
+  const response = isObject(v['hits']) ? (v['hits'] as JsonObject)['hits'] : undefined;
+  if (Array.isArray(response) && response.some((h) => isObject(h) && searchHit(h as JsonObject) !== undefined)) {
+    return response.map((h, index) => {
+      const at: Origin = { ...origin, index };
+      const x = isObject(h) ? searchHit(h as JsonObject) : undefined;
+      return x === undefined ? rejected(at, 'unknown-shape', 'search hit without a Defend for Containers document in _source') : fromSearchHit(x, at, hints);
+    });
+  }
   if (typeof v['message'] === 'string') {
     if (typeof v['timestamp'] === 'number' || typeof v['logStreamName'] === 'string') return fromCloudWatch(v, origin, hints);
     return undefined;
   }
   if (isObject(v['resource']) && (v['resource'] as JsonObject)['type'] === 'k8s_container') return fromLogEntry(v, origin, hints);
   if (isContainerLogV2Row(v)) return fromContainerLogV2(v, origin, hints);
-  if (isTraceeEvent(v) || isFalcoAlert(v) || (typeof v['log'] === 'string' && isObject(v['kubernetes']))) {
+  if (isSensorLine(v) || (typeof v['log'] === 'string' && isObject(v['kubernetes']))) {
     const inner = unwrapFluentBit(v);
     if (inner === undefined) return undefined;
     return [parseSensorLine(inner.line, withDefined(baseContext('k8s', origin, hints), { node: inner.node }))];

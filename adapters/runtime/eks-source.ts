@@ -1,12 +1,13 @@
 import { CloudWatchLogsClient, FilterLogEventsCommand, type FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
-import { ConfigError, SourceError } from '../../core/errors.js';
+import { SourceError } from '../../core/errors.js';
 import { skipped, type ParseOutcome } from '../../core/parse-result.js';
-import type { LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/source.js';
+import type { CoverageNotice, LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/source.js';
 import { cloudWatchLogsFor } from '../eks/client.js';
 import { describeFailure, type ReadProgress } from '../eks/source-errors.js';
 import { CLOCK_SKEW_MS, DEFAULT_LATE_ARRIVAL_MS, DEFAULT_PAGE_LIMIT } from '../eks/source.js';
 import { detectRuntimeRecord } from './detect.js';
-import { lookbackOf, readExecs } from './exec-lookback.js';
+import { countExecs, execsIn, lookbackOf, readExecs } from './exec-lookback.js';
+import { sensorContainers } from './sensor-containers.js';
 
 export interface EksRuntimeSourceOptions {
   cluster: string;
@@ -21,8 +22,9 @@ export interface EksRuntimeSourceOptions {
   logGroup?: string;
   /**
    * Container names of the sensor pods, pushed down as a JSON filter on Fluent Bit's
-   * `kubernetes.container_name`. Default tracee and falco; `[]` for a group that holds only the
-   * sensor's lines (or bare lines without Fluent Bit's record around them).
+   * `kubernetes.container_name`. Default tracee and falco; `[]` (no filter) for a group that holds
+   * only the sensor's lines, bare ones included: a bare Tracee or Falco line has no
+   * `kubernetes.container_name`, so the default filter matches none of them.
    */
   sensorContainers?: readonly string[];
   /**
@@ -38,7 +40,6 @@ export interface EksRuntimeSourceOptions {
 }
 
 const FLUSH_EVENTS = 10_000;
-const CONTAINER_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** The filter pattern keeping Fluent Bit records of the sensor containers, or none. */
 export function sensorFilterPattern(containers: readonly string[]): string | undefined {
@@ -50,31 +51,37 @@ export function sensorFilterPattern(containers: readonly string[]): string | und
  * Tracee or Falco output of an EKS cluster from CloudWatch Logs, windowed like the audit source:
  * FilterLogEvents over event times [from − lateArrivalMs, to + 60 s], keeping the lines whose
  * `ingestionTime` is in [from, to). Lines of other containers in the group are skipped
- * (`other-category`). With `audit`, the cluster's pods/exec requests come first.
+ * (`other-category`). With `audit`, the cluster's pods/exec requests come first, and a window in
+ * which the group returned no line at all while the audit log shows `pods/exec` requests is reported
+ * as a notice (`runtime-no-sensor-lines`): the sensor is missing, ships elsewhere, or its lines do
+ * not match the container filter.
  */
 export function createEksRuntimeSource(opts: EksRuntimeSourceOptions): LogSource {
   const { client, region } = cloudWatchLogsFor(opts, '--eks-runtime');
-  const containers = opts.sensorContainers ?? ['tracee', 'falco'];
-  const bad = containers.find((c) => !CONTAINER_NAME.test(c));
-  if (bad !== undefined) throw new ConfigError('runtime-sensor-container', `sensorContainers: "${bad}" is not a Kubernetes container name`);
+  const containers = sensorContainers(opts.sensorContainers, 'sensorContainers', { allowNone: true });
   const lateArrivalMs = opts.lateArrivalMs ?? DEFAULT_LATE_ARRIVAL_MS;
   const lookback = lookbackOf(opts);
   const pageLimit = opts.pageLimit ?? DEFAULT_PAGE_LIMIT;
   const logGroup = opts.logGroup ?? `/aws/containerinsights/${opts.cluster}/application`;
   const pattern = sensorFilterPattern(containers);
   const name = `eks-runtime:${opts.cluster}`;
+  let lastNotices: CoverageNotice[] = [];
 
   return {
     name,
     cloud: 'eks',
     cluster: opts.cluster,
+    notices: () => [...lastNotices],
     async *read(window: ScanWindow, options: ReadOptions): AsyncIterable<SourcePage> {
+      lastNotices = [];
       const from = window.from.getTime();
       const to = window.to.getTime();
       if (!(from < to)) return;
       let page = 0;
+      let execs = 0;
       for await (const p of readExecs(window, lookback, options.signal)) {
         page = p.page;
+        execs += execsIn(p.outcomes, window);
         yield p;
       }
       const progress: ReadProgress = { requests: 0, pages: 0, downloaded: 0, kept: 0 };
@@ -135,6 +142,20 @@ export function createEksRuntimeSource(opts: EksRuntimeSourceOptions): LogSource
         nextToken = out.nextToken === undefined || out.nextToken === '' ? undefined : out.nextToken;
       } while (nextToken !== undefined);
       if (batch.length > 0) yield flush();
+      if (progress.downloaded === 0 && lookback !== undefined) {
+        // In `scan` the window's execs went to the audit source, not through here: count them now.
+        if (lookback.marginOnly === true) execs = await countExecs(window, lookback.audit, options.signal);
+        if (execs > 0) lastNotices = [{ code: 'runtime-no-sensor-lines', message: noLinesMessage(logGroup, pattern, execs, window) }];
+      }
     },
   };
+}
+
+function noLinesMessage(logGroup: string, pattern: string | undefined, execs: number, window: ScanWindow): string {
+  const span = `${window.from.toISOString()} to ${window.to.toISOString()}`;
+  const why =
+    pattern === undefined
+      ? 'check that the sensor runs on the nodes and ships its output to this group'
+      : `the filter ${pattern} matches only Fluent Bit records; if the group holds bare Tracee or Falco lines, read it without a container filter (sensorContainers: [], CLI --runtime-containers '')`;
+  return `log group ${logGroup} returned no line for ${span} while the audit log shows ${execs} pods/exec request${execs === 1 ? '' : 's'} in it: file reads in those sessions went unseen; ${why}`;
 }

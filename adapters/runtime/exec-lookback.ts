@@ -1,4 +1,5 @@
-import { DEFAULT_EXEC_WINDOW_SECONDS } from '../../core/exec-correlation.js';
+import { DEFAULT_EXEC_WINDOW_SECONDS, isExecRequest } from '../../core/exec-correlation.js';
+import type { ParseOutcome } from '../../core/parse-result.js';
 import type { NeedsUnion } from '../../core/needs.js';
 import type { LogSource, ScanWindow, SourcePage } from '../../core/source.js';
 
@@ -54,4 +55,24 @@ export function lookbackOf(opts: { audit?: LogSource; execLookbackMs?: number; e
     ...(opts.execLookbackMs === undefined ? {} : { lookbackMs: opts.execLookbackMs }),
     ...(opts.execMarginOnly === undefined ? {} : { marginOnly: opts.execMarginOnly }),
   };
+}
+
+/** The pods/exec requests among `outcomes` that reached the log service inside `window`. */
+export function execsIn(outcomes: readonly ParseOutcome[], window: ScanWindow): number {
+  const from = window.from.getTime();
+  const to = window.to.getTime();
+  let n = 0;
+  for (const o of outcomes) {
+    if (o.kind !== 'event' || !isExecRequest(o.event)) continue;
+    const at = Date.parse(o.event.ingestedAt ?? o.event.time);
+    if (at >= from && at < to) n++;
+  }
+  return n;
+}
+
+/** How many pods/exec requests the audit log holds for `window` (one extra read, only when asked). */
+export async function countExecs(window: ScanWindow, audit: LogSource, signal?: AbortSignal): Promise<number> {
+  let n = 0;
+  for await (const p of audit.read(window, { needs: EXEC_NEEDS, ...(signal === undefined ? {} : { signal }) })) n += execsIn(p.outcomes, window);
+  return n;
 }

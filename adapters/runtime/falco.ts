@@ -1,7 +1,8 @@
 import { isObject, type JsonObject } from '../../core/k8s-audit.js';
 import { parsedRuntime, rejected, skipped, type ParseOutcome } from '../../core/parse-result.js';
-import type { RuntimeEvent, RuntimeOperation } from '../../core/runtime-event.js';
+import type { OpenAccessSource, RuntimeEvent, RuntimeOperation } from '../../core/runtime-event.js';
 import { isoTime, num, openFlags, recordHash, str, type RuntimeContext } from './context.js';
+import { FALCO_INTERNAL_PREFIX, stockRuleSelects, type FalcoRuleSelects } from './falco-rules.js';
 
 /**
  * Falco's JSON alert output (`json_output: true`, `json_include_output_property`):
@@ -11,6 +12,10 @@ import { isoTime, num, openFlags, recordHash, str, type RuntimeContext } from '.
  * `proc.cmdline`, `proc.pid`, `proc.pname`, `proc.pexepath`, `proc.tty`, `user.name`, `user.uid`,
  * `container.id` (`host` = no container), `container.name`, `container.image.repository`,
  * `k8s.pod.name`, `k8s.ns.name`, `evt.res` (docs/runtime-sensors.md has a rule that prints them).
+ * Falco's stock rules print `evt.type` and `fd.name` but not the flags: an open's read or write
+ * intent then comes from what the rule selects (falco-rules.ts), and failing that it is a possible
+ * read (`file.accessFrom: 'unknown'`). Falco's internal alerts and alerts about neither a file nor a
+ * process are skipped, each with its reason.
  */
 
 export function isFalcoAlert(v: JsonObject): boolean {
@@ -23,17 +28,38 @@ const EXEC_TYPES = new Set(['execve', 'execveat']);
 
 type Kind = 'open' | 'rename' | 'exec';
 
-function kindOf(type: string | undefined, f: JsonObject): Kind | undefined {
+function kindOf(type: string | undefined, f: JsonObject, selects: FalcoRuleSelects | undefined): Kind | undefined {
   if (type !== undefined) {
     if (OPEN_TYPES.has(type)) return 'open';
     if (RENAME_TYPES.has(type)) return 'rename';
     if (EXEC_TYPES.has(type)) return 'exec';
     return undefined;
   }
-  // A rule output without evt.type: the fields it printed tell.
+  // A rule output without evt.type: the fields it printed, or the stock rule, tell.
+  if (selects === 'other') return undefined;
   if (str(f['evt.arg.oldpath']) !== undefined || str(f['fs.path.source']) !== undefined) return 'rename';
+  if (selects === 'exec') return 'exec';
   if (str(f['fd.name']) !== undefined) return 'open';
   return undefined;
+}
+
+function bool(v: unknown): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  return v === 'true' ? true : v === 'false' ? false : undefined;
+}
+
+/**
+ * Read or write, and how that is known: the flags, then Falco's own `evt.is_open_read` (or
+ * `evt.is_open_write` = false), then the stock rule's selection, else a possible read.
+ */
+function openAccess(f: JsonObject, selects: FalcoRuleSelects | undefined): { read: boolean; from: OpenAccessSource } {
+  const flags = openFlags(f['evt.arg.flags']);
+  if (flags !== undefined) return { read: flags.read, from: 'flags' };
+  const isRead = bool(f['evt.is_open_read']);
+  if (isRead !== undefined) return { read: isRead, from: 'sensor-field' };
+  if (bool(f['evt.is_open_write']) === false) return { read: true, from: 'sensor-field' };
+  if (selects === 'read' || selects === 'write') return { read: selects === 'read', from: 'sensor-rule' };
+  return { read: true, from: 'unknown' };
 }
 
 const SHELLS = new Set(['sh', 'bash', 'ash', 'dash', 'zsh', 'ksh', 'mksh']);
@@ -55,16 +81,19 @@ export function argvOf(f: JsonObject): string[] {
 export function parseFalcoAlert(v: JsonObject, ctx: RuntimeContext): ParseOutcome {
   const origin = ctx.origin;
   const f = v['output_fields'] as JsonObject;
+  const rule = str(v['rule']);
+  if (rule?.startsWith(FALCO_INTERNAL_PREFIX) === true) return skipped(origin, 'sensor-internal', `falco internal alert "${rule.slice(0, 80)}": the sensor's own health report, not a process event`);
   const source = str(v['source']);
   if (source !== undefined && source !== 'syscall') return skipped(origin, 'other-category', `falco ${source} alert, not a syscall event`);
-  const rule = str(v['rule']);
   const time = isoTime(v['time']) ?? isoTime(f['evt.time.iso8601']) ?? isoTime(f['evt.rawtime']);
   if (time === undefined) return rejected(origin, 'missing-field', `falco alert${rule === undefined ? '' : ` "${rule.slice(0, 60)}"`}: no valid time`);
   const type = str(f['evt.type']);
-  const kind = kindOf(type, f);
+  const selects = stockRuleSelects(rule);
+  const kind = kindOf(type, f, selects);
   if (kind === undefined) {
     if (type !== undefined) return skipped(origin, 'other-category', `falco ${type} event is not one credwatch reads`);
-    return rejected(origin, 'missing-field', `falco alert "${(rule ?? '?').slice(0, 60)}": no evt.type, fd.name or evt.arg.oldpath to tell what happened`);
+    const why = selects === 'other' ? 'a stock rule about neither a file open nor an exec' : 'its output fields name no file or process action (no evt.type, fd.name or evt.arg.oldpath)';
+    return skipped(origin, 'other-category', `falco alert "${(rule ?? '?').slice(0, 60)}": ${why}`);
   }
   const procName = str(f['proc.name']);
   if (procName === undefined) return rejected(origin, 'missing-field', `falco alert "${(rule ?? '?').slice(0, 60)}": no proc.name`);
@@ -75,10 +104,9 @@ export function parseFalcoAlert(v: JsonObject, ctx: RuntimeContext): ParseOutcom
     const path = str(f['fd.name']) ?? str(f['evt.arg.name']) ?? str(f['fs.path.name']);
     if (path === undefined) return rejected(origin, 'missing-field', 'falco open event: no fd.name');
     const flags = openFlags(f['evt.arg.flags']);
-    const isRead = typeof f['evt.is_open_read'] === 'boolean' ? (f['evt.is_open_read'] as boolean) : flags?.read;
-    if (isRead === undefined) return rejected(origin, 'missing-field', `falco open of ${path}: neither evt.arg.flags nor evt.is_open_read, read or write unknown`);
-    verb = isRead ? 'open-read' : 'open-write';
-    detail.file = flags === undefined ? { path } : { path, flags: flags.names };
+    const access = openAccess(f, selects);
+    verb = access.read ? 'open-read' : 'open-write';
+    detail.file = flags === undefined ? { path, accessFrom: access.from } : { path, flags: flags.names, accessFrom: access.from };
   } else if (kind === 'rename') {
     const from = str(f['evt.arg.oldpath']) ?? str(f['fs.path.source']);
     const to = str(f['evt.arg.newpath']) ?? str(f['fs.path.target']);

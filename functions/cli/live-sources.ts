@@ -139,7 +139,8 @@ function runtimeClouds(flags: LiveFlags): { eks: boolean; aks: boolean; gke: boo
   if (flags.runtimeContainers !== undefined && !clouds.eks && !clouds.aks && !clouds.gke) {
     throw new ConfigError('invalid-flags', '--runtime-containers applies to runtime sources; add --runtime-sensor (or --eks-runtime, --aks-runtime, --gke-runtime).');
   }
-  if (flags.runtimeContainers !== undefined) sensorContainers(flags.runtimeContainers, '--runtime-containers');
+  // No container filter (an empty list) only suits an EKS group of the sensor's own.
+  if (flags.runtimeContainers !== undefined) sensorContainers(flags.runtimeContainers, '--runtime-containers', { allowNone: !clouds.aks && !clouds.gke });
   return clouds;
 }
 

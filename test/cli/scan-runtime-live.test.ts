@@ -131,7 +131,8 @@ describe('credwatch scan and watch with runtime sensor sources', () => {
       [['--eks', 'c', '--runtime-containers', 'falco'], 'credwatch: --runtime-containers applies to runtime sources; add --runtime-sensor (or --eks-runtime, --aks-runtime, --gke-runtime).\n'],
       [['--eks', 'a', '--eks', 'b', '--eks-runtime-log-group', '/x'], 'credwatch: --eks-runtime-log-group names the log group of one cluster; give a single --eks CLUSTER.\n'],
       [['--eks', 'c', '--runtime-sensor', '--runtime-containers', 'Falco'], 'credwatch: --runtime-containers: "Falco" is not a Kubernetes container name (lower-case letters, digits and -)\n'],
-      [['--eks', 'c', '--runtime-sensor', '--runtime-containers', ','], 'credwatch: --runtime-containers: name at least one sensor container (e.g. tracee or falco)\n'],
+      // No container filter suits only an EKS group of the sensor's own (`--runtime-containers ''` there is accepted).
+      [['--gke', 'p1', '--runtime-sensor', '--runtime-containers', ','], "credwatch: --runtime-containers: name at least one sensor container (e.g. tracee or falco); an empty list (no container filter) applies only to an EKS runtime log group that holds the sensor's lines alone\n"],
     ];
     for (const [flags, message] of cases) {
       const r = await cli(['scan', ...flags, '--since', '1h'], { rules });

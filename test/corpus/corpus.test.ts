@@ -6,7 +6,7 @@ import type { AuditEvent } from '../../core/event.js';
 import type { ParseOutcome } from '../../core/parse-result.js';
 
 /**
- * Every file of shared/corpus (PROVENANCE.md) read as the CLI reads it. Per file: events, skipped
+ * Every file of the vendored real records (test/fixtures/real, sources in its PROVENANCE.md) read as the CLI reads it. Per file: events, skipped
  * records and rejections by reason, and nothing lost (records = events + skipped + rejected).
  * Why the rejections are what they are:
  * - Panther's unified k8s_* fixtures are hand-written without any timestamp (missing-field), and
@@ -15,11 +15,24 @@ import type { ParseOutcome } from '../../core/parse-result.js';
  * - kube-agents line 3 is a scanner's junk path core/templates/preview (unsupported-resource-path);
  * - falco fal_01_003 is the deliberate malformed input {"kind": 0};
  * - YAML is not read (unknown-shape, one per file); the same KHI entries are in the .jsonl.
+ * Runtime sensor records count as events too; skipped among them:
+ * - Tracee's docs print an `openat` and a `read` event, which credwatch does not read;
+ * - Elastic's cloud_defend sample is a blocked-process alert, not a file open or an exec;
+ * - Falcosidekick's test alert names no file or process action, and its other input is Falco's own
+ *   "syscall event drop" health alert (sensor-internal).
  */
-const CORPUS = new URL('../../../shared/corpus/', import.meta.url);
+const CORPUS = new URL('../fixtures/real/', import.meta.url);
 
 type Row = [file: string, events: number, skipped: Record<string, number>, rejected: Record<string, number>];
 const EXPECTED: Row[] = [
+  ['aquasecurity-tracee/docs-current-format.jsonl', 4, {'other-category': 2}, {}],
+  ['aquasecurity-tracee/docs-next-format.jsonl', 1, {}, {}],
+  ['derived-variants/cloud-defend-kubelet-key.jsonl', 3, {'other-category': 1}, {}],
+  ['derived-variants/falco-elastic-sample-pki-paths.jsonl', 5, {}, {}],
+  ['derived-variants/tracee-docs-pki-paths.jsonl', 3, {}, {}],
+  ['derived-variants/tracee-next-format.jsonl', 3, {}, {}],
+  ['elastic-integrations/cloud_defend_alerts_sample_event.jsonl', 0, {'other-category': 1}, {}],
+  ['elastic-integrations/falco_falco_alerts_test-falco.jsonl', 17, {}, {}],
   ['elastic-integrations/gcp_audit_test-audit_k8s-subset.jsonl', 5, {}, {}],
   ['elastic-integrations/gcp_audit_test-k8s-nonmatching-resourcename.jsonl', 1, {}, {}],
   ['elastic-integrations/kubernetes_audit_logs_test-audit.jsonl', 5, {}, {}],
@@ -33,6 +46,7 @@ const EXPECTED: Row[] = [
   ['falcosecurity-falco/delete_secret.jsonl', 1, {}, {}],
   ['falcosecurity-falco/exec_pod.jsonl', 1, {}, {}],
   ['falcosecurity-falco/fal_01_003.jsonl', 0, {}, {'unknown-shape': 1}],
+  ['falcosecurity-falcosidekick/outputs-test-inputs.jsonl', 0, {'other-category': 1, 'sensor-internal': 1}, {}],
   ['gke-labs-kube-agents/drift-detector-testdata.jsonl', 8, {}, {'unsupported-resource-path': 1}],
   ['googlecloudplatform-khi/container_recorder_test_1_1.yaml', 0, {}, {'unknown-shape': 1}],
   ['googlecloudplatform-khi/container_recorder_test_1_2.yaml', 0, {}, {'unknown-shape': 1}],
@@ -80,7 +94,7 @@ function tally(outcomes: ParseOutcome[]): [number, Record<string, number>, Recor
   const rejected: Record<string, number> = {};
   let events = 0;
   for (const o of outcomes) {
-    if (o.kind === 'event') events++;
+    if (o.kind === 'event' || o.kind === 'runtime') events++;
     else if (o.kind === 'skipped') skipped[o.skip.reason] = (skipped[o.skip.reason] ?? 0) + 1;
     else if (o.kind === 'rejected') rejected[o.rejection.reason] = (rejected[o.rejection.reason] ?? 0) + 1;
   }
@@ -100,9 +114,9 @@ describe('corpus', () => {
     expect(events + sum(skipped) + sum(rejected)).toBe(recordCount(file));
   });
 
-  it('totals 70 events, 2 skipped and 105 rejected', async () => {
+  it('totals 106 events, 8 skipped and 105 rejected', async () => {
     const totals = EXPECTED.reduce((t, [, e, s, r]) => [t[0]! + e, t[1]! + sum(s), t[2]! + sum(r)], [0, 0, 0]);
-    expect(totals).toEqual([70, 2, 105]);
+    expect(totals).toEqual([106, 8, 105]);
   });
 
   const eventsOf = async (file: string): Promise<AuditEvent[]> =>

@@ -53,7 +53,9 @@ describe('scheduled scans of runtime sensor sources', () => {
       { cloud: 'gke-runtime', projects: ['acme-prod'], cluster: 'gke-prod-1', correlate: false },
     ];
     expect(readCommonConfig({ [ENV.sources]: JSON.stringify(sources) }).sources).toEqual(sources);
-    expect(() => readCommonConfig({ [ENV.sources]: JSON.stringify([{ cloud: 'eks-runtime', cluster: 'c', containers: [] }]) })).toThrow(/CREDWATCH_SOURCES: 0\.containers: /);
+    // `containers: []` reads an EKS group of the sensor's own unfiltered; AKS and GKE need names.
+    expect(readCommonConfig({ [ENV.sources]: JSON.stringify([{ cloud: 'eks-runtime', cluster: 'c', containers: [] }]) }).sources).toEqual([{ cloud: 'eks-runtime', cluster: 'c', containers: [] }]);
+    expect(() => readCommonConfig({ [ENV.sources]: JSON.stringify([{ cloud: 'aks-runtime', workspaceId: 'w', containers: [] }]) })).toThrow(/CREDWATCH_SOURCES: 0\.containers: /);
     expect(() => readCommonConfig({ [ENV.sources]: JSON.stringify([{ cloud: 'aks-runtime', workspaceId: 'w', logGroup: '/x' }]) })).toThrow(/CREDWATCH_SOURCES: 0: Unrecognized key: "logGroup"/);
   });
 

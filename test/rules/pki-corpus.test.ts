@@ -8,11 +8,11 @@ import pkiReadViaExec from '../../rules/pki-read-via-exec.js';
 import { runExample } from '../helpers/run-example.js';
 
 /**
- * The exec captures and fixtures of shared/corpus, each with the outcome credwatch gives it and,
+ * The exec captures and fixtures of test/fixtures/real, each with the outcome credwatch gives it and,
  * where that differs from the source's expectation, why (PROVENANCE.md lists the sources' verdicts).
  */
 
-const CORPUS = new URL('../../../shared/corpus/', import.meta.url);
+const CORPUS = new URL('../fixtures/real/', import.meta.url);
 const lines = (file: string): string[] => readFileSync(new URL(file, CORPUS), 'utf8').split('\n').filter((l) => l.trim() !== '');
 const record = (file: string, line: number): unknown => JSON.parse(lines(file)[line - 1]!);
 
@@ -66,12 +66,12 @@ const PANTHER: readonly Case[] = [
   { file: 'panther-analysis/k8s_kubectl_cp_operation.jsonl', line: 8, source: 'silent', expect: null },
   { file: 'panther-analysis/k8s_steal_serviceaccount_token.jsonl', line: 1, source: 'fires', expect: 'high' },
   { file: 'panther-analysis/k8s_steal_serviceaccount_token.jsonl', line: 2, source: 'fires', expect: null, note: '`ls` of the token directory lists file names and reads no token.' },
-  { file: 'panther-analysis/k8s_steal_serviceaccount_token.jsonl', line: 3, source: 'fires', expect: 'high', note: 'real GKE entries never carry the command (G7); this hand-written one does, and a command that is there is judged.' },
+  { file: 'panther-analysis/k8s_steal_serviceaccount_token.jsonl', line: 3, source: 'fires', expect: 'high', note: 'real GKE entries never carry the command; this hand-written one does, and a command that is there is judged.' },
   { file: 'panther-analysis/k8s_steal_serviceaccount_token.jsonl', line: 4, source: 'fires', expect: 'high' },
   { file: 'panther-analysis/k8s_steal_serviceaccount_token.jsonl', line: 5, source: 'silent', expect: null },
   { file: 'panther-analysis/k8s_steal_serviceaccount_token.jsonl', line: 6, source: 'fires', expect: 'high' },
   { file: 'panther-analysis/k8s_steal_serviceaccount_token.jsonl', line: 7, source: 'fires', expect: 'high' },
-  { file: 'panther-analysis/k8s_steal_serviceaccount_token.jsonl', line: 8, source: 'silent', expect: 'high', note: 'Panther trusts system principals in system namespaces; a name is spoofable (G4) and kube-proxy never execs to read a token.' },
+  { file: 'panther-analysis/k8s_steal_serviceaccount_token.jsonl', line: 8, source: 'silent', expect: 'high', note: 'Panther trusts system principals in system namespaces; a name is spoofable and kube-proxy never execs to read a token.' },
   { file: 'panther-analysis/k8s_steal_serviceaccount_token.jsonl', line: 9, source: 'silent', expect: 'medium', note: 'a denied exec never ran, but asking for a token is reported (option reportDenied).' },
   { file: 'panther-analysis/k8s_steal_serviceaccount_token.jsonl', line: 10, source: 'fires', expect: 'high' },
   { file: 'panther-analysis/k8s_steal_serviceaccount_token.jsonl', line: 11, source: 'fires', expect: 'high' },

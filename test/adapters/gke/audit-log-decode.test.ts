@@ -9,8 +9,8 @@ import { EntryDecodeError, logEntryToJson } from '../../../adapters/gke/log-entr
 import { toWireEntry } from '../../fakes/cloud-logging.js';
 import { timeNs } from '../../fakes/logging-query.js';
 
-// The repository is cloned with shared/ beside it (locally and in CI).
-const CORPUS = fileURLToPath(new URL('../../../../shared/corpus', import.meta.url));
+// The vendored real records (test/fixtures/real/PROVENANCE.md).
+const CORPUS = fileURLToPath(new URL('../../fixtures/real', import.meta.url));
 const GKE_FILES = [
   'gke-labs-kube-agents/drift-detector-testdata.jsonl',
   'googlecloudplatform-khi/k8s_audit_container_recorder.jsonl',

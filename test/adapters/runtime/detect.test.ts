@@ -42,7 +42,7 @@ describe('tracee parse', () => {
   });
 
   it('tells write-only and read-write opens apart, numeric or named', () => {
-    expect(one(parseAnyRecord(traceeOpen({ comm: 'x' }, '/a', 577), O)).file).toEqual({ path: '/a', flags: ['O_WRONLY', 'O_CREAT', 'O_TRUNC'] });
+    expect(one(parseAnyRecord(traceeOpen({ comm: 'x' }, '/a', 577), O)).file).toEqual({ path: '/a', flags: ['O_WRONLY', 'O_CREAT', 'O_TRUNC'], accessFrom: 'flags' });
     expect(one(parseAnyRecord(traceeOpen({ comm: 'x' }, '/a', 577), O)).verb).toBe('open-write');
     expect(one(parseAnyRecord(traceeOpen({ comm: 'x' }, '/a', 'O_RDWR|O_CREAT'), O)).verb).toBe('open-read');
     expect(one(parseAnyRecord(traceeOpen({ comm: 'x' }, '/a', 'O_WRONLY'), O)).verb).toBe('open-write');
@@ -100,17 +100,41 @@ describe('falco parse', () => {
     expect(one(parseAnyRecord(falcoExec({ comm: 'sh', argv: ['sh', '-c', 'cat /a | base64'] }), O)).process.args).toEqual(['sh', '-c', 'cat /a | base64']);
   });
 
-  it('skips non-syscall alerts and rejects alerts that say nothing usable', () => {
+  it('skips non-syscall alerts, and alerts about neither a file nor a process', () => {
     const k8s = { ...falcoExec({ comm: 'x' }), source: 'k8s_audit' };
     expect(why(parseAnyRecord(k8s, O))).toEqual(['skipped other-category: falco k8s_audit alert, not a syscall event']);
     const connect = falcoExec({ comm: 'x' });
     (connect['output_fields'] as Record<string, unknown>)['evt.type'] = 'connect';
     expect(why(parseAnyRecord(connect, O))).toEqual(['skipped other-category: falco connect event is not one credwatch reads']);
-    const noFlags = falcoOpen({ comm: 'x' }, '/a', 'O_RDONLY');
-    delete (noFlags['output_fields'] as Record<string, unknown>)['evt.arg.flags'];
-    expect(why(parseAnyRecord(noFlags, O))).toEqual(['rejected missing-field: falco open of /a: neither evt.arg.flags nor evt.is_open_read, read or write unknown']);
     const noType = { rule: 'r', time: '2026-03-02T09:00:00Z', output_fields: { 'proc.name': 'x' } };
-    expect(why(parseAnyRecord(noType, O))).toEqual(['rejected missing-field: falco alert "r": no evt.type, fd.name or evt.arg.oldpath to tell what happened']);
+    expect(why(parseAnyRecord(noType, O))).toEqual(['skipped other-category: falco alert "r": its output fields name no file or process action (no evt.type, fd.name or evt.arg.oldpath)']);
+    const network = { rule: 'Contact K8S API Server From Container', time: '2026-03-02T09:00:00Z', output_fields: { 'proc.name': 'curl', 'fd.name': '10.0.0.7:51234->10.96.0.1:443' } };
+    expect(why(parseAnyRecord(network, O))).toEqual(['skipped other-category: falco alert "Contact K8S API Server From Container": a stock rule about neither a file open nor an exec']);
+    const drop = { rule: 'Falco internal: syscall event drop', priority: 'Debug', time: '2026-03-02T09:00:00Z', output_fields: { n_drops: '12' } };
+    expect(why(parseAnyRecord(drop, O))).toEqual(['skipped sensor-internal: falco internal alert "Falco internal: syscall event drop": the sensor\'s own health report, not a process event']);
+  });
+
+  it('decides read or write from the flags, then evt.is_open_read, then the stock rule, else a possible read', () => {
+    const open = (fields: Record<string, unknown>, rule = 'custom rule') => {
+      const rec = falcoOpen({ comm: 'x' }, '/a', 'O_RDONLY');
+      const f = rec['output_fields'] as Record<string, unknown>;
+      delete f['evt.arg.flags'];
+      Object.assign(f, fields);
+      const e = one(parseAnyRecord({ ...rec, rule }, O));
+      return [e.verb, e.file?.accessFrom];
+    };
+    expect(open({ 'evt.arg.flags': 'O_WRONLY|O_TRUNC', 'evt.is_open_read': true })).toEqual(['open-write', 'flags']);
+    expect(open({ 'evt.is_open_read': false })).toEqual(['open-write', 'sensor-field']);
+    expect(open({ 'evt.is_open_read': 'true' })).toEqual(['open-read', 'sensor-field']);
+    expect(open({ 'evt.is_open_write': false })).toEqual(['open-read', 'sensor-field']);
+    expect(open({}, 'Read sensitive file untrusted')).toEqual(['open-read', 'sensor-rule']);
+    expect(open({}, 'Read sensitive file trusted after startup')).toEqual(['open-read', 'sensor-rule']);
+    expect(open({}, 'Write below etc')).toEqual(['open-write', 'sensor-rule']);
+    expect(open({ 'evt.is_open_write': true }, 'Clear Log Activities')).toEqual(['open-write', 'sensor-rule']);
+    expect(open({})).toEqual(['open-read', 'unknown']);
+    // A stock exec rule whose output printed no evt.type is still an exec.
+    const shell = { rule: 'Terminal shell in container', time: '2026-03-02T09:00:00Z', output_fields: { 'proc.name': 'bash', 'proc.cmdline': 'bash -il' } };
+    expect(one(parseAnyRecord(shell, O))).toMatchObject({ verb: 'exec', process: { name: 'bash', args: ['bash', '-il'] } });
   });
 });
 

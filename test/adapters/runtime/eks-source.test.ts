@@ -8,7 +8,10 @@ import { toAlert } from '../../../core/finding.js';
 import { unionNeeds } from '../../../core/needs.js';
 import { Pipeline } from '../../../core/pipeline.js';
 import { outcomesOf } from '../../../core/pipeline.js';
-import { asFluentBitCloudWatch, falcoExec, traceeExec } from '../../../core/runtime-example-records.js';
+import { asBareCloudWatch, asFluentBitCloudWatch, falcoExec, falcoStockOpen, traceeExec, traceeNextExec } from '../../../core/runtime-example-records.js';
+import { ConfigError as CliConfigError } from '../../../core/errors.js';
+import { SourceSpecSchema } from '../../../functions/shared/runtime-config.js';
+import { planLiveSources } from '../../../functions/cli/live-sources.js';
 import kubeletPkiReadInContainer from '../../../rules/kubelet-pki-read-in-container.js';
 import { fakeClient, FakeCloudWatchLogs, type SeedEvent } from '../../fakes/cloudwatch-logs.js';
 
@@ -92,5 +95,82 @@ describe('eks runtime source', () => {
     };
     await expect(read()).rejects.toThrow(SourceError);
     await expect(read()).rejects.toThrow(/log group \/aws\/containerinsights\/prod-eks-1\/application does not exist: no runtime sensor output/);
+  });
+
+  describe('a log group of the sensor\'s own, holding bare Tracee and Falco lines', () => {
+    const OWN_GROUP = '/credwatch/prod-eks-1/sensors';
+    const execIn = k8sEvent({
+      verb: 'create', user: 'alice@example.com', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'web-7d4b9c-x2x4p',
+      query: [['command', 'sh'], ['container', 'web'], ['stdin', 'true'], ['tty', 'true']], time: '2026-03-02T09:00:30.000000Z', sourceIPs: ['198.51.100.9'],
+    });
+    const seedBare = () => {
+      fake.putEvents(AUDIT_GROUP, [seedOf(asEks(execIn))]);
+      fake.putEvents(OWN_GROUP, [
+        seedOf(asBareCloudWatch(traceeExec(shell(['cat', KEY])), { stream: 'tracee-7xk2p' })),
+        seedOf(asBareCloudWatch(falcoStockOpen(shell(['head', KEY], '2026-03-02T09:01:10.000000Z'), KEY), { stream: 'falco-q8r2v' })),
+        { ...seedOf(asBareCloudWatch(falcoExec(shell(['tail', KEY])), { stream: 'falco-q8r2v' })), message: JSON.stringify(traceeNextExec(shell(['awk', '1', KEY], '2026-03-02T09:01:20.000000Z'))), eventId: 'next-1' },
+      ]);
+    };
+    const scan = async (sensorContainers?: string[], execMarginOnly = false) => {
+      const client = fakeClient(fake.endpoint);
+      const audit = createEksSource({ cluster: CLUSTER, client });
+      const source = createEksRuntimeSource({ cluster: CLUSTER, client, audit, logGroup: OWN_GROUP, execMarginOnly, ...(sensorContainers === undefined ? {} : { sensorContainers }) });
+      const rules = [kubeletPkiReadInContainer];
+      const engine = new Engine({ rules });
+      const delivered: ReturnType<typeof toAlert>[] = [];
+      const pipeline = new Pipeline({ engine, onFinding: (f) => void delivered.push(toAlert(f)) });
+      await pipeline.consume(outcomesOf(source.read(WINDOW, { needs: unionNeeds(rules) })));
+      const calls = fake.requests.filter((r) => r.status === 200 && r.body['logGroupName'] === OWN_GROUP).map((r) => r.body);
+      return { tally: pipeline.tally(), delivered, notices: source.notices?.() ?? [], calls };
+    };
+
+    it('the default container filter downloads nothing from it, and the scan says why while the audit log shows an exec', async () => {
+      seedBare();
+      const { delivered, notices, calls } = await scan();
+      expect(delivered).toEqual([]);
+      expect(calls.every((b) => b['filterPattern'] === sensorFilterPattern(['tracee', 'falco']))).toBe(true);
+      expect(notices.map((n) => n.code)).toEqual(['runtime-no-sensor-lines']);
+      expect(notices[0]?.message).toContain(`log group ${OWN_GROUP} returned no line`);
+      expect(notices[0]?.message).toContain('1 pods/exec request in it');
+      expect(notices[0]?.message).toContain("sensorContainers: [], CLI --runtime-containers ''");
+    });
+
+    it('counts the window\'s execs itself when the audit window is scanned elsewhere (credwatch scan)', async () => {
+      seedBare();
+      const { notices } = await scan(undefined, true);
+      expect(notices.map((n) => n.code)).toEqual(['runtime-no-sensor-lines']);
+    });
+
+    it('with sensorContainers [] reads every line unfiltered: Tracee, stock-rule Falco and Tracee next, each tied to the exec', async () => {
+      seedBare();
+      const { tally, delivered, notices, calls } = await scan([]);
+      expect(calls.length).toBeGreaterThan(0);
+      expect(calls.every((b) => !('filterPattern' in b))).toBe(true);
+      expect([tally.records, tally.events, tally.skipped.total, tally.rejected.total]).toEqual([4, 4, 0, 0]);
+      const got = delivered.map((a) => [a.severity, a.event.runtime?.sensor, a.event.runtime?.process.args, (a.facts['execBy'] as { user?: string } | null)?.user]);
+      expect(got.map((g) => JSON.stringify(g)).sort()).toEqual([
+        ['critical', 'falco', ['head', KEY], 'alice@example.com'],
+        ['critical', 'tracee', ['awk', '1', KEY], 'alice@example.com'],
+        ['critical', 'tracee', ['cat', KEY], 'alice@example.com'],
+      ].map((g) => JSON.stringify(g)));
+      expect(notices).toEqual([]);
+    });
+
+    it('no notice when the audit log shows no exec either', async () => {
+      fake.putEvents(AUDIT_GROUP, [seedOf(asEks(k8sEvent({ verb: 'get', user: 'u', resource: 'secrets', namespace: 'default', name: 's', time: '2026-03-02T09:00:30.000000Z' })))]);
+      fake.putEvents(OWN_GROUP, []);
+      const { notices } = await scan();
+      expect(notices).toEqual([]);
+    });
+  });
+
+  it('accepts sensorContainers [] from the CLI flag and the deployed config for EKS, and refuses it for AKS and GKE', () => {
+    const plan = planLiveSources({ eks: [CLUSTER], eksRuntimeLogGroup: '/credwatch/sensors', runtimeContainers: [] }, {});
+    expect(plan.map((p) => p.label)).toEqual([`eks:${CLUSTER}`, `eks-runtime:${CLUSTER}`]);
+    expect(() => planLiveSources({ aks: ['ws-1'], aksRuntime: true, runtimeContainers: [] }, {})).toThrow(CliConfigError);
+    expect(() => planLiveSources({ aks: ['ws-1'], aksRuntime: true, runtimeContainers: [] }, {})).toThrow(/applies only to an EKS runtime log group/);
+    expect(SourceSpecSchema.safeParse({ cloud: 'eks-runtime', cluster: CLUSTER, logGroup: '/credwatch/sensors', containers: [] }).success).toBe(true);
+    expect(SourceSpecSchema.safeParse({ cloud: 'aks-runtime', workspaceId: 'ws-1', containers: [] }).success).toBe(false);
+    expect(() => createEksRuntimeSource({ cluster: CLUSTER, client: fakeClient(fake.endpoint), sensorContainers: ['Bad'] })).toThrow(/"Bad" is not a Kubernetes container name/);
   });
 });
