@@ -131,6 +131,7 @@ function salvageLine(text: string, origin: Origin, hints: ParseHints, error: str
 
 /** One line of text (JSONL): blank lines give nothing, bad JSON a rejection or a salvaged event. */
 export function parseAnyLine(text: string, origin: Origin, hints: ParseHints = {}): ParseOutcome[] {
+  if (text.length === 0) return [];
   if (text.length > MAX_LINE_CHARS) return [rejected(origin, 'too-large', `line of ${text.length} chars exceeds ${MAX_LINE_CHARS}`)];
   let value: unknown;
   try {

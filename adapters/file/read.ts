@@ -3,16 +3,17 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { createGunzip } from 'node:zlib';
 import { SourceError } from '../../core/errors.js';
 import { rejected, type ParseHints, type ParseOutcome } from '../../core/parse-result.js';
+import { decodedBytes, type DecodeProblem } from './decompress.js';
 import { MAX_LINE_CHARS, parseAnyLine, parseAnyRecord } from './detect.js';
 import { LineSplitter } from './line-splitter.js';
 
 /**
- * Files, folders, `.gz` and stdin → batches of parse outcomes (docs/input-formats.md). JSONL is
- * streamed line by line (memory bounded by one line and one batch); a file that is one JSON
- * document (pretty-printed CLI output) is parsed whole, up to a cap.
+ * Files, folders and stdin → batches of parse outcomes (docs/input-formats.md). Compression is
+ * recognised by magic bytes, not by name (adapters/file/decompress.ts); a UTF-8 byte order mark is
+ * dropped. JSONL is streamed line by line (memory bounded by one line and one batch); a file that
+ * is one JSON document (pretty-printed CLI output) is parsed whole, up to a cap.
  */
 
 export interface InputProgress {
@@ -136,11 +137,17 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
     fileStream = createReadStream(input.path, { highWaterMark: READ_BYTES });
     stream = fileStream;
   }
-  if (/\.gz$/i.test(source)) stream = stream.pipe(createGunzip());
-  if (fileStream !== undefined && stream !== fileStream) {
-    // pipe() does not forward source errors; surface them on the stream being read.
-    fileStream.on('error', (err) => stream.destroy(err));
-  }
+  const problems: DecodeProblem[] = [];
+  const bytesIn = async function* (): AsyncGenerator<Buffer> {
+    for await (const chunk of stream) yield typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+  };
+  let compressedBytes = 0;
+  const counted = async function* (): AsyncGenerator<Buffer> {
+    for await (const chunk of bytesIn()) {
+      compressedBytes += chunk.length;
+      yield chunk;
+    }
+  };
 
   const batcher = new Batcher(options.batchSize ?? BATCH_SIZE);
   const lines = new LineSplitter(
@@ -153,11 +160,34 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
   let layout: Layout | undefined;
   /** The bytes read while the layout is not yet known. */
   let head: Buffer | undefined;
+  /** Only the first bytes of an input may be a byte order mark. */
+  let atStart = true;
+  /** Blank lines before the first record (fed to the line splitter, which counts them). */
+  let leadingLines = 0;
   const doc: string[] = [];
   let docChars = 0;
   let bytes = 0;
 
   const take = (buf: Buffer, final: boolean): void => {
+    if (atStart && buf.length > 0) {
+      const b = head === undefined ? buf : Buffer.concat([head, buf]);
+      if (b.length < 3 && !final) {
+        head = b;
+        return;
+      }
+      head = undefined;
+      atStart = false;
+      if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) buf = b.subarray(3);
+      else if ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff)) throw new Utf16Input();
+      else buf = b;
+    }
+    if (layout === undefined && head === undefined && isAllNewlines(buf)) {
+      // A flood of blank lines before the first record is counted, not kept while the layout is open.
+      lines.write(buf);
+      leadingLines = lines.line;
+      if (final) lines.end();
+      return;
+    }
     if (layout === undefined) {
       head = head === undefined ? buf : Buffer.concat([head, buf]);
       // A fresh decoder holds back a cut multi-byte char at the end, as the stream would.
@@ -181,42 +211,53 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
   };
 
   try {
-    for await (const chunk of stream) {
-      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    for await (const buf of decodedBytes(counted(), (p) => problems.push(p))) {
       bytes += buf.length;
       for (let at = 0; at < buf.length; at += CHUNK_BYTES) {
         take(buf.length <= CHUNK_BYTES ? buf : buf.subarray(at, at + CHUNK_BYTES), false);
         const b = batcher.take(false);
         if (b !== undefined) yield b;
       }
-      options.onProgress?.({ file: source, bytesRead: fileStream?.bytesRead ?? bytes, ...(input.size === undefined ? {} : { totalBytes: input.size }) });
+      options.onProgress?.({ file: source, bytesRead: fileStream?.bytesRead ?? compressedBytes, ...(input.size === undefined ? {} : { totalBytes: input.size }) });
     }
     take(Buffer.alloc(0), true);
   } catch (err) {
     fileStream?.destroy();
     if (err instanceof DocumentTooLarge) {
       batcher.add([rejected({ source }, 'too-large', `JSON document larger than ${MAX_DOCUMENT_CHARS} chars; split it or export JSON lines`)]);
-    } else if (isZlibError(err)) {
-      batcher.add([rejected({ source, line: lines.line + 1 }, 'decode-failed', `gzip: ${(err as Error).message}`)]);
+    } else if (err instanceof Utf16Input) {
+      batcher.add([rejected({ source, line: 1 }, 'decode-failed', 'UTF-16 text (byte order mark FF FE / FE FF); convert it to UTF-8 first (for example `iconv -f UTF-16 -t UTF-8`)')]);
     } else throw unreadable(source, err);
   }
-  if (layout === 'document' && doc.length > 0) batcher.add(parseDocument(doc.join(''), source, hints));
+  for (const p of problems) {
+    // The problem comes after every line decoded before it: it is reported at the next line.
+    batcher.add([rejected({ source, line: lines.line + 1 }, 'decode-failed', `${p.message} (at compressed byte ${p.offset})`)]);
+  }
+  if (layout === 'document' && doc.length > 0) batcher.add(parseDocument(doc.join(''), source, hints, leadingLines));
   const last = batcher.take(true);
   if (last !== undefined) yield last;
 }
 
 class DocumentTooLarge extends Error {}
+class Utf16Input extends Error {}
 
-function isZlibError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && code.startsWith('Z_');
+const NEWLINES = Buffer.alloc(64 * 1024, 0x0a);
+
+/** True for a non-empty buffer of newline bytes only, at memcmp speed. */
+function isAllNewlines(buf: Buffer): boolean {
+  if (buf.length === 0) return false;
+  for (let at = 0; at < buf.length; at += NEWLINES.length) {
+    const n = Math.min(NEWLINES.length, buf.length - at);
+    if (buf.compare(NEWLINES, 0, n, at, at + n) !== 0) return false;
+  }
+  return true;
 }
 
 /**
  * A whole-document input. One that is not valid JSON is tried as lines (a JSONL file whose first
  * line looked like an opening bracket); if no line gives an event either, it is one rejection.
  */
-function parseDocument(text: string, source: string, hints: ParseHints): ParseOutcome[] {
+function parseDocument(text: string, source: string, hints: ParseHints, linesBefore: number): ParseOutcome[] {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -224,7 +265,7 @@ function parseDocument(text: string, source: string, hints: ParseHints): ParseOu
     const out: ParseOutcome[] = [];
     const lines = text.split('\n');
     for (let i = 0; i < lines.length; i++) {
-      for (const o of parseAnyLine(lines[i]!.replace(/\r$/, ''), { source, line: i + 1 }, hints)) out.push(o);
+      for (const o of parseAnyLine(lines[i]!.replace(/\r$/, ''), { source, line: linesBefore + i + 1 }, hints)) out.push(o);
     }
     if (out.some((o) => o.kind === 'event')) return out;
     const why = err instanceof Error ? err.message : String(err);
