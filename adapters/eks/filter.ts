@@ -24,6 +24,23 @@ import type { NeedsUnion } from '../../core/needs.js';
 
 export const FILTER_PATTERN_MAX_LENGTH = 1024;
 
+/**
+ * CloudWatch Logs cuts an event over its size limit and ends it with `[Truncated...]`; what is
+ * left is not JSON, so no JSON pattern matches it and the needs patterns never download it. This
+ * term pattern does: an exact phrase in double quotes, as the user guide ("Using filter patterns
+ * to match terms in unstructured log events") requires of a term holding brackets and dots. The
+ * cut lines it brings are salvaged by the parser as in files (adapters/eks/parse.ts); whichever
+ * no rule needs, the engine drops. JSON lines never match it unless a value holds the phrase,
+ * and the source drops such a duplicate by eventId.
+ */
+export const CUT_LINE_PATTERN = '"[Truncated...]"';
+
+/** The queries of a window with the cut-line query added, unless nothing is read or everything already is. */
+export function withCutLineQuery(queries: readonly EksQuery[]): EksQuery[] {
+  if (queries.length === 0 || queries.some((q) => q.pattern === undefined)) return [...queries];
+  return [...queries, { pattern: CUT_LINE_PATTERN }];
+}
+
 /** One FilterLogEvents query; `pattern` undefined downloads every event of the audit streams. */
 export interface EksQuery {
   pattern?: string;
