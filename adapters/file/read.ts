@@ -5,8 +5,10 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { SourceError } from '../../core/errors.js';
 import { rejected, type ParseHints, type ParseOutcome } from '../../core/parse-result.js';
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../../core/json-prefix.js';
 import { decodedBytes, type DecodeProblem } from './decompress.js';
 import { MAX_LINE_CHARS, parseAnyLine, parseAnyRecord } from './detect.js';
+import { ArrayStreamer, RecordCounter, type StreamedElement } from './json-stream.js';
 import { LineSplitter } from './line-splitter.js';
 
 /**
@@ -29,10 +31,18 @@ export interface ReadInputsOptions {
   batchSize?: number;
   /** The stream read for `-` (default `process.stdin`); tests pass their own. */
   stdin?: Readable;
+  /** Document size limits (defaults STREAM_DOCUMENT_CHARS, MAX_DOCUMENT_CHARS); tests lower them. */
+  limits?: { streamDocumentChars?: number; maxDocumentChars?: number };
 }
 
 /** V8 strings stop at ~512 Mi chars; a whole-document input must fit in one. */
 export const MAX_DOCUMENT_CHARS = 500 * 1024 * 1024;
+/**
+ * A document larger than this is no longer held: an array is streamed element by element (any
+ * size), an object's records are counted so that one over MAX_DOCUMENT_CHARS is rejected with
+ * every record it held counted. Below it a document is parsed whole, as it always was.
+ */
+export const STREAM_DOCUMENT_CHARS = 64 * 1024 * 1024;
 /**
  * Piece size and batch size bound how many parsed records wait for the engine at once: every young
  * GC copies the waiting ones, so 1 MiB pieces and 1000-record batches cost a scan twice the GC
@@ -164,8 +174,24 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
   let atStart = true;
   /** Blank lines before the first record (fed to the line splitter, which counts them). */
   let leadingLines = 0;
-  const doc: string[] = [];
+  let doc: string[] = [];
   let docChars = 0;
+  /** A document too large to hold: an array streamed element by element, an object's records counted. */
+  let streamer: ArrayStreamer | undefined;
+  let counter: RecordCounter | undefined;
+  let overLimit = false;
+  const streamAfter = options.limits?.streamDocumentChars ?? STREAM_DOCUMENT_CHARS;
+  const maxDocument = options.limits?.maxDocumentChars ?? MAX_DOCUMENT_CHARS;
+  const startStreaming = (first: string): void => {
+    if (first === '[') {
+      streamer = new ArrayStreamer((e) => batcher.add(parseElement(e, source, hints)), MAX_LINE_CHARS);
+      for (const piece of doc) streamer.write(piece);
+      doc = [];
+    } else {
+      counter = new RecordCounter();
+      for (const piece of doc) counter.write(piece);
+    }
+  };
   let bytes = 0;
 
   const take = (buf: Buffer, final: boolean): void => {
@@ -206,8 +232,18 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
     }
     const text = final ? decoder.write(buf) + decoder.end() : decoder.write(buf);
     docChars += text.length;
-    if (docChars > MAX_DOCUMENT_CHARS) throw new DocumentTooLarge();
-    doc.push(text);
+    if (streamer !== undefined) {
+      streamer.write(text);
+      return;
+    }
+    counter?.write(text);
+    if (!overLimit) doc.push(text);
+    if (streamer === undefined && counter === undefined && docChars > streamAfter) startStreaming(firstChar(doc));
+    if (counter !== undefined && docChars > maxDocument && !overLimit) {
+      // Past what one string can hold: the object is rejected whole, its records still counted.
+      overLimit = true;
+      doc = [];
+    }
   };
 
   try {
@@ -223,9 +259,7 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
     take(Buffer.alloc(0), true);
   } catch (err) {
     fileStream?.destroy();
-    if (err instanceof DocumentTooLarge) {
-      batcher.add([rejected({ source }, 'too-large', `JSON document larger than ${MAX_DOCUMENT_CHARS} chars; split it or export JSON lines`)]);
-    } else if (err instanceof Utf16Input) {
+    if (err instanceof Utf16Input) {
       batcher.add([rejected({ source, line: 1 }, 'decode-failed', 'UTF-16 text (byte order mark FF FE / FE FF); convert it to UTF-8 first (for example `iconv -f UTF-16 -t UTF-8`)')]);
     } else throw unreadable(source, err);
   }
@@ -233,13 +267,45 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
     // The problem comes after every line decoded before it: it is reported at the next line.
     batcher.add([rejected({ source, line: lines.line + 1 }, 'decode-failed', `${p.message} (at compressed byte ${p.offset})`)]);
   }
-  if (layout === 'document' && doc.length > 0) batcher.add(parseDocument(doc.join(''), source, hints, leadingLines));
+  if (streamer !== undefined) {
+    streamer.end();
+    if (streamer.problem !== undefined) {
+      const n = streamer.completed;
+      batcher.add([rejected({ source, index: n }, 'malformed-json', `JSON document: ${streamer.problem}; the ${n} record${n === 1 ? '' : 's'} before it were read, nothing after it`)]);
+    }
+  } else if (overLimit) {
+    const n = Math.max(1, counter?.count ?? 0);
+    const why = `JSON document of ${docChars} chars exceeds ${maxDocument}: an object this large cannot be parsed whole; split it or export JSON lines`;
+    for (let index = 0; index < n; index++) batcher.add([rejected({ source, index }, 'too-large', why)]);
+  } else if (layout === 'document' && doc.length > 0) batcher.add(parseDocument(doc.join(''), source, hints, leadingLines));
   const last = batcher.take(true);
   if (last !== undefined) yield last;
 }
 
-class DocumentTooLarge extends Error {}
 class Utf16Input extends Error {}
+
+/** The first non-blank character of a document's text. */
+function firstChar(pieces: readonly string[]): string {
+  for (const p of pieces) {
+    const m = /\S/.exec(p);
+    if (m !== null) return m[0];
+  }
+  return '';
+}
+
+/** One element of a streamed array document, detected like an item of a parsed one. */
+function parseElement(e: StreamedElement, source: string, hints: ParseHints): ParseOutcome[] {
+  const origin = { source, index: e.index };
+  if (e.text === undefined) return [rejected(origin, 'too-large', `array element of ${e.chars} chars exceeds ${MAX_LINE_CHARS}`)];
+  if (nestsDeeperThan(e.text)) return [rejected(origin, 'too-deep', `array element nested deeper than ${MAX_NESTING_DEPTH} levels`)];
+  let value: unknown;
+  try {
+    value = JSON.parse(e.text);
+  } catch (err) {
+    return [rejected(origin, 'malformed-json', `array element: ${err instanceof Error ? err.message : String(err)}`)];
+  }
+  return parseAnyRecord(value, origin, hints);
+}
 
 const NEWLINES = Buffer.alloc(64 * 1024, 0x0a);
 
