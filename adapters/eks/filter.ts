@@ -35,10 +35,17 @@ export const FILTER_PATTERN_MAX_LENGTH = 1024;
  */
 export const CUT_LINE_PATTERN = '"[Truncated...]"';
 
-/** The queries of a window with the cut-line query added, unless nothing is read or everything already is. */
-export function withCutLineQuery(queries: readonly EksQuery[]): EksQuery[] {
+/** Requests that carry no body: their audit lines stay far below CloudWatch's 256 KB cut. */
+const BODYLESS_SUBRESOURCES: ReadonlySet<string> = new Set(['exec', 'attach', 'portforward', 'proxy']);
+
+/**
+ * The queries of a window with the cut-line query added, unless nothing is read, everything
+ * already is, or every needed request is a bodyless one (the exec look-back of runtime sensors).
+ */
+export function withCutLineQuery(queries: readonly EksQuery[], union: NeedsUnion): EksQuery[] {
   if (queries.length === 0 || queries.some((q) => q.pattern === undefined)) return [...queries];
-  return [...queries, { pattern: CUT_LINE_PATTERN }];
+  const bodyless = [...union.resources.values()].every((e) => e.subresources !== undefined && [...e.subresources].every((s) => BODYLESS_SUBRESOURCES.has(s)));
+  return bodyless ? [...queries] : [...queries, { pattern: CUT_LINE_PATTERN }];
 }
 
 /** One FilterLogEvents query; `pattern` undefined downloads every event of the audit streams. */

@@ -77,7 +77,7 @@ export function createEksSource(opts: EksSourceOptions): LogSource {
       const to = window.to.getTime();
       if (!(from < to)) return;
       // One more query per window brings the lines CloudWatch cut, which no JSON pattern matches.
-      const queries = withCutLineQuery(compileEksFilter(options.needs));
+      const queries = withCutLineQuery(compileEksFilter(options.needs), options.needs);
       const progress: ReadProgress = { requests: 0, pages: 0, downloaded: 0, kept: 0 };
       const fail = async (err: unknown): Promise<never> => {
         const r = region ?? (await client.config.region().catch(() => undefined)) ?? 'unknown-region';
