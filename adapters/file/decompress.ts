@@ -35,6 +35,9 @@ const SNIFF_BYTES = 6;
  */
 const SLICE_BYTES = 16 * 1024;
 const OUTPUT_CHUNK_BYTES = 64 * 1024;
+/** A corrupt member is decoded again this many bytes at a time, if its compressed size is at most RECOVERY_MAX_BYTES. */
+const RECOVERY_SLICE_BYTES = 64;
+const RECOVERY_MAX_BYTES = 64 * 1024 * 1024;
 
 const startsWith = (buf: Buffer, magic: readonly number[]): boolean => magic.every((b, i) => buf[i] === b);
 
@@ -121,6 +124,9 @@ class GzipMembers {
   private garbageBytes = 0;
   private garbageAt = 0;
   private failure: Error | undefined;
+  /** The current member's compressed bytes, for recovery after corrupt data; dropped past RECOVERY_MAX_BYTES. */
+  private memberBytes: Buffer[] | undefined;
+  private memberBytesLength = 0;
   /** Resolves the write being waited on when the inflater fails instead of calling back. */
   private wake: (() => void) | undefined;
 
@@ -192,6 +198,9 @@ class GzipMembers {
         const slice = this.pending.subarray(0, SLICE_BYTES);
         yield* this.feed(slice);
         if (this.failure !== undefined) {
+          // The failing step's output was lost with the error: decode the member again in small
+          // steps to pass on what precedes the corrupt bytes, as gzip -dc does.
+          yield* this.recover();
           this.problem(this.offset, `gzip member ${this.member + 1} is corrupt (${this.failure.message}); the data before it was scanned`);
           this.pending = Buffer.alloc(0);
           this.inflater = undefined;
@@ -237,6 +246,8 @@ class GzipMembers {
     this.size = 0;
     this.ended = false;
     this.failure = undefined;
+    this.memberBytes = [];
+    this.memberBytesLength = 0;
     inflater.on('data', (d: Buffer) => this.out.push(d));
     inflater.on('end', () => {
       this.ended = true;
@@ -257,9 +268,52 @@ class GzipMembers {
     }
   }
 
+  /**
+   * The output of a member whose inflater failed, up to the corrupt bytes, beyond what was
+   * already passed on: its compressed bytes (kept while small enough) go through a fresh inflater
+   * a few at a time, so only the last few bytes' output is lost with the error.
+   */
+  private async *recover(): AsyncGenerator<Buffer> {
+    if (this.memberBytes === undefined) return;
+    const body = Buffer.concat(this.memberBytes);
+    this.memberBytes = undefined;
+    const inflater = createInflateRaw({ chunkSize: OUTPUT_CHUNK_BYTES });
+    const out: Buffer[] = [];
+    let failed = false;
+    let wake: (() => void) | undefined;
+    inflater.on('data', (d: Buffer) => out.push(d));
+    inflater.on('error', () => {
+      failed = true;
+      wake?.();
+    });
+    let skip = this.size;
+    for (let at = 0; at < body.length && !failed; at += RECOVERY_SLICE_BYTES) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        inflater.write(body.subarray(at, at + RECOVERY_SLICE_BYTES), () => resolve());
+      });
+      for (const d of out.splice(0)) {
+        if (skip >= d.length) {
+          skip -= d.length;
+          continue;
+        }
+        const fresh = skip > 0 ? d.subarray(skip) : d;
+        skip = 0;
+        this.size += fresh.length;
+        yield fresh;
+      }
+    }
+    inflater.destroy();
+  }
+
   private async *feed(slice: Buffer): AsyncGenerator<Buffer> {
     const inflater = this.inflater!;
     this.fed += slice.length;
+    if (this.memberBytes !== undefined) {
+      this.memberBytes.push(slice);
+      this.memberBytesLength += slice.length;
+      if (this.memberBytesLength > RECOVERY_MAX_BYTES) this.memberBytes = undefined;
+    }
     await new Promise<void>((resolve) => {
       this.wake = resolve;
       inflater.write(slice, () => resolve());

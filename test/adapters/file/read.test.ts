@@ -173,6 +173,16 @@ describe('file read', () => {
       // The cut loses the end of the text only: every whole line before it is read, the cut one is malformed.
       expect(lines.length).toBeGreaterThan(1000);
       expect(decodeFailures(cut.outcomes)).toEqual([expect.stringContaining('gzip member 1 is cut short')]);
+      // Corrupt compressed data: what zlib decodes before the bad bytes is still scanned.
+      const small = gzipSync(Array.from({ length: 1074 }, (_, i) => line(`c${i}`)).join('\n') + '\n');
+      const corrupt = Buffer.from(small);
+      // Two bytes five sixths in that zlib refuses ("invalid distances set"), found by trying.
+      corrupt[28875] = corrupt[28875]! ^ 0xff;
+      corrupt[28876] = corrupt[28876]! ^ 0xff;
+      await writeFile(join(dir, 'corrupt.gz'), corrupt);
+      const bad = await collect([join(dir, 'corrupt.gz')]);
+      expect(bad.outcomes.filter((o) => o.kind === 'event').length).toBeGreaterThan(850); // 824 without decoding the member again in small steps
+      expect(decodeFailures(bad.outcomes)).toEqual([expect.stringMatching(/gzip member 1 is corrupt \(invalid distances set\); the data before it was scanned/)]);
     });
 
     it('says which compression it cannot read instead of reading it as text', async () => {
