@@ -135,7 +135,16 @@ export function parseGkeRecord(record: unknown, origin: Origin, hints: ParseHint
   const user = userOf(p, labels);
   const meta = isObject(p['requestMetadata']) ? p['requestMetadata'] : undefined;
   const op = isObject(le['operation']) ? le['operation'] : undefined;
-  const id = str(op?.['id']) ?? insertId ?? stableId(JSON.stringify(le));
+  let id = str(op?.['id']) ?? insertId;
+  if (id === undefined) {
+    try {
+      id = stableId(JSON.stringify(le));
+    } catch (err) {
+      // A value so deep that serialising it overflows the stack (a live entry is not pre-checked as a line is).
+      if (err instanceof RangeError) return rejected(at, 'too-deep', 'LogEntry nested too deep to serialise');
+      throw err;
+    }
+  }
   const event: AuditEvent = {
     kind: 'audit',
     id,

@@ -70,3 +70,16 @@ describe('GKE nodes/proxy entries', () => {
     expect(hits[0]!.facts['commandUnknown']).toBe(true);
   });
 });
+
+describe('GKE entries nested too deep', () => {
+  it('rejects an entry without ids whose value overflows serialisation, instead of throwing', () => {
+    const entry = JSON.parse(realText) as Record<string, unknown>;
+    delete entry['insertId'];
+    delete entry['operation'];
+    let deep: unknown = 1;
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    (entry['protoPayload'] as Record<string, unknown>)['request'] = { deep };
+    const o = parseGkeRecord(entry, { source: 'live', page: 1, index: 0 });
+    expect(o.kind === 'rejected' && [o.rejection.reason, o.rejection.detail]).toEqual(['too-deep', 'LogEntry nested too deep to serialise']);
+  });
+});
