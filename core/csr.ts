@@ -360,3 +360,32 @@ export function csrFacts(view: CsrView): Record<string, unknown> {
   }
   return facts;
 }
+
+/** Why a cut body may hide what a CSR asks for, per cloud (what each log service does to long entries). */
+const CUT_BY: Record<string, string> = {
+  eks: 'CloudWatch Logs cut the audit line ([Truncated...])',
+  aks: 'Azure Monitor cut properties.log at 16 KiB',
+  gke: 'GKE truncated the entry (label audit.k8s.io/truncated)',
+  k8s: 'the audit line was cut',
+};
+
+export interface CsrBodyLoss {
+  /** The CSR fields the cut removed: `signerName`, `usages`, `request` (the requested subject). */
+  lost: string[];
+  /** Who cut it, in words, for the finding. */
+  cutBy: string;
+}
+
+/**
+ * What a cut audit record hid of a CSR: undefined when the record was whole or every field the
+ * CSR rules read survived. A cut record's missing signer or usages are unknown, not absent, so
+ * rules must not read them as "not a client certificate".
+ */
+export function csrBodyLoss(event: AuditEvent, view: CsrView): CsrBodyLoss | undefined {
+  if (event.truncated !== true) return undefined;
+  const lost: string[] = [];
+  if (view.signerName === undefined) lost.push('signerName');
+  if (view.usages.length === 0) lost.push('usages');
+  if (!view.request.ok) lost.push('request');
+  return lost.length === 0 ? undefined : { lost, cutBy: CUT_BY[event.cloud] ?? CUT_BY['k8s']! };
+}

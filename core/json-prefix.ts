@@ -100,3 +100,36 @@ export function leadingMembers(text: string): { members: Record<string, unknown>
   }
   return { members, complete: false };
 }
+
+/**
+ * Containers nested deeper than this make a record unreadable: no audit or sensor record comes
+ * near it (Kubernetes objects nest a few dozen levels at most), and recursive walks of a value
+ * (JSON.stringify among them) overflow the stack a few thousand levels down.
+ */
+export const MAX_NESTING_DEPTH = 256;
+
+/**
+ * True when JSON text nests containers deeper than `limit`. Text with fewer opening brackets than
+ * the limit cannot, which a count of `{` and `[` (native searches) settles for nearly every
+ * record; only the others are scanned, skipping strings.
+ */
+export function nestsDeeperThan(text: string, limit = MAX_NESTING_DEPTH): boolean {
+  let opens = 0;
+  for (let i = text.indexOf('{'); i >= 0 && opens <= limit; i = text.indexOf('{', i + 1)) opens++;
+  for (let i = text.indexOf('['); i >= 0 && opens <= limit; i = text.indexOf('[', i + 1)) opens++;
+  if (opens <= limit) return false;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}

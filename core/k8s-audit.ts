@@ -8,7 +8,7 @@ import {
   type Target,
   type UserInfo,
 } from './event.js';
-import { leadingMembers } from './json-prefix.js';
+import { leadingMembers, MAX_NESTING_DEPTH, nestsDeeperThan } from './json-prefix.js';
 import { deriveAuth } from './k8s-identity.js';
 import { parsed, rejected, type ParseOutcome } from './parse-result.js';
 
@@ -212,6 +212,7 @@ export function k8sEventToAudit(raw: unknown, ctx: K8sEventContext): ParseOutcom
  * `truncated` rejection otherwise.
  */
 export function salvageK8sEvent(text: string, ctx: K8sEventContext): ParseOutcome {
+  if (nestsDeeperThan(text)) return rejected(ctx.origin, 'too-deep', `cut record nested deeper than ${MAX_NESTING_DEPTH} levels`);
   const prefix = leadingMembers(text);
   if (prefix === undefined) return rejected(ctx.origin, 'truncated', 'cut record does not start a JSON object');
   const m = prefix.members;
@@ -250,8 +251,9 @@ export function looksLikeK8sEventText(text: string): boolean {
   return /"apiVersion"\s*:\s*"audit\.k8s\.io\//.test(head) || (/"kind"\s*:\s*"Event"/.test(head) && head.includes('"verb"')) || head.includes('"auditID"');
 }
 
-/** `JSON.parse` that returns undefined instead of throwing (deep nesting included). */
-export function tryParseJson(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+/** `JSON.parse` that returns an error instead of throwing; text nested too deep is refused unparsed. */
+export function tryParseJson(text: string): { ok: true; value: unknown } | { ok: false; error: string; tooDeep?: true } {
+  if (nestsDeeperThan(text)) return { ok: false, error: `JSON nested deeper than ${MAX_NESTING_DEPTH} levels`, tooDeep: true };
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (err) {
@@ -268,6 +270,7 @@ export function parseK8sEventText(text: string, ctx: K8sEventContext, cut = fals
     const r = tryParseJson(text);
     ctx.text = text;
     if (r.ok) return k8sEventToAudit(r.value, ctx);
+    if (r.tooDeep === true) return rejected(ctx.origin, 'too-deep', r.error);
     if (!looksLikeK8sEventText(text)) return rejected(ctx.origin, 'malformed-json', r.error);
   }
   return salvageK8sEvent(text, ctx);

@@ -13,6 +13,8 @@ export const REJECTION_REASONS = Object.freeze([
   'missing-field',
   'invalid-value',
   'too-large',
+  /** Containers nested deeper than any real record (core/json-prefix.ts `MAX_NESTING_DEPTH`). */
+  'too-deep',
   'decode-failed',
 ] as const);
 export type RejectionReason = (typeof REJECTION_REASONS)[number];

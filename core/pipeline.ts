@@ -123,8 +123,18 @@ export class Pipeline {
     for (const outcome of batch) {
       this.records++;
       if (outcome.kind === 'event' || outcome.kind === 'runtime') {
+        let result;
+        try {
+          result = this.engine.process(outcome.event);
+        } catch (err) {
+          // A record the engine cannot hold (a value so deep a recursive walk overflows the stack)
+          // is that record's failure, not the scan's: it is counted as a rejection and the batch goes on.
+          const why = err instanceof Error ? err.message : String(err);
+          const reason = err instanceof RangeError ? 'too-deep' : 'invalid-value';
+          this.addRejection(reason, outcome.event.origin, `event could not be evaluated: ${why}`);
+          continue;
+        }
         this.events++;
-        const result = this.engine.process(outcome.event);
         if (result.errors.length > 0) this.addRuleErrors(result.errors);
         for (const finding of result.findings) await this.deliver(finding);
       } else if (outcome.kind === 'skipped') {

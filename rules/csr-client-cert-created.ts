@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { csrFacts, readCsr } from '../core/csr.js';
+import { csrBodyLoss, csrFacts, readCsr } from '../core/csr.js';
 import { assessRequestedSubject, SIGNERS } from '../core/csr-subject.js';
 import { asAks, asEks, asGke } from '../core/example-records.js';
 import { classifyCaller, trustSignalsFrom } from '../core/k8s-identity.js';
@@ -14,6 +14,23 @@ const options = z.object({
 });
 
 const SEED = 'Panther rule Kubernetes.ClientCertificate.Created';
+
+/** A CSR create as CloudWatch delivers a line over its limit: cut inside the body, `[Truncated...]` appended. */
+function cutEks(rec: Record<string, unknown>): Record<string, unknown> {
+  const msg = rec['message'] as string;
+  return { ...rec, message: `${msg.slice(0, msg.indexOf('"requestObject"') + 40)}[Truncated...]` };
+}
+/** A CSR create as Azure Monitor delivers a kube-audit log over 16 KiB: properties.log cut, no marker. */
+function cutAks(rec: Record<string, unknown>): Record<string, unknown> {
+  const props = rec['properties'] as Record<string, unknown>;
+  const log = props['log'] as string;
+  return { ...rec, properties: { ...props, log: log.slice(0, log.indexOf('"requestObject"') + 40) } };
+}
+/** A GKE entry over the size limit: the bodies dropped and the truncated label set. */
+function cutGke(rec: Record<string, unknown>): Record<string, unknown> {
+  const { request: _request, response: _response, ...payload } = rec['protoPayload'] as Record<string, unknown>;
+  return { ...rec, protoPayload: payload, labels: { ...(rec['labels'] as Record<string, string> | undefined), 'audit.k8s.io/truncated': 'true' } };
+}
 // Panther's records are verbatim apart from the timestamps seedWithTime adds (see its comment).
 
 export default defineRule<z.infer<typeof options>>({
@@ -27,6 +44,7 @@ export default defineRule<z.infer<typeof options>>({
     'An approved client certificate is a credential that outlives tokens and RBAC clean-ups and is hard to revoke (Stratus k8s.persistence.create-client-certificate). A service account or anonymous caller asking for one, or a request for a privileged subject, is rarely legitimate.',
   falsePositives: [
     'Onboarding a human user with a client certificate (kubectl create csr for themselves): reported low.',
+    'A CSR whose audit record the log service cut (EKS [Truncated...], AKS 16 KiB, GKE truncated label): its signer or subject is unknown, so it is reported medium with facts.bodyCut naming what was lost; read the CSR itself (kubectl get csr <name> -o yaml) to settle it.',
     'An in-cluster PKI (cert-manager, Vault) creating CSRs under its own service account: add it to ignoreRequesters.',
   ],
   runbook: [
@@ -52,13 +70,20 @@ export default defineRule<z.infer<typeof options>>({
     if (e.outcome.result === 'failure') return null; // denied creates are csr-approved-by-non-system's (low)
     const csr = readCsr(e);
     const client = csr.usages.includes('client auth') || (csr.signerName?.startsWith(SIGNERS.apiserverClient) ?? false);
-    if (!client) return null; // serving certificates authenticate no one to the API server
+    // A body the log service cut may hide a client-certificate request: what was lost is unknown, not absent.
+    // A readable client request that lost only its subject still counts as cut (the subject decides severity).
+    const cut = csrBodyLoss(e, csr);
+    const loss = client && cut?.lost.includes('request') !== true ? undefined : cut;
+    if (!client && loss === undefined) return null; // serving certificates authenticate no one to the API server
     if (e.user.name !== undefined && ctx.options.ignoreRequesters.includes(e.user.name)) return null;
     const caller = classifyCaller(e, ctx.identities, trustSignalsFrom(ctx.history, e.cluster));
     // A trusted node renews its own kubelet certificates; apiserver-client certificates are not its business.
     if (caller.trusted && caller.kind === 'node' && csr.signerName !== SIGNERS.apiserverClient) return null;
     if (caller.trusted && caller.kind !== 'node') return null; // control plane, controllers, node bootstrap
     let severity: Severity = caller.kind === 'human' ? 'low' : 'medium';
+    // Unknown signer or subject: it may be the privileged request a readable body would have shown, so
+    // never below the readable case and one step above a person's own certificate.
+    if (loss !== undefined) severity = 'medium';
     if (caller.distrust !== undefined) severity = 'high';
     const facts: Record<string, unknown> = {
       csrName: e.target.name ?? null,
@@ -67,16 +92,19 @@ export default defineRule<z.infer<typeof options>>({
       ...csrFacts(csr),
     };
     if (caller.distrust !== undefined) facts['requesterDistrust'] = caller.distrust;
+    if (loss !== undefined) facts['bodyCut'] = { by: loss.cutBy, lost: loss.lost };
     if (csr.request.ok) {
       const subject = assessRequestedSubject(csr.request.value, csr.signerName, { identity: caller, trusted: caller.trusted }, ctx.identities);
       if (subject.severity !== null) severity = maxSeverity(severity, subject.severity);
       if (subject.findings.length > 0) facts['subjectFindings'] = subject.findings.map((f) => `${f.field}: ${f.why}`);
     }
     const who = `${caller.kind} ${e.user.name ?? '(unknown)'}`;
+    const what = client ? 'requested a client certificate' : 'created a CSR that may request a client certificate';
+    const lost = loss === undefined ? '' : `; ${loss.cutBy}: ${loss.lost.map((f) => (f === 'request' ? 'requested subject' : f)).join(', ')} unknown`;
     return {
       severity,
       facts,
-      summary: `${who} requested a client certificate (CSR ${e.target.name ?? '(generated name)'}, signer ${csr.signerName ?? 'unknown'}) in ${e.cluster ?? 'an unnamed cluster'} from ${e.sourceIPs[0] ?? 'an unknown address'}`,
+      summary: `${who} ${what} (CSR ${e.target.name ?? '(generated name)'}, signer ${csr.signerName ?? 'unknown'}) in ${e.cluster ?? 'an unnamed cluster'} from ${e.sourceIPs[0] ?? 'an unknown address'}${lost}`,
     };
   },
   examples: [
@@ -171,6 +199,30 @@ export default defineRule<z.infer<typeof options>>({
       name: 'AKS: a node renews its own kubelet client certificate',
       expect: null,
       record: asAks(csrCreate({ name: 'csr-renew', user: 'system:node:gke-prod-1-pool-1-7f3a' }, { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient })),
+    },
+    // Cut bodies: the shape each cloud gives a long CSR create (a CSR with a large SAN list, for instance).
+    {
+      name: 'EKS: a person\'s CSR create cut by CloudWatch ([Truncated...]): signer, usages and subject unknown, reported medium',
+      expect: 'medium',
+      facts: { requesterKind: 'human', bodyCut: { by: 'CloudWatch Logs cut the audit line ([Truncated...])', lost: ['signerName', 'usages', 'request'] } },
+      record: cutEks(asEks(csrCreate({ name: 'big-csr', user: 'alice@example.com' }, { pem: PEM.stratus }))),
+    },
+    {
+      name: 'AKS: a person\'s CSR create whose properties.log Azure cut at 16 KiB: reported medium, above the readable case (low)',
+      expect: 'medium',
+      facts: { bodyCut: { by: 'Azure Monitor cut properties.log at 16 KiB', lost: ['signerName', 'usages', 'request'] } },
+      record: cutAks(asAks(csrCreate({ name: 'big-csr', user: 'alice@contoso.com' }, { pem: PEM.aliceUser }))),
+    },
+    {
+      name: 'GKE: a person\'s CSR create with the truncated label and no request body: reported medium',
+      expect: 'medium',
+      facts: { bodyCut: { by: 'GKE truncated the entry (label audit.k8s.io/truncated)', lost: ['signerName', 'usages', 'request'] } },
+      record: cutGke(asGke(csrCreate({ name: 'big-csr', user: 'alice@example.com' }, { pem: PEM.aliceUser }))),
+    },
+    {
+      name: 'benign: a node\'s own CSR create cut by CloudWatch is still the node renewing (signer unknown, not an apiserver-client request)',
+      expect: null,
+      record: cutEks(asEks(csrCreate({ name: 'csr-renew', user: 'system:node:ip-10-0-1-23.eu-west-1.compute.internal', groups: ['system:nodes', 'system:authenticated'] }, { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient }))),
     },
     {
       name: 'EKS: a PKI service account asks for a client certificate (tune with ignoreRequesters)',

@@ -8,6 +8,15 @@ import { DEFAULT_HOST_MOUNT_PREFIXES } from '../core/sensitive-paths.js';
 
 /** Kubelet API endpoints that run commands or open streams into containers (Elastic AKS kubelet-proxy rule). */
 const COMMAND_ENDPOINTS: readonly string[] = Object.freeze(['exec', 'run', 'attach', 'portforward', 'cri']);
+/**
+ * Other kubelet endpoints that hand out what a credential thief wants, reported one step lower:
+ * `/checkpoint` snapshots a running container (memory and files, so its secrets) to the node,
+ * `/logs` serves the node's /var/log, `/configz` the kubelet's configuration, `/debug` its pprof
+ * and flags, `/pods` and `/runningpods` every pod spec of the node (env values included).
+ * Kubelet paths per kubernetes.io "Kubelet authentication/authorization" (its subresource table).
+ * The monitoring endpoints (`/metrics`, `/stats`, `/healthz`, `/spec`) are not reported.
+ */
+const SENSITIVE_ENDPOINTS: readonly string[] = Object.freeze(['checkpoint', 'logs', 'containerLogs', 'configz', 'debug', 'pods', 'runningpods']);
 
 const options = z.object({
   /** Exact user names allowed to reach the kubelet's command endpoints (node agents that really do). Default none. */
@@ -20,11 +29,25 @@ const options = z.object({
 type Options = z.infer<typeof options>;
 
 const NODE = 'ip-10-0-1-23.eu-west-1.compute.internal';
-const proxy = (path: string, init: Partial<K8sEventInit> = {}) =>
+const proxy = (path: string, init: Partial<K8sEventInit> = {}, node = NODE) =>
   k8sEvent({
-    verb: 'create', user: 'system:serviceaccount:monitoring:scraper', resource: 'nodes', subresource: 'proxy', name: NODE,
-    requestURI: `/api/v1/nodes/${NODE}/proxy/${path}`, userAgent: 'curl/8.5.0', sourceIPs: ['10.0.3.77'], code: 200, ...init,
+    verb: 'create', user: 'system:serviceaccount:monitoring:scraper', resource: 'nodes', subresource: 'proxy', name: node,
+    requestURI: `/api/v1/nodes/${node}/proxy/${path}`, userAgent: 'curl/8.5.0', sourceIPs: ['10.0.3.77'], code: 200, ...init,
   });
+/**
+ * A GKE entry as GKE writes one for nodes/proxy: the proxied path follows `proxy` in resourceName
+ * (the shape of a real entry: `core/v1/nodes/gke-adx-default-pool-e05a7794-jgln/proxy/metrics/cadvisor`,
+ * method `io.k8s.core.v1.nodes.proxy.get`), with no query string and no requestURI.
+ */
+const GKE_NODE = 'gke-prod-1-default-pool-e05a7794-jgln';
+function gkeProxy(path: string, init: Partial<K8sEventInit> = {}): Record<string, unknown> {
+  const entry = asGke(proxy(path, { verb: 'get', ...init }, GKE_NODE));
+  const payload = entry['protoPayload'] as Record<string, unknown>;
+  const resourceName = `core/v1/nodes/${GKE_NODE}/proxy/${path.split('?')[0]}`;
+  payload['resourceName'] = resourceName;
+  for (const a of payload['authorizationInfo'] as Array<Record<string, unknown>>) a['resource'] = resourceName;
+  return entry;
+}
 
 export default defineRule<Options>({
   id: 'pki-read-via-node-proxy',
@@ -32,14 +55,16 @@ export default defineRule<Options>({
   severity: 'high',
   mitre: ['T1609', 'T1552.004'],
   description:
-    'A nodes/proxy request to the kubelet\'s /exec, /run, /attach, /portforward or /cri endpoint by an identity that is neither a ' +
-    'node nor the control plane. The API server logs only the proxied URL: the command runs in any pod of that node with no ' +
-    'pods/exec event. Critical when the proxied exec command reads a private key.',
+    'A nodes/proxy request to the kubelet\'s /exec, /run, /attach, /portforward or /cri endpoint (high), to /checkpoint (high), or to ' +
+    '/logs, /configz, /debug or /pods (medium), by an identity that is neither a node nor the control plane. The API server logs only ' +
+    'the proxied URL: the command runs in any pod of that node with no pods/exec event. Critical when the proxied exec command reads a ' +
+    'private key. On GKE the kubelet path comes from resourceName, which carries no query string, so the command is reported unknown.',
   whyItMatters:
     'nodes/proxy is a back door around pods/exec RBAC and admission: whoever holds it can run commands in every pod of the node, ' +
     'including privileged node agents that mount the kubelet PKI. It is the audit-visible path to the kubelet API.',
   falsePositives: [
-    'Monitoring that scrapes /metrics or /stats through nodes/proxy does not match (only command endpoints do).',
+    'Monitoring that scrapes /metrics, /stats, /healthz or /spec through nodes/proxy does not match.',
+    'Node troubleshooting tools that read /logs or /configz through nodes/proxy (medium); list their identity in allowedUsers.',
     'A node agent or debugging tool that deliberately uses the kubelet exec API; list its identity in allowedUsers.',
   ],
   runbook: [
@@ -56,15 +81,16 @@ export default defineRule<Options>({
   clouds: {
     eks: 'full: the kubelet path is in requestURI',
     aks: 'full: the kubelet path is in requestURI',
-    gke: 'none: GKE logs no requestURI, so the kubelet endpoint behind nodes/proxy is not visible',
+    gke: 'partial: the kubelet path is in resourceName, but GKE logs no query string, so an /exec or /run command is not known',
     k8s: 'full',
   },
   needs: { resources: ['nodes'], subresources: ['proxy'] },
   options,
   evaluate(e, ctx) {
     const target = kubeletProxyPath(e);
-    if (target === undefined) return null; // no URI (GKE) or not a nodes/proxy URL
-    if (!COMMAND_ENDPOINTS.includes(target.endpoint)) return null; // /metrics, /stats, /logs…: monitoring
+    if (target === undefined) return null; // not a nodes/proxy URL (or a GKE entry without the proxied path)
+    const isCommand = COMMAND_ENDPOINTS.includes(target.endpoint);
+    if (!isCommand && !SENSITIVE_ENDPOINTS.includes(target.endpoint)) return null; // /metrics, /stats, /healthz…: monitoring
     const id = classifyIdentity(e.user, ctx.identities);
     if (id.kind === 'node' || id.kind === 'control-plane') return null; // the API server itself and kubelets
     if (e.user.name !== undefined && ctx.options.allowedUsers.includes(e.user.name)) return null;
@@ -75,12 +101,16 @@ export default defineRule<Options>({
     const argv = command?.argv.length === 1 && target.endpoint === 'run' ? ['sh', '-c', command.argv[0]!] : command?.argv;
     const reads = argv === undefined ? [] : sensitiveReads(argv, { hostMountPrefixes: ctx.options.hostMountPrefixes });
     const key = readsPrivateKey(reads);
+    // GKE logs the proxied path but not its query: a command endpoint's argv is unknown, not absent.
+    const commandUnknown = isCommand && argv === undefined && e.cloud === 'gke' && (target.endpoint === 'exec' || target.endpoint === 'run');
+    const severity = denied ? (isCommand ? 'medium' : 'low') : key ? 'critical' : isCommand || target.endpoint === 'checkpoint' ? 'high' : 'medium';
     return {
-      severity: denied ? 'medium' : key ? 'critical' : 'high',
+      severity,
       summary:
         `${e.user.name ?? 'unknown user'} ${denied ? 'tried to reach' : 'reached'} the kubelet /${target.endpoint} endpoint of node ${target.node}` +
         `${target.pod === undefined ? '' : ` (pod ${target.pod})`} through nodes/proxy${e.cluster === undefined ? '' : ` in cluster ${e.cluster}`}` +
-        ` from ${e.sourceIPs[0] ?? 'unknown address'}${argv === undefined ? '' : `: "${argv.join(' ')}"`}${denied ? ' (denied)' : ''}`,
+        ` from ${e.sourceIPs[0] ?? 'unknown address'}${argv === undefined ? '' : `: "${argv.join(' ')}"`}${denied ? ' (denied)' : ''}` +
+        `${commandUnknown ? '; the command is not known (GKE logs no query string)' : ''}`,
       facts: {
         user: e.user.name,
         identityKind: id.kind,
@@ -90,6 +120,7 @@ export default defineRule<Options>({
         pod: target.pod,
         command: argv,
         privateKey: key,
+        commandUnknown,
         denied,
         reads: reads.map((r) => ({ path: r.path, kind: r.kind, reader: r.reader })),
       },
@@ -132,10 +163,56 @@ export default defineRule<Options>({
       record: asAks(proxy('exec/kube-system/konnectivity-agent-5x2/agent?command=date', { user: 'aksService', userAgent: 'Go-http-client/1.1' })),
     },
     {
-      name: 'GKE nodes/proxy entry: the kubelet path is not logged, so nothing can be judged',
+      name: 'GKE: a service account reaches the kubelet /run endpoint; the path is in resourceName, the command is not logged',
+      expect: 'high',
+      record: gkeProxy('run/default/web-7d4b9c-x2x4p/web?cmd=id', { verb: 'create' }),
+      facts: { endpoint: 'run', pod: 'default/web-7d4b9c-x2x4p', commandUnknown: true, node: GKE_NODE },
+    },
+    {
+      name: 'GKE: human uses the kubelet /exec endpoint through nodes/proxy',
+      expect: 'high',
+      record: gkeProxy('exec/kube-system/fluentbit-gke-x2x4p/fluentbit?command=cat&command=%2Fvar%2Flib%2Fkubelet%2Fpki%2Fkubelet-client-current.pem', {
+        user: 'mallory@example.com', userAgent: 'kubectl/v1.30.2 (linux/amd64) kubernetes/3968350',
+      }),
+      facts: { endpoint: 'exec', pod: 'kube-system/fluentbit-gke-x2x4p', commandUnknown: true },
+    },
+    {
+      name: 'GKE: container checkpoint through nodes/proxy (memory and files of a running container)',
+      expect: 'high',
+      record: gkeProxy('checkpoint/default/web-7d4b9c-x2x4p/web', { verb: 'create' }),
+      facts: { endpoint: 'checkpoint' },
+    },
+    {
+      name: 'GKE: node log files read through nodes/proxy /logs',
+      expect: 'medium',
+      record: gkeProxy('logs/kube-apiserver-audit.log', { user: 'mallory@example.com' }),
+      facts: { endpoint: 'logs', kubeletPath: '/logs/kube-apiserver-audit.log' },
+    },
+    {
+      name: 'GKE: kubelet configuration read through nodes/proxy /configz',
+      expect: 'medium',
+      record: gkeProxy('configz'),
+    },
+    {
+      name: 'GKE: denied /attach attempt',
+      expect: 'medium',
+      record: gkeProxy('attach/default/web-7d4b9c-x2x4p/web', { code: 403 }),
+    },
+    {
+      name: 'benign: GKE Prometheus scrapes cAdvisor through nodes/proxy (the shape of a real GKE entry)',
       expect: null,
-      record: asGke(proxy('exec/default/web/web?command=cat&command=%2Fvar%2Flib%2Fkubelet%2Fpki%2Fkubelet-client-current.pem')),
-      note: 'Elastic\'s AKS rule reads the kubelet path from the URI; GKE entries have no URI.',
+      record: gkeProxy('metrics/cadvisor', { user: 'system:serviceaccount:monitoring:prometheus-k8s', userAgent: 'Prometheus/1.8.2' }),
+    },
+    {
+      name: 'benign: GKE stats and healthz through nodes/proxy',
+      expect: null,
+      record: gkeProxy('stats/summary', { user: 'system:serviceaccount:kube-system:metrics-server' }),
+    },
+    {
+      name: 'benign: GKE nodes/proxy entry that names no kubelet path',
+      expect: null,
+      record: asGke(proxy('', { verb: 'get' }, GKE_NODE)),
+      note: 'resourceName core/v1/nodes/<node>/proxy: nothing behind the proxy to judge.',
     },
   ],
 });

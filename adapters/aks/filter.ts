@@ -202,7 +202,9 @@ export function buildDataQuery(input: DataQueryInput): string | undefined {
     if (pre !== undefined) lines.push(`| ${pre}`);
     lines.push('| extend Audit = parse_json(log_s)');
   }
-  lines.push(`| where ${predicate}`);
+  // A log_s that Azure cut at 16 KiB is not JSON, so no predicate on Audit can judge it: a row whose
+  // text does not end with the Event's closing brace is kept for the parser to salvage, as in files.
+  lines.push(input.source.layout === 'azure-diagnostics' ? `| where (${predicate}) or not(log_s endswith "}" or log_s endswith "}\\n")` : `| where ${predicate}`);
   const columns = input.source.layout === 'azure-diagnostics' ? AZURE_DIAGNOSTICS_COLUMNS : RESOURCE_SPECIFIC_COLUMNS;
   lines.push(`| project ${columns.join(', ')}`);
   lines.push(`| take ${input.take}`);

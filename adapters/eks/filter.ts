@@ -24,6 +24,30 @@ import type { NeedsUnion } from '../../core/needs.js';
 
 export const FILTER_PATTERN_MAX_LENGTH = 1024;
 
+/**
+ * CloudWatch Logs cuts an event over its size limit and ends it with `[Truncated...]`; what is
+ * left is not JSON, so no JSON pattern matches it and the needs patterns never download it. This
+ * term pattern does: an exact phrase in double quotes, as the user guide ("Using filter patterns
+ * to match terms in unstructured log events") requires of a term holding brackets and dots. The
+ * cut lines it brings are salvaged by the parser as in files (adapters/eks/parse.ts); whichever
+ * no rule needs, the engine drops. JSON lines never match it unless a value holds the phrase,
+ * and the source drops such a duplicate by eventId.
+ */
+export const CUT_LINE_PATTERN = '"[Truncated...]"';
+
+/** Requests that carry no body: their audit lines stay far below CloudWatch's 256 KB cut. */
+const BODYLESS_SUBRESOURCES: ReadonlySet<string> = new Set(['exec', 'attach', 'portforward', 'proxy']);
+
+/**
+ * The queries of a window with the cut-line query added, unless nothing is read, everything
+ * already is, or every needed request is a bodyless one (the exec look-back of runtime sensors).
+ */
+export function withCutLineQuery(queries: readonly EksQuery[], union: NeedsUnion): EksQuery[] {
+  if (queries.length === 0 || queries.some((q) => q.pattern === undefined)) return [...queries];
+  const bodyless = [...union.resources.values()].every((e) => e.subresources !== undefined && [...e.subresources].every((s) => BODYLESS_SUBRESOURCES.has(s)));
+  return bodyless ? [...queries] : [...queries, { pattern: CUT_LINE_PATTERN }];
+}
+
 /** One FilterLogEvents query; `pattern` undefined downloads every event of the audit streams. */
 export interface EksQuery {
   pattern?: string;

@@ -3,7 +3,7 @@ import { ConfigError, SourceError } from '../../core/errors.js';
 import type { ParseOutcome } from '../../core/parse-result.js';
 import type { LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/source.js';
 import { cloudWatchLogsFor } from './client.js';
-import { compileEksFilter, type EksQuery } from './filter.js';
+import { compileEksFilter, withCutLineQuery, type EksQuery } from './filter.js';
 import { parse } from './parse.js';
 import { describeFailure, type ReadProgress } from './source-errors.js';
 
@@ -76,7 +76,8 @@ export function createEksSource(opts: EksSourceOptions): LogSource {
       const from = window.from.getTime();
       const to = window.to.getTime();
       if (!(from < to)) return;
-      const queries = compileEksFilter(options.needs);
+      // One more query per window brings the lines CloudWatch cut, which no JSON pattern matches.
+      const queries = withCutLineQuery(compileEksFilter(options.needs), options.needs);
       const progress: ReadProgress = { requests: 0, pages: 0, downloaded: 0, kept: 0 };
       const fail = async (err: unknown): Promise<never> => {
         const r = region ?? (await client.config.region().catch(() => undefined)) ?? 'unknown-region';

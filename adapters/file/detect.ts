@@ -9,6 +9,7 @@ import {
   type JsonObject,
   type K8sEventContext,
 } from '../../core/k8s-audit.js';
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../../core/json-prefix.js';
 import { rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/parse-result.js';
 import { isAksAuditRow, isAksDiagnosticRecord, isAzureDiagnosticsRow, parseAksAuditRow, parseAksRecord, parseAzureDiagnosticsRow } from '../aks/parse.js';
 import { clusterOfLogGroup, isCloudWatchEvent, isSubscriptionPayload, parseEksRecord, parseEksSubscription } from '../eks/parse.js';
@@ -47,13 +48,49 @@ function inflate(data: Uint8Array, origin: Origin, hints: ParseHints, depth: num
   } catch (err) {
     return [rejected(origin, 'decode-failed', `gzip payload: ${err instanceof Error ? err.message : String(err)}`)];
   }
+  return parseEmbedded(text, 'decompressed payload', origin, hints, depth);
+}
+
+const tooDeep = (origin: Origin, what: string): ParseOutcome => rejected(origin, 'too-deep', `${what} nested deeper than ${MAX_NESTING_DEPTH} levels`);
+
+/** JSON text found inside a record (a decompressed payload, a Pub/Sub message's data). */
+function parseEmbedded(text: string, what: string, origin: Origin, hints: ParseHints, depth: number): ParseOutcome[] {
+  if (nestsDeeperThan(text)) return [tooDeep(origin, what)];
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    return [rejected(origin, 'malformed-json', `decompressed payload: ${err instanceof Error ? err.message : String(err)}`)];
+    return [rejected(origin, 'malformed-json', `${what}: ${err instanceof Error ? err.message : String(err)}`)];
   }
   return detect(value, origin, hints, depth + 1);
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$|^[A-Za-z0-9_-]*={0,2}$/;
+
+/**
+ * The Pub/Sub message a record carries: a push request body `{message:{data,…}, subscription}`,
+ * an item of `gcloud pubsub subscriptions pull --format=json` (`{ackId, message}`), or a bare
+ * PubsubMessage (the event a Cloud Function receives; `@type` …PubsubMessage, or `messageId`).
+ */
+function pubsubMessageOf(v: JsonObject): JsonObject | undefined {
+  const m = v['message'];
+  if (isObject(m) && typeof m['data'] === 'string' && (typeof v['subscription'] === 'string' || typeof v['ackId'] === 'string')) return m;
+  if (typeof v['data'] !== 'string') return undefined;
+  const type = v['@type'];
+  if (typeof type === 'string' && type.endsWith('google.pubsub.v1.PubsubMessage')) return v;
+  return (typeof v['messageId'] === 'string' || typeof v['message_id'] === 'string') && ('publishTime' in v || 'attributes' in v) ? v : undefined;
+}
+
+/** A Pub/Sub message's `data` (base64 of a LogEntry, possibly gzip) decoded and detected like any record. */
+function fromPubsub(m: JsonObject, origin: Origin, hints: ParseHints, depth: number): ParseOutcome[] {
+  const data = (m['data'] as string).trim();
+  const id = typeof m['messageId'] === 'string' ? m['messageId'] : typeof m['message_id'] === 'string' ? m['message_id'] : undefined;
+  const at = id === undefined || origin.recordId !== undefined ? origin : originWith(origin, { recordId: `pubsub:${id}` });
+  if (data === '') return [skipped(at, 'empty', 'Pub/Sub message without data')];
+  if (!BASE64.test(data)) return [rejected(at, 'decode-failed', 'Pub/Sub message data is not base64')];
+  const bytes = Buffer.from(data, data.includes('-') || data.includes('_') ? 'base64url' : 'base64');
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) return inflate(bytes, at, hints, depth);
+  return parseEmbedded(bytes.toString('utf8'), 'Pub/Sub message data', at, hints, depth);
 }
 
 function fromString(s: string, origin: Origin, hints: ParseHints, depth: number): ParseOutcome[] {
@@ -78,6 +115,8 @@ function rawItem(v: unknown, origin: Origin, hints: ParseHints): ParseOutcome[] 
 
 function detectObject(v: JsonObject, origin: Origin, hints: ParseHints, depth: number): ParseOutcome[] {
   if (isK8sAuditEvent(v)) return [k8sEventToAudit(v, rawEventContext(origin, hints))];
+  const pubsub = pubsubMessageOf(v);
+  if (pubsub !== undefined) return fromPubsub(pubsub, origin, hints, depth);
   // Runtime sensor lines (Tracee, Falco), bare or in the log services' envelopes (adapters/runtime/detect.ts).
   const runtime = detectRuntimeRecord(v, origin, hints);
   if (runtime !== undefined) return runtime;
@@ -118,7 +157,9 @@ export function parseAnyRecord(record: unknown, origin: Origin, hints: ParseHint
   try {
     return detect(record, origin, hints, 0);
   } catch (err) {
-    // A parser bug must not end a scan; it is reported like any bad record.
+    // A parser bug must not end a scan; it is reported like any bad record. A stack overflow is a
+    // value nested too deep for a recursive step (a whole document's item is not pre-checked).
+    if (err instanceof RangeError) return [tooDeep(origin, 'record')];
     return [rejected(origin, 'invalid-value', `record could not be parsed: ${err instanceof Error ? err.message : String(err)}`)];
   }
 }
@@ -131,7 +172,9 @@ function salvageLine(text: string, origin: Origin, hints: ParseHints, error: str
 
 /** One line of text (JSONL): blank lines give nothing, bad JSON a rejection or a salvaged event. */
 export function parseAnyLine(text: string, origin: Origin, hints: ParseHints = {}): ParseOutcome[] {
+  if (text.length === 0) return [];
   if (text.length > MAX_LINE_CHARS) return [rejected(origin, 'too-large', `line of ${text.length} chars exceeds ${MAX_LINE_CHARS}`)];
+  if (nestsDeeperThan(text)) return [tooDeep(origin, 'record')];
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -10,6 +10,33 @@ function decode(bytes: Buffer): string {
   return bytes.toString(isAscii(bytes) ? 'ascii' : 'utf8');
 }
 
+const LF_LF = Buffer.from('\n\n');
+const LF_CRLF = Buffer.from('\n\r\n');
+const LF_BLOCK = Buffer.alloc(64 * 1024, '\n');
+const CRLF_BLOCK = Buffer.alloc(64 * 1024, '\r\n');
+
+/**
+ * How many bytes from `pos` (before `end`) repeat `block`'s pattern: compared a growing block at a
+ * time, then halving at the first mismatch. For CR LF runs the result is rounded down to pairs by the caller.
+ */
+function runLength(buf: Buffer, pos: number, end: number, block: Buffer): number {
+  let n = 0;
+  let step = 64;
+  while (pos + n < end) {
+    const len = Math.min(step, end - pos - n);
+    if (buf.compare(block, 0, len, pos + n, pos + n + len) === 0) {
+      n += len;
+      step = Math.min(step * 2, block.length);
+    } else if (len <= 8) {
+      while (pos + n < end && buf[pos + n] === block[n % 2]) n++;
+      return n;
+    } else {
+      step = len >> 1;
+    }
+  }
+  return n;
+}
+
 /**
  * Splits a byte stream into lines. A newline byte (0x0A) never occurs inside a multi-byte UTF-8
  * sequence, so the Buffer is split first: the whole lines of a chunk are decoded as one string and
@@ -49,16 +76,7 @@ export class LineSplitter {
     }
     const last = buf.lastIndexOf(10);
     if (last >= pos) {
-      // One string for all whole lines of the chunk, sliced per line. A string per line (as the
-      // bare bench does) measured slower here: events keep those young strings alive across a
-      // batch, and every scavenge copies them; a chunk-sized string is allocated old.
-      const text = decode(buf.subarray(pos, last + 1));
-      let start = 0;
-      for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
-        this.line++;
-        this.onLine(text.slice(start, end > start && text.charCodeAt(end - 1) === 0x0d ? end - 1 : end), this.line);
-        start = end + 1;
-      }
+      this.wholeLines(buf, pos, last + 1);
       pos = last + 1;
     }
     if (this.skipping || pos === buf.length) return;
@@ -84,6 +102,55 @@ export class LineSplitter {
     this.pending = [];
     this.pendingBytes = 0;
     this.onLine(whole.toString('utf8'), this.line);
+  }
+
+  /**
+   * The whole lines in `buf[start, end)` (`end` just past a newline). Runs of blank lines are
+   * counted by comparing the bytes against a block of newlines (memcmp speed) and never become
+   * strings: a flood of blank lines costs what reading it does. Between runs, the lines are
+   * decoded as one string and sliced.
+   */
+  private wholeLines(buf: Buffer, start: number, end: number): void {
+    let pos = start;
+    // Where the next blank line (LF LF or LF CR LF) starts; searched again only once passed, so
+    // a chunk is scanned once for each kind however many runs it holds.
+    let lf = -2;
+    let crlf = -2;
+    while (pos < end) {
+      if (buf[pos] === 0x0a) {
+        const n = runLength(buf, pos, end, LF_BLOCK);
+        this.line += n;
+        pos += n;
+        continue;
+      }
+      if (buf[pos] === 0x0d && buf[pos + 1] === 0x0a) {
+        const n = runLength(buf, pos, end, CRLF_BLOCK) >> 1;
+        this.line += n;
+        pos += 2 * n;
+        continue;
+      }
+      if (lf !== -1 && lf < pos) lf = buf.indexOf(LF_LF, pos);
+      if (crlf !== -1 && crlf < pos) crlf = buf.indexOf(LF_CRLF, pos);
+      // The newline ending the last non-blank line before the next run of blank ones.
+      let stop = end - 1;
+      if (lf >= 0 && lf < stop) stop = lf;
+      if (crlf >= 0 && crlf < stop) stop = crlf;
+      this.textLines(buf, pos, stop + 1);
+      pos = stop + 1;
+    }
+  }
+
+  private textLines(buf: Buffer, start: number, end: number): void {
+    // One string for all whole lines of the chunk, sliced per line. A string per line (as the
+    // bare bench does) measured slower here: events keep those young strings alive across a
+    // batch, and every scavenge copies them; a chunk-sized string is allocated old.
+    const text = decode(buf.subarray(start, end));
+    let from = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
+      this.line++;
+      this.onLine(text.slice(from, nl > from && text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl), this.line);
+      from = nl + 1;
+    }
   }
 
   private emit(buf: Buffer, start: number, nl: number): void {

@@ -3,16 +3,19 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { createGunzip } from 'node:zlib';
 import { SourceError } from '../../core/errors.js';
 import { rejected, type ParseHints, type ParseOutcome } from '../../core/parse-result.js';
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../../core/json-prefix.js';
+import { decodedBytes, type DecodeProblem } from './decompress.js';
 import { MAX_LINE_CHARS, parseAnyLine, parseAnyRecord } from './detect.js';
+import { ArrayStreamer, RecordCounter, type StreamedElement } from './json-stream.js';
 import { LineSplitter } from './line-splitter.js';
 
 /**
- * Files, folders, `.gz` and stdin → batches of parse outcomes (docs/input-formats.md). JSONL is
- * streamed line by line (memory bounded by one line and one batch); a file that is one JSON
- * document (pretty-printed CLI output) is parsed whole, up to a cap.
+ * Files, folders and stdin → batches of parse outcomes (docs/input-formats.md). Compression is
+ * recognised by magic bytes, not by name (adapters/file/decompress.ts); a UTF-8 byte order mark is
+ * dropped. JSONL is streamed line by line (memory bounded by one line and one batch); a file that
+ * is one JSON document (pretty-printed CLI output) is parsed whole, up to a cap.
  */
 
 export interface InputProgress {
@@ -28,10 +31,18 @@ export interface ReadInputsOptions {
   batchSize?: number;
   /** The stream read for `-` (default `process.stdin`); tests pass their own. */
   stdin?: Readable;
+  /** Document size limits (defaults STREAM_DOCUMENT_CHARS, MAX_DOCUMENT_CHARS); tests lower them. */
+  limits?: { streamDocumentChars?: number; maxDocumentChars?: number };
 }
 
 /** V8 strings stop at ~512 Mi chars; a whole-document input must fit in one. */
 export const MAX_DOCUMENT_CHARS = 500 * 1024 * 1024;
+/**
+ * A document larger than this is no longer held: an array is streamed element by element (any
+ * size), an object's records are counted so that one over MAX_DOCUMENT_CHARS is rejected with
+ * every record it held counted. Below it a document is parsed whole, as it always was.
+ */
+export const STREAM_DOCUMENT_CHARS = 64 * 1024 * 1024;
 /**
  * Piece size and batch size bound how many parsed records wait for the engine at once: every young
  * GC copies the waiting ones, so 1 MiB pieces and 1000-record batches cost a scan twice the GC
@@ -136,11 +147,17 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
     fileStream = createReadStream(input.path, { highWaterMark: READ_BYTES });
     stream = fileStream;
   }
-  if (/\.gz$/i.test(source)) stream = stream.pipe(createGunzip());
-  if (fileStream !== undefined && stream !== fileStream) {
-    // pipe() does not forward source errors; surface them on the stream being read.
-    fileStream.on('error', (err) => stream.destroy(err));
-  }
+  const problems: DecodeProblem[] = [];
+  const bytesIn = async function* (): AsyncGenerator<Buffer> {
+    for await (const chunk of stream) yield typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+  };
+  let compressedBytes = 0;
+  const counted = async function* (): AsyncGenerator<Buffer> {
+    for await (const chunk of bytesIn()) {
+      compressedBytes += chunk.length;
+      yield chunk;
+    }
+  };
 
   const batcher = new Batcher(options.batchSize ?? BATCH_SIZE);
   const lines = new LineSplitter(
@@ -153,11 +170,50 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
   let layout: Layout | undefined;
   /** The bytes read while the layout is not yet known. */
   let head: Buffer | undefined;
-  const doc: string[] = [];
+  /** Only the first bytes of an input may be a byte order mark. */
+  let atStart = true;
+  /** Blank lines before the first record (fed to the line splitter, which counts them). */
+  let leadingLines = 0;
+  let doc: string[] = [];
   let docChars = 0;
+  /** A document too large to hold: an array streamed element by element, an object's records counted. */
+  let streamer: ArrayStreamer | undefined;
+  let counter: RecordCounter | undefined;
+  let overLimit = false;
+  const streamAfter = options.limits?.streamDocumentChars ?? STREAM_DOCUMENT_CHARS;
+  const maxDocument = options.limits?.maxDocumentChars ?? MAX_DOCUMENT_CHARS;
+  const startStreaming = (first: string): void => {
+    if (first === '[') {
+      streamer = new ArrayStreamer((e) => batcher.add(parseElement(e, source, hints)), MAX_LINE_CHARS);
+      for (const piece of doc) streamer.write(piece);
+      doc = [];
+    } else {
+      counter = new RecordCounter();
+      for (const piece of doc) counter.write(piece);
+    }
+  };
   let bytes = 0;
 
   const take = (buf: Buffer, final: boolean): void => {
+    if (atStart && buf.length > 0) {
+      const b = head === undefined ? buf : Buffer.concat([head, buf]);
+      if (b.length < 3 && !final) {
+        head = b;
+        return;
+      }
+      head = undefined;
+      atStart = false;
+      if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) buf = b.subarray(3);
+      else if ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff)) throw new Utf16Input();
+      else buf = b;
+    }
+    if (layout === undefined && head === undefined && isAllNewlines(buf)) {
+      // A flood of blank lines before the first record is counted, not kept while the layout is open.
+      lines.write(buf);
+      leadingLines = lines.line;
+      if (final) lines.end();
+      return;
+    }
     if (layout === undefined) {
       head = head === undefined ? buf : Buffer.concat([head, buf]);
       // A fresh decoder holds back a cut multi-byte char at the end, as the stream would.
@@ -176,47 +232,98 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
     }
     const text = final ? decoder.write(buf) + decoder.end() : decoder.write(buf);
     docChars += text.length;
-    if (docChars > MAX_DOCUMENT_CHARS) throw new DocumentTooLarge();
-    doc.push(text);
+    if (streamer !== undefined) {
+      streamer.write(text);
+      return;
+    }
+    counter?.write(text);
+    if (!overLimit) doc.push(text);
+    if (streamer === undefined && counter === undefined && docChars > streamAfter) startStreaming(firstChar(doc));
+    if (counter !== undefined && docChars > maxDocument && !overLimit) {
+      // Past what one string can hold: the object is rejected whole, its records still counted.
+      overLimit = true;
+      doc = [];
+    }
   };
 
   try {
-    for await (const chunk of stream) {
-      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    for await (const buf of decodedBytes(counted(), (p) => problems.push(p))) {
       bytes += buf.length;
       for (let at = 0; at < buf.length; at += CHUNK_BYTES) {
         take(buf.length <= CHUNK_BYTES ? buf : buf.subarray(at, at + CHUNK_BYTES), false);
         const b = batcher.take(false);
         if (b !== undefined) yield b;
       }
-      options.onProgress?.({ file: source, bytesRead: fileStream?.bytesRead ?? bytes, ...(input.size === undefined ? {} : { totalBytes: input.size }) });
+      options.onProgress?.({ file: source, bytesRead: fileStream?.bytesRead ?? compressedBytes, ...(input.size === undefined ? {} : { totalBytes: input.size }) });
     }
     take(Buffer.alloc(0), true);
   } catch (err) {
     fileStream?.destroy();
-    if (err instanceof DocumentTooLarge) {
-      batcher.add([rejected({ source }, 'too-large', `JSON document larger than ${MAX_DOCUMENT_CHARS} chars; split it or export JSON lines`)]);
-    } else if (isZlibError(err)) {
-      batcher.add([rejected({ source, line: lines.line + 1 }, 'decode-failed', `gzip: ${(err as Error).message}`)]);
+    if (err instanceof Utf16Input) {
+      batcher.add([rejected({ source, line: 1 }, 'decode-failed', 'UTF-16 text (byte order mark FF FE / FE FF); convert it to UTF-8 first (for example `iconv -f UTF-16 -t UTF-8`)')]);
     } else throw unreadable(source, err);
   }
-  if (layout === 'document' && doc.length > 0) batcher.add(parseDocument(doc.join(''), source, hints));
+  for (const p of problems) {
+    // The problem comes after every line decoded before it: it is reported at the next line.
+    batcher.add([rejected({ source, line: lines.line + 1 }, 'decode-failed', `${p.message} (at compressed byte ${p.offset})`)]);
+  }
+  if (streamer !== undefined) {
+    streamer.end();
+    if (streamer.problem !== undefined) {
+      const n = streamer.completed;
+      batcher.add([rejected({ source, index: n }, 'malformed-json', `JSON document: ${streamer.problem}; the ${n} record${n === 1 ? '' : 's'} before it were read, nothing after it`)]);
+    }
+  } else if (overLimit) {
+    const n = Math.max(1, counter?.count ?? 0);
+    const why = `JSON document of ${docChars} chars exceeds ${maxDocument}: an object this large cannot be parsed whole; split it or export JSON lines`;
+    for (let index = 0; index < n; index++) batcher.add([rejected({ source, index }, 'too-large', why)]);
+  } else if (layout === 'document' && doc.length > 0) batcher.add(parseDocument(doc.join(''), source, hints, leadingLines));
   const last = batcher.take(true);
   if (last !== undefined) yield last;
 }
 
-class DocumentTooLarge extends Error {}
+class Utf16Input extends Error {}
 
-function isZlibError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && code.startsWith('Z_');
+/** The first non-blank character of a document's text. */
+function firstChar(pieces: readonly string[]): string {
+  for (const p of pieces) {
+    const m = /\S/.exec(p);
+    if (m !== null) return m[0];
+  }
+  return '';
+}
+
+/** One element of a streamed array document, detected like an item of a parsed one. */
+function parseElement(e: StreamedElement, source: string, hints: ParseHints): ParseOutcome[] {
+  const origin = { source, index: e.index };
+  if (e.text === undefined) return [rejected(origin, 'too-large', `array element of ${e.chars} chars exceeds ${MAX_LINE_CHARS}`)];
+  if (nestsDeeperThan(e.text)) return [rejected(origin, 'too-deep', `array element nested deeper than ${MAX_NESTING_DEPTH} levels`)];
+  let value: unknown;
+  try {
+    value = JSON.parse(e.text);
+  } catch (err) {
+    return [rejected(origin, 'malformed-json', `array element: ${err instanceof Error ? err.message : String(err)}`)];
+  }
+  return parseAnyRecord(value, origin, hints);
+}
+
+const NEWLINES = Buffer.alloc(64 * 1024, 0x0a);
+
+/** True for a non-empty buffer of newline bytes only, at memcmp speed. */
+function isAllNewlines(buf: Buffer): boolean {
+  if (buf.length === 0) return false;
+  for (let at = 0; at < buf.length; at += NEWLINES.length) {
+    const n = Math.min(NEWLINES.length, buf.length - at);
+    if (buf.compare(NEWLINES, 0, n, at, at + n) !== 0) return false;
+  }
+  return true;
 }
 
 /**
  * A whole-document input. One that is not valid JSON is tried as lines (a JSONL file whose first
  * line looked like an opening bracket); if no line gives an event either, it is one rejection.
  */
-function parseDocument(text: string, source: string, hints: ParseHints): ParseOutcome[] {
+function parseDocument(text: string, source: string, hints: ParseHints, linesBefore: number): ParseOutcome[] {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -224,7 +331,7 @@ function parseDocument(text: string, source: string, hints: ParseHints): ParseOu
     const out: ParseOutcome[] = [];
     const lines = text.split('\n');
     for (let i = 0; i < lines.length; i++) {
-      for (const o of parseAnyLine(lines[i]!.replace(/\r$/, ''), { source, line: i + 1 }, hints)) out.push(o);
+      for (const o of parseAnyLine(lines[i]!.replace(/\r$/, ''), { source, line: linesBefore + i + 1 }, hints)) out.push(o);
     }
     if (out.some((o) => o.kind === 'event')) return out;
     const why = err instanceof Error ? err.message : String(err);

@@ -123,14 +123,16 @@ const NAMESPACE_SUBRESOURCES = ['finalize', 'status'];
 function resourcePatterns(t: Term): string[] {
   const isNamespaces = t.resources.length === 1 && t.resources[0] === 'namespaces';
   const base = isNamespaces ? NAMESPACE_OBJECT : `${PREFIX}${alt(t.resources)}`;
-  // Any subresource: a name, a subresource, and the 2020 form's repeated pod name at most.
-  if (t.subresources === undefined) return [isNamespaces ? `${base}(/[^/]+(/${alt(NAMESPACE_SUBRESOURCES)})?)?$` : `${base}(/[^/]+(/[^/]+(/[^/]+)?)?)?$`];
+  // Any subresource: a name, a subresource, and the 2020 form's repeated pod name or a proxied path.
+  if (t.subresources === undefined) return [isNamespaces ? `${base}(/[^/]+(/${alt(NAMESPACE_SUBRESOURCES)})?)?$` : `${base}(/[^/]+(/[^/]+(/[^/]+)?)?|/[^/]+/proxy/.*)?$`];
   const out: string[] = [];
   // '' is the object (or collection) itself: at most a name after the resource.
   if (t.subresources.includes('')) out.push(`${base}(/[^/]+)?$`);
   const subs = t.subresources.filter((s) => s !== '');
-  // A trailing segment after the subresource is the 2020 form that repeats the pod name.
-  if (subs.length > 0) out.push(isNamespaces ? `${base}/[^/]+/${alt(subs)}$` : `${base}/[^/]+/${alt(subs)}(/[^/]+)?$`);
+  // A trailing segment after the subresource is the 2020 form that repeats the pod name; after
+  // `proxy` comes the proxied path, of any length (`…/nodes/<n>/proxy/metrics/cadvisor`).
+  const tail = subs.includes('proxy') ? '(/.*)?' : '(/[^/]+)?';
+  if (subs.length > 0) out.push(isNamespaces ? `${base}/[^/]+/${alt(subs)}$` : `${base}/[^/]+/${alt(subs)}${tail}$`);
   return out;
 }
 

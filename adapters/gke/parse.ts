@@ -86,6 +86,9 @@ function body(v: unknown): unknown {
   return rest;
 }
 
+/** `/api/v1` for the core group, `/apis/<group>/<version>` for the others. */
+const apiPrefix = (t: Target): string => (t.apiGroup === '' || t.apiGroup === undefined ? `/api/${t.apiVersion}` : `/apis/${t.apiGroup}/${t.apiVersion}`);
+
 export function parseGkeRecord(record: unknown, origin: Origin, hints: ParseHints = {}): ParseOutcome {
   if (!isObject(record)) return rejected(origin, 'unknown-shape', 'LogEntry is not a JSON object');
   let le: JsonObject = record;
@@ -123,13 +126,25 @@ export function parseGkeRecord(record: unknown, origin: Origin, hints: ParseHint
     const m = parseResourceName(resourceName);
     if (m.kind === 'unmatched') return rejected(at, 'unsupported-resource-path', `resourceName ${JSON.stringify(m.path).slice(0, 300)} (method ${method})`);
     target = m.target;
+    // A proxied path is what the raw Event's requestURI carries (core/kubelet.ts reads it there);
+    // GKE logs no query string, so the URI has none.
+    if (m.proxyPath !== undefined) requestURI = `${apiPrefix(target)}${resourceName.slice(resourceName.indexOf('/', resourceName.indexOf('/') + 1))}`;
   }
 
   const labels = isObject(le['labels']) ? le['labels'] : undefined;
   const user = userOf(p, labels);
   const meta = isObject(p['requestMetadata']) ? p['requestMetadata'] : undefined;
   const op = isObject(le['operation']) ? le['operation'] : undefined;
-  const id = str(op?.['id']) ?? insertId ?? stableId(JSON.stringify(le));
+  let id = str(op?.['id']) ?? insertId;
+  if (id === undefined) {
+    try {
+      id = stableId(JSON.stringify(le));
+    } catch (err) {
+      // A value so deep that serialising it overflows the stack (a live entry is not pre-checked as a line is).
+      if (err instanceof RangeError) return rejected(at, 'too-deep', 'LogEntry nested too deep to serialise');
+      throw err;
+    }
+  }
   const event: AuditEvent = {
     kind: 'audit',
     id,

@@ -44,8 +44,28 @@ export const RESOURCE_PATTERNS: readonly ResourcePattern[] = Object.freeze([
 const VERSION = /^v\d+(?:(?:alpha|beta)\d+)?$/;
 
 export type ResourceNameMatch =
-  | { kind: 'resource'; pattern: string; target: Target }
+  /** `proxyPath`: what follows `/proxy` in a proxy subresource's name (`/metrics/cadvisor`, `/exec/ns/pod/c`). */
+  | { kind: 'resource'; pattern: string; target: Target; proxyPath?: string }
   | { kind: 'unmatched'; path: string };
+
+/**
+ * The proxy subresource (nodes, pods, services) names the path it proxies after `proxy`, and GKE
+ * logs it in resourceName (`core/v1/nodes/<node>/proxy/metrics/cadvisor`): the object part
+ * must fit a subresource pattern, everything after `proxy` is the proxied path (without the query
+ * string, which GKE does not log).
+ */
+function matchProxy(parts: readonly string[], group: string, version: string): ResourceNameMatch | undefined {
+  for (const at of [4, 6]) {
+    if (parts[at] !== 'proxy' || parts.length <= at + 1) continue;
+    const head = parts.slice(0, at + 1);
+    for (const pattern of RESOURCE_PATTERNS) {
+      if (pattern.name !== 'namespaced subresource' && pattern.name !== 'cluster-scoped subresource') continue;
+      const t = matchPattern(pattern, head, { apiGroup: group === 'core' ? '' : group, apiVersion: version });
+      if (t !== undefined) return { kind: 'resource', pattern: `${pattern.name}, proxied path`, target: t, proxyPath: `/${parts.slice(at + 1).join('/')}` };
+    }
+  }
+  return undefined;
+}
 
 function matchPattern(pattern: ResourcePattern, parts: readonly string[], t: Target): Target | undefined {
   if (pattern.segments.length !== parts.length - 2) return undefined;
@@ -77,5 +97,5 @@ export function parseResourceName(resourceName: string): ResourceNameMatch {
     const t = matchPattern(pattern, parts, { apiGroup: group === 'core' ? '' : group, apiVersion: version });
     if (t !== undefined) return { kind: 'resource', pattern: pattern.name, target: t };
   }
-  return { kind: 'unmatched', path: resourceName };
+  return matchProxy(parts, group, version) ?? { kind: 'unmatched', path: resourceName };
 }

@@ -65,6 +65,8 @@ describe('credwatch scan --eks', () => {
         filterPattern:
           '{ ($.objectRef.resource = "configmaps" && $.verb = "get") || ($.objectRef.resource = "secrets" && $.verb = "list") }',
       },
+      // The lines CloudWatch cut ([Truncated...]) match no JSON pattern: one more query brings them.
+      { logGroupName: GROUP, logStreamNamePrefix: 'kube-apiserver-audit-', startTime: T - 30 * 60_000, endTime: T + 61 * 60_000, filterPattern: '"[Truncated...]"' },
     ]);
   });
 

@@ -175,3 +175,23 @@ describe('pipeline', () => {
     expect(describeOrigin({ source: 'b.jsonl.gz', line: 12, index: 0 })).toBe('b.jsonl.gz:12#0');
   });
 });
+
+describe('pipeline: an event the engine cannot process', () => {
+  it('is counted as a rejection naming the cause and its origin, and the batch goes on', async () => {
+    const engine = new Engine({ rules: [listSecrets] });
+    const real = engine.process.bind(engine);
+    // A finding key or history walk that recurses through a hostile body overflows the stack.
+    engine.process = (e) => {
+      if (e.id === 'deep') throw new RangeError('Maximum call stack size exceeded');
+      return real(e);
+    };
+    const pipeline = new Pipeline({ engine });
+    await pipeline.consume((async function* () {
+      yield [parsed(event('a1', 'list', 'secrets')), parsed(event('deep', 'list', 'secrets')), parsed(event('a3', 'list', 'secrets'))];
+    })());
+    const t = pipeline.tally();
+    expect([t.records, t.events, t.skipped.total, t.rejected.total]).toEqual([3, 2, 0, 1]);
+    expect(t.rejected.byReason['too-deep']?.examples.map((x) => [x.where, x.detail])).toEqual([['in.jsonl:0', 'event could not be evaluated: Maximum call stack size exceeded']]);
+    expect(t.findings.total).toBe(2);
+  });
+});

@@ -1,6 +1,6 @@
 /**
- * The JSON subset of the CloudWatch Logs filter-pattern language, evaluated for real by the fake
- * so a wrong pattern fails a test. Semantics follow the user guide ("Filter and pattern syntax",
+ * The JSON subset of the CloudWatch Logs filter-pattern language, and its term patterns for
+ * unstructured events, evaluated for real by the fake so a wrong pattern fails a test. Semantics follow the user guide ("Filter and pattern syntax",
  * JSON log events): selectors `$.a.b[0]`; `=`/`!=` on strings (quoted or bare, `*` wildcard) and
  * numbers; `< > <= >=` on numbers; `IS NULL`, `NOT EXISTS`, `EXISTS`, `IS TRUE`, `IS FALSE`;
  * `&&`, `||`, parentheses, precedence `()` > `&&` > `||`; a selector that points at an object or
@@ -8,7 +8,60 @@
  * the fake does not understand can never pass a test by accident.
  */
 
-export type Matcher = (message: unknown) => boolean;
+/**
+ * `message` is the event's message parsed as JSON (undefined when it is not JSON, which no JSON
+ * pattern matches); `raw` its text, which term patterns search (defaults to `message` serialised).
+ */
+export type Matcher = (message: unknown, raw?: string) => boolean;
+
+/**
+ * A term pattern (user guide, "Using filter patterns to match terms in unstructured log events"):
+ * terms are case-sensitive and separated by spaces; every plain term must appear (AND); terms
+ * prefixed `?` match when any of them appears (OR); a term prefixed `-` must not appear. A term
+ * holding anything but letters and digits must be in double quotes, and a quoted term is an exact
+ * phrase (its spaces, brackets and dots included). The guide's examples match a term wherever it
+ * occurs in the message, which is what this does. Mixing `?` terms with the others is not
+ * modelled and is refused, as are regex terms.
+ */
+function compileTerms(src: string): Matcher {
+  const all: string[] = [];
+  const any: string[] = [];
+  const none: string[] = [];
+  let i = 0;
+  while (i < src.length) {
+    const c = src[i] ?? '';
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    let into = all;
+    if (c === '?' || c === '-') {
+      into = c === '?' ? any : none;
+      i++;
+    }
+    let term: string;
+    if (src[i] === '"') {
+      const end = src.indexOf('"', i + 1);
+      if (end < 0) throw new PatternSyntaxError(`unterminated phrase at ${i}`);
+      term = src.slice(i + 1, end);
+      i = end + 1;
+    } else {
+      const m = /^\S+/.exec(src.slice(i));
+      term = m?.[0] ?? '';
+      if (term.startsWith('%')) throw new PatternSyntaxError('regex terms are not supported by the fake');
+      if (!/^[A-Za-z0-9]+$/.test(term)) throw new PatternSyntaxError(`term ${term} has characters other than letters and digits: it must be quoted`);
+      i += term.length;
+    }
+    if (term === '') throw new PatternSyntaxError(`empty term at ${i}`);
+    into.push(term);
+  }
+  if (any.length > 0 && (all.length > 0 || none.length > 0)) throw new PatternSyntaxError('mixing ?terms with other terms is not modelled by the fake');
+  return (message, raw) => {
+    const text = raw ?? (typeof message === 'string' ? message : JSON.stringify(message) ?? '');
+    if (any.length > 0) return any.some((t) => text.includes(t));
+    return all.every((t) => text.includes(t)) && none.every((t) => !text.includes(t));
+  };
+}
 
 export class PatternSyntaxError extends Error {}
 
@@ -71,6 +124,7 @@ function tokenize(src: string): Token[] {
 /** Compiles a pattern; `undefined`/empty matches everything, like the service. */
 export function compilePattern(pattern: string | undefined): Matcher {
   if (pattern === undefined || pattern.trim() === '') return () => true;
+  if (!pattern.trimStart().startsWith('{') && !pattern.trimStart().startsWith('[')) return compileTerms(pattern.trim());
   const tokens = tokenize(pattern);
   let pos = 0;
   const peek = (): Token | undefined => tokens[pos];
@@ -125,7 +179,7 @@ export function compilePattern(pattern: string | undefined): Matcher {
     return comparison(path, op.v, val.v, val.quoted);
   };
 
-  if (peek()?.t !== 'punct' || peek()?.v !== '{') throw new PatternSyntaxError('only JSON patterns ({ … }) are supported by the fake');
+  if (peek()?.t !== 'punct' || peek()?.v !== '{') throw new PatternSyntaxError('only JSON patterns ({ … }) and term patterns are supported by the fake');
   pos++;
   const root = orExpr();
   expectPunct('}');

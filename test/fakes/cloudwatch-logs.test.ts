@@ -34,8 +34,20 @@ describe('cloudwatch logs pattern subset', () => {
     expect(compilePattern(pattern)(doc)).toBe(expected);
   });
 
+  it('evaluates term patterns on the raw message: quoted exact phrases, AND, ?OR and -NOT, case-sensitive', () => {
+    const cut = '{"kind":"Event","verb":"create","requestObject":{"spec":{"req[Truncated...]';
+    expect(compilePattern('"[Truncated...]"')(undefined, cut)).toBe(true);
+    expect(compilePattern('"[truncated...]"')(undefined, cut)).toBe(false);
+    expect(compilePattern('"[Truncated...]"')(undefined, '{"kind":"Event","verb":"create"}')).toBe(false);
+    expect(compilePattern('Event create')(undefined, cut)).toBe(true);
+    expect(compilePattern('Event -create')(undefined, cut)).toBe(false);
+    expect(compilePattern('?delete ?create')(undefined, cut)).toBe(true);
+  });
+
   it('rejects what the fake does not understand', () => {
-    expect(() => compilePattern('ERROR')).toThrow(PatternSyntaxError);
+    expect(() => compilePattern('[Truncated...]')).toThrow(PatternSyntaxError);
+    expect(() => compilePattern('%Truncated%')).toThrow(PatternSyntaxError);
+    expect(() => compilePattern('?ERROR WARN')).toThrow(PatternSyntaxError);
     expect(() => compilePattern('{ $.verb = %ge.%  }')).toThrow(PatternSyntaxError);
     expect(() => compilePattern('{ $.verb = "get" ')).toThrow(PatternSyntaxError);
     expect(() => compilePattern('{ $.verb < get }')).toThrow(PatternSyntaxError);
@@ -154,7 +166,7 @@ describe('cloudwatch logs fake', () => {
     await expect(client.send(new FilterLogEventsCommand({ logGroupName: GROUP, filterPattern: `{ $.verb = "${'v'.repeat(1020)}" }` }))).rejects.toMatchObject({
       name: 'InvalidParameterException',
     });
-    await expect(client.send(new FilterLogEventsCommand({ logGroupName: GROUP, filterPattern: 'ERROR' }))).rejects.toMatchObject({
+    await expect(client.send(new FilterLogEventsCommand({ logGroupName: GROUP, filterPattern: '%ERR.R%' }))).rejects.toMatchObject({
       name: 'InvalidParameterException',
     });
     await expect(client.send(new FilterLogEventsCommand({ logGroupName: GROUP, nextToken: 'forged' }))).rejects.toMatchObject({

@@ -231,7 +231,7 @@ export class FakeCloudWatchLogs {
       if (e.timestamp < startTime) continue;
       if (prefix !== undefined && !e.logStreamName.startsWith(prefix)) continue;
       if (Array.isArray(names) && !names.includes(e.logStreamName)) continue;
-      if (pattern !== undefined && !matcher(messageJson(e))) continue;
+      if (pattern !== undefined && !matcher(messageJson(e), e.message)) continue;
       const size = Buffer.byteLength(e.message, 'utf8');
       if (events.length >= limit || bytes + size > PAGE_MAX_BYTES) break;
       bytes += size;

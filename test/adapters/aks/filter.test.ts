@@ -53,8 +53,8 @@ describe('aks filter', () => {
         '| where Category == "kube-audit"',
         '| where log_s has_any ("pods", "secrets")',
         '| extend Audit = parse_json(log_s)',
-        '| where (tostring(Audit.objectRef.resource) in ("pods") and tostring(Audit.objectRef.subresource) in ("exec")) or ' +
-          '(tostring(Audit.objectRef.resource) in ("secrets") and tostring(Audit.verb) in ("get"))',
+        '| where ((tostring(Audit.objectRef.resource) in ("pods") and tostring(Audit.objectRef.subresource) in ("exec")) or ' +
+          '(tostring(Audit.objectRef.resource) in ("secrets") and tostring(Audit.verb) in ("get"))) or not(log_s endswith "}" or log_s endswith "}\\n")',
         '| project TimeGenerated, IngestedAt = ingestion_time(), Category, ResourceId, log_s, Type',
         '| take 11',
       ].join('\n'),

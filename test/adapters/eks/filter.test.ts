@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileEksFilter, FILTER_PATTERN_MAX_LENGTH } from '../../../adapters/eks/filter.js';
+import { compileEksFilter, CUT_LINE_PATTERN, FILTER_PATTERN_MAX_LENGTH, withCutLineQuery } from '../../../adapters/eks/filter.js';
 import { parseAnyRecord } from '../../../adapters/file/detect.js';
 import type { AuditEvent } from '../../../core/event.js';
 import { k8sEvent } from '../../../core/example-records.js';
@@ -252,3 +252,18 @@ function exampleEvents(rule: (typeof RULES)[number]) {
   }
   return out;
 }
+
+describe('eks cut-line query', () => {
+  it('is added only when something is read by pattern and a needed request can carry a body', () => {
+    const csr = union([['certificatesigningrequests', { verbs: ['create'] }]]);
+    const execOnly = union([['pods', { subresources: ['exec', 'attach'] }]]);
+    expect(withCutLineQuery(compileEksFilter(csr), csr).map((q) => q.pattern).at(-1)).toBe(CUT_LINE_PATTERN);
+    expect(withCutLineQuery(compileEksFilter(execOnly), execOnly).map((q) => q.pattern)).not.toContain(CUT_LINE_PATTERN);
+    expect(withCutLineQuery([], csr)).toEqual([]);
+    expect(withCutLineQuery([{}], csr)).toEqual([{}]);
+    // The fake evaluates the phrase on the raw text: a cut line matches, a whole JSON line does not.
+    const line = JSON.stringify(k8sEvent({ verb: 'create', user: 'u', resource: 'certificatesigningrequests', name: 'c' }));
+    expect(compilePattern(CUT_LINE_PATTERN)(undefined, `${line.slice(0, 120)}[Truncated...]`)).toBe(true);
+    expect(compilePattern(CUT_LINE_PATTERN)(JSON.parse(line), line)).toBe(false);
+  });
+});

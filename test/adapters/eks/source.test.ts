@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createEksSource, type EksSourceOptions } from '../../../adapters/eks/source.js';
+import { CUT_LINE_PATTERN } from '../../../adapters/eks/filter.js';
 import { ConfigError, SourceError } from '../../../core/errors.js';
 import { asEks, k8sEvent } from '../../../core/example-records.js';
 import type { NeedsUnion } from '../../../core/needs.js';
@@ -68,12 +69,17 @@ describe('eks source', () => {
     const { pages, ids } = await collect({ client: fakeClient(fake.endpoint) }, window);
     expect(ids).toEqual(['a', 'b', 'c']);
     // 11 stored events, 3 scanned per request: matches come back on requests 1, 3 and 4; request 2 is an empty page with a token.
-    expect(fake.requests.map((r) => [r.events, r.nextToken !== undefined])).toEqual([
+    const audit = fake.requests.filter((r) => r.body['filterPattern'] !== CUT_LINE_PATTERN);
+    expect(audit.map((r) => [r.events, r.nextToken !== undefined])).toEqual([
       [1, true],
       [0, true],
       [1, true],
       [1, false],
     ]);
+    // The cut-line query scans the same window and finds nothing here (no line is cut).
+    const cut = fake.requests.filter((r) => r.body['filterPattern'] === CUT_LINE_PATTERN);
+    expect(cut.map((r) => r.events)).toEqual([0, 0, 0, 0]);
+    expect(cut[0]?.body).toMatchObject({ startTime: T - 30 * MIN, endTime: T + 5 * MIN + MIN, logStreamNamePrefix: 'kube-apiserver-audit-' });
     expect(pages.map((p) => p.page)).toEqual([1, 2, 3]);
     expect(fake.requests[0]?.body).toEqual({
       logGroupName: GROUP,
@@ -91,6 +97,30 @@ describe('eks source', () => {
       ingestedAt: new Date(T + 3_000).toISOString(),
       origin: { source: 'eks:prod-eks-1', page: 1, index: 0, recordId: 'cw-a' },
     });
+  });
+
+  it('downloads the lines CloudWatch cut ([Truncated...]) with their own query and salvages them as in files', async () => {
+    const big = k8sEvent({
+      verb: 'create', user: 'alice@example.com', resource: 'certificatesigningrequests', apiGroup: 'certificates.k8s.io', name: 'big-csr', auditID: 'cut-1',
+      time: new Date(T + 1_000).toISOString(), requestObject: { spec: { request: 'QUFB'.repeat(70_000), signerName: 'kubernetes.io/kube-apiserver-client', usages: ['client auth'] } },
+    });
+    const msg = JSON.stringify(big);
+    // CloudWatch keeps the first 256 KiB of a line and marks the cut.
+    const cutLine: SeedEvent = { logStreamName: AUDIT_STREAM, timestamp: T + 1_000, ingestionTime: T + 3_000, message: `${msg.slice(0, 256 * 1024 - 14)}[Truncated...]`, eventId: 'cw-cut-1' };
+    // A whole JSON line that merely mentions the phrase is read once, by its JSON query, not twice.
+    const mentions = seed('mentions', { verb: 'get', resource: 'secrets', at: T + 2_000 });
+    mentions.message = mentions.message.replace('"name":"x"', '"name":"x","note":"[Truncated...]"');
+    fake.putEvents(GROUP, [cutLine, mentions, secretGet('plain', T + 3_000)]);
+    const needs: NeedsUnion = { resources: new Map([['certificatesigningrequests', { subresources: new Set(['']), verbs: new Set(['create']) }], ['secrets', { verbs: new Set(['get']) }]]) };
+    const { pages, ids } = await collect({ client: fakeClient(fake.endpoint) }, { from: new Date(T), to: new Date(T + 5 * MIN) }, needs);
+    expect(ids).toEqual(['cut-1', 'mentions', 'plain']);
+    const first = pages[0]?.outcomes[0];
+    expect(first?.kind === 'event' && [first.event.truncated, first.event.verb, first.event.user.name, first.event.target.name]).toEqual([true, 'create', 'alice@example.com', 'big-csr']);
+    const patterns = new Set(fake.requests.map((r) => r.body['filterPattern']));
+    expect(patterns.has(CUT_LINE_PATTERN)).toBe(true);
+    // Without the cut-line query the same window would not have downloaded the cut line.
+    const jsonOnly = fake.requests.filter((r) => r.body['filterPattern'] !== CUT_LINE_PATTERN).reduce((n, r) => n + (r.events ?? 0), 0);
+    expect(jsonOnly).toBe(2);
   });
 
   it('hands an event 30 minutes late to exactly one of two consecutive windows', async () => {
@@ -115,7 +145,8 @@ describe('eks source', () => {
     fake.inject({ code: 'ThrottlingException', times: 2 });
     const { ids } = await collect({ client: fakeClient(fake.endpoint, { maxAttempts: 3 }) }, { from: new Date(T), to: new Date(T + MIN) });
     expect(ids).toEqual(['a']);
-    expect(fake.requests.map((r) => r.errorCode ?? 'ok')).toEqual(['ThrottlingException', 'ThrottlingException', 'ok']);
+    expect(fake.requests.map((r) => r.errorCode ?? 'ok')).toEqual(['ThrottlingException', 'ThrottlingException', 'ok', 'ok']);
+    expect(fake.requests[3]?.body['filterPattern']).toBe(CUT_LINE_PATTERN);
   });
 
   it('reports throttling that outlasts the retries as a retryable SourceError', async () => {
@@ -149,7 +180,8 @@ describe('eks source', () => {
 
   it('fails mid-window with how far it got, and the same window reads in full afterwards', async () => {
     fake.putEvents(GROUP, Array.from({ length: 9 }, (_, i) => secretGet(`s${i}`, T + i * 1_000)));
-    fake.inject({ code: 'ServiceUnavailableException', afterRequests: 2, times: 2 });
+    // Requests 2-4 are the cut-line query's empty pages; the third page of the audit query fails.
+    fake.inject({ code: 'ServiceUnavailableException', afterRequests: 5, times: 2 });
     const client = fakeClient(fake.endpoint, { maxAttempts: 2 });
     const window = { from: new Date(T), to: new Date(T + MIN) };
     const source = createEksSource({ cluster: CLUSTER, region: 'us-west-2', client });
@@ -164,7 +196,7 @@ describe('eks source', () => {
     expect(failure).toBeInstanceOf(SourceError);
     expect(failure).toMatchObject({ code: 'eks-read-failed', retryable: true });
     expect((failure as SourceError).message).toBe(
-      'eks:prod-eks-1: ingestion window [2026-03-02T09:00:00.000Z, 2026-03-02T09:01:00.000Z) not read after 3 request(s), 2 page(s), 6 event(s) downloaded ' +
+      'eks:prod-eks-1: ingestion window [2026-03-02T09:00:00.000Z, 2026-03-02T09:01:00.000Z) not read after 6 request(s), 2 page(s), 6 event(s) downloaded ' +
         '(last event time 2026-03-02T09:00:05.000Z); the window is left for the next scan: ServiceUnavailableException: The service cannot complete the request.',
     );
     const again = await collect({ client }, window);

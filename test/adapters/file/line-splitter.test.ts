@@ -15,11 +15,27 @@ function split(chunks: Array<string | Buffer>, maxChars = 100): string[] {
 }
 
 describe('line splitter', () => {
-  it('numbers lines across chunks, keeps blank lines, strips CR before LF only, and ends without a newline', () => {
-    expect(split(['a\nb', 'c\r\n\n', 'd\re', '\nlast'])).toEqual(['1:a', '2:bc', '3:', '4:d\re', '5:last']);
+  it('numbers lines across chunks, counts blank lines without passing them on, strips CR before LF only, and ends without a newline', () => {
+    expect(split(['a\nb', 'c\r\n\n', 'd\re', '\nlast'])).toEqual(['1:a', '2:bc', '4:d\re', '5:last']);
     expect(split([])).toEqual([]);
     expect(split(['x\n'])).toEqual(['1:x']);
-    expect(split(['\r\n'])).toEqual(['1:']);
+    expect(split(['\r\n'])).toEqual([]);
+    expect(split(['\r\n\r\nx\n'])).toEqual(['3:x']);
+  });
+
+  it('counts runs of blank lines (LF and CR LF) of any length and keeps numbering the lines between them', () => {
+    const flood = '\n'.repeat(200_003);
+    expect(split([`a\n${flood}b\n`])).toEqual(['1:a', '200005:b']);
+    expect(split([`${'\r\n'.repeat(70_001)}c\r\n\nd\n\n\ne`])).toEqual(['70002:c', '70004:d', '70007:e']);
+    // A run cut between chunks, and a run ending one byte before a record.
+    expect(split(['\n'.repeat(1000), '\n'.repeat(999) + 'x\n'])).toEqual(['2000:x']);
+    // Lines between runs: every blank-line search result is reused, not rescanned.
+    const mixed = Array.from({ length: 5000 }, (_, i) => `r${i}\n\n`).join('');
+    const out = split([mixed], 100);
+    expect(out).toHaveLength(5000);
+    expect(out[4999]).toBe('9999:r4999');
+    // Whitespace other than newlines is a line like any other (the parser skips it).
+    expect(split(['\n \n\t\n'])).toEqual(['2: ', '3:\t']);
   });
 
   it('decodes UTF-8 exactly, also when a multi-byte char is cut between chunks', () => {

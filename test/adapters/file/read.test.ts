@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,6 +125,94 @@ describe('file read', () => {
     const { batches, outcomes } = await collect([join(dir, 'a.jsonl')], { batchSize: 2, onProgress: (p) => progress.push(p) });
     expect([batches, outcomes.length]).toEqual([2, 4]);
     expect(progress.at(-1)).toEqual({ file: join(dir, 'a.jsonl'), bytesRead: 3 * line('a1').length + 13, totalBytes: 3 * line('a1').length + 13 });
+  });
+
+  describe('compression by magic bytes, gzip members, byte order marks', () => {
+    const real = readFileSync(new URL('../../fixtures/real/panther/gke-nodes-proxy-cadvisor.jsonl', import.meta.url), 'utf8').trimEnd();
+    // 1,074 copies of a real GKE entry, each with its own insertId: the exact shape, many records.
+    const many = Array.from({ length: 1074 }, (_, i) => real.replace('dc7605e6-1e19-4571-8a7a-d23682efcea1', `dc7605e6-${i}`)).join('\n') + '\n';
+    const kinds = (outcomes: ParseOutcome[]) => {
+      const count: Record<string, number> = {};
+      for (const o of outcomes) count[o.kind] = (count[o.kind] ?? 0) + 1;
+      return count;
+    };
+    const decodeFailures = (outcomes: ParseOutcome[]) =>
+      outcomes.flatMap((o) => (o.kind === 'rejected' && o.rejection.reason === 'decode-failed' ? [`${o.rejection.origin.line}: ${o.rejection.detail}`] : []));
+
+    it('reads gzip whatever the file is called and on stdin', async () => {
+      await writeFile(join(dir, 'renamed.log'), gzipSync(many));
+      const named = await collect([join(dir, 'renamed.log')]);
+      expect(named.outcomes).toHaveLength(1074);
+      expect(decodeFailures(named.outcomes)).toEqual([]);
+      const piped = await collect(['-'], { stdin: Readable.from([gzipSync(many)]) });
+      expect(piped.outcomes).toHaveLength(1074);
+      expect(kinds(piped.outcomes)).toEqual(kinds(named.outcomes));
+    });
+
+    it('reads concatenated gzip members, and keeps every record before trailing garbage, as gzip -dc does', async () => {
+      const half = many.indexOf('\n', many.length >> 1) + 1;
+      await writeFile(join(dir, 'members.gz'), Buffer.concat([gzipSync(many.slice(0, half)), gzipSync(many.slice(half))]));
+      expect((await collect([join(dir, 'members.gz')])).outcomes).toHaveLength(1074);
+      await writeFile(join(dir, 'garbage.gz'), Buffer.concat([gzipSync(many), Buffer.from('\u0000\u0001trailing bytes of a half-written upload')]));
+      const { outcomes } = await collect([join(dir, 'garbage.gz')]);
+      expect(outcomes).toHaveLength(1075);
+      expect(decodeFailures(outcomes)).toEqual([expect.stringMatching(/^1075: 41 bytes of trailing data after gzip member 1 ignored .*scanned \(at compressed byte \d+\)$/)]);
+    });
+
+    it('reports a bad CRC and a cut member after scanning what they held', async () => {
+      const gz = gzipSync(many);
+      const badCrc = Buffer.from(gz);
+      badCrc[badCrc.length - 8] = badCrc[badCrc.length - 8]! ^ 0xff;
+      await writeFile(join(dir, 'crc.gz'), badCrc);
+      const crc = await collect([join(dir, 'crc.gz')]);
+      expect(crc.outcomes).toHaveLength(1075);
+      expect(decodeFailures(crc.outcomes)).toEqual([expect.stringContaining('gzip member 1: CRC mismatch')]);
+      await writeFile(join(dir, 'cut.gz'), gz.subarray(0, gz.length - 100));
+      const cut = await collect([join(dir, 'cut.gz')]);
+      const lines = cut.outcomes.filter((o) => o.kind !== 'rejected' || o.rejection.reason !== 'decode-failed');
+      // The cut loses the end of the text only: every whole line before it is read, the cut one is malformed.
+      expect(lines.length).toBeGreaterThan(1000);
+      expect(decodeFailures(cut.outcomes)).toEqual([expect.stringContaining('gzip member 1 is cut short')]);
+      // Corrupt compressed data: what zlib decodes before the bad bytes is still scanned.
+      const small = gzipSync(Array.from({ length: 1074 }, (_, i) => line(`c${i}`)).join('\n') + '\n');
+      const corrupt = Buffer.from(small);
+      // Two bytes five sixths in that zlib refuses ("invalid distances set"), found by trying.
+      corrupt[28875] = corrupt[28875]! ^ 0xff;
+      corrupt[28876] = corrupt[28876]! ^ 0xff;
+      await writeFile(join(dir, 'corrupt.gz'), corrupt);
+      const bad = await collect([join(dir, 'corrupt.gz')]);
+      expect(bad.outcomes.filter((o) => o.kind === 'event').length).toBeGreaterThan(850); // 824 without decoding the member again in small steps
+      expect(decodeFailures(bad.outcomes)).toEqual([expect.stringMatching(/gzip member 1 is corrupt \(invalid distances set\); the data before it was scanned/)]);
+    });
+
+    it('says which compression it cannot read instead of reading it as text', async () => {
+      await writeFile(join(dir, 'audit.xz'), Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0, 0, 1, 2, 3]));
+      const { outcomes } = await collect([join(dir, 'audit.xz')]);
+      expect(decodeFailures(outcomes)).toEqual([expect.stringContaining('xz-compressed input is not supported; decompress it first')]);
+      expect(outcomes).toHaveLength(1);
+    });
+
+    it('drops a UTF-8 byte order mark, so the first record parses, in plain, gzip and document inputs', async () => {
+      const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+      await writeFile(join(dir, 'bom.jsonl'), Buffer.concat([bom, Buffer.from(`${real}\n${line('after')}\n`)]));
+      const plain = await collect([join(dir, 'bom.jsonl')]);
+      expect(plain.outcomes).toHaveLength(2);
+      expect(plain.outcomes.map((o) => (o.kind === 'rejected' ? o.rejection.reason : o.kind))).not.toContain('malformed-json');
+      expect(summary(plain.outcomes.slice(1))).toEqual([`event:after@${'/bom.jsonl'}:2:-`]);
+      const gz = await collect(['-'], { stdin: Readable.from([gzipSync(Buffer.concat([bom, Buffer.from(`${line('g')}\n`)]))]) });
+      expect(summary(gz.outcomes)).toEqual(['event:g@-:1:-']);
+      // The mark cut across reads, before a pretty-printed document.
+      const doc = Buffer.concat([bom, Buffer.from(JSON.stringify([ev('d1'), ev('d2')], null, 2))]);
+      const cutBom = await collect(['-'], { stdin: Readable.from([doc.subarray(0, 1), doc.subarray(1, 2), doc.subarray(2)]) });
+      expect(summary(cutBom.outcomes)).toEqual(['event:d1@-:-:0', 'event:d2@-:-:1']);
+      await writeFile(join(dir, 'utf16.jsonl'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(line('u'), 'utf16le')]));
+      expect(decodeFailures((await collect([join(dir, 'utf16.jsonl')])).outcomes)).toEqual([expect.stringContaining('UTF-16 text')]);
+    });
+
+    it('counts a flood of blank lines before the first record without holding it', async () => {
+      const { outcomes } = await collect(['-'], { stdin: Readable.from([Buffer.alloc(3 * 1024 * 1024, 0x0a), Buffer.from(`${line('late')}\n`)]) });
+      expect(summary(outcomes)).toEqual([`event:late@-:${3 * 1024 * 1024 + 1}:-`]);
+    });
   });
 
   it('throws input-unreadable naming the path before reading anything', async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildGkeFilter, compileNeedsClause, dataAccessProbeFilter, DEFAULT_MAX_LATENESS_MS } from '../../../adapters/gke/filter.js';
 import { parseAnyRecord } from '../../../adapters/file/detect.js';
@@ -80,8 +81,8 @@ describe('gke filter', () => {
       { needs: { resources: ['certificatesigningrequests'] } },
     ] as unknown as AnyRule[]);
     expect(compileNeedsClause(union)).toBe(
-      '(protoPayload.resourceName=~"^[^/]+/[^/]+/(namespaces/[^/]+/)?certificatesigningrequests(/[^/]+(/[^/]+(/[^/]+)?)?)?$"' +
-        ' OR protoPayload.resourceName=~"^[^/]+/[^/]+/(namespaces/[^/]+/)?nodes/[^/]+/proxy(/[^/]+)?$"' +
+      '(protoPayload.resourceName=~"^[^/]+/[^/]+/(namespaces/[^/]+/)?certificatesigningrequests(/[^/]+(/[^/]+(/[^/]+)?)?|/[^/]+/proxy/.*)?$"' +
+        ' OR protoPayload.resourceName=~"^[^/]+/[^/]+/(namespaces/[^/]+/)?nodes/[^/]+/proxy(/.*)?$"' +
         ' OR (protoPayload.resourceName=~"^[^/]+/[^/]+/(namespaces/[^/]+/)?pods/[^/]+/exec(/[^/]+)?$" AND protoPayload.methodName=~"[.]create$")' +
         ' OR (protoPayload.resourceName=~"^[^/]+/[^/]+/(namespaces/[^/]+/)?secrets(/[^/]+)?$" AND protoPayload.methodName=~"[.](get|list)$"))',
     );
@@ -98,7 +99,7 @@ describe('gke filter', () => {
         'receiveTimestamp>="2026-03-02T09:00:00.000Z"',
         'receiveTimestamp<"2026-03-02T09:06:00.000Z"',
         'timestamp>="2026-03-02T07:00:00.000Z"',
-        '(protoPayload.resourceName=~"^[^/]+/[^/]+/(namespaces/[^/]+/)?secrets(/[^/]+(/[^/]+(/[^/]+)?)?)?$")',
+        '(protoPayload.resourceName=~"^[^/]+/[^/]+/(namespaces/[^/]+/)?secrets(/[^/]+(/[^/]+(/[^/]+)?)?|/[^/]+/proxy/.*)?$")',
       ].join('\nAND '),
     );
     expect(DEFAULT_MAX_LATENESS_MS).toBe(7_200_000);
@@ -169,7 +170,7 @@ describe('gke filter', () => {
     const user = '(protoPayload.authenticationInfo.principalEmail=~"^system:node:" OR protoPayload.authenticationInfo.principalSubject=~"^system:node:")';
     const agent = 'NOT protoPayload.requestMetadata.callerSuppliedUserAgent=~"^kubelet/"';
     expect(compileNeedsClause(union)).toBe(
-      `((protoPayload.resourceName=~"^[^/]+/[^/]+/(namespaces/[^/]+/)?(configmaps|pods)(/[^/]+(/[^/]+(/[^/]+)?)?)?$" AND ${user} AND ${agent})` +
+      `((protoPayload.resourceName=~"^[^/]+/[^/]+/(namespaces/[^/]+/)?(configmaps|pods)(/[^/]+(/[^/]+(/[^/]+)?)?|/[^/]+/proxy/.*)?$" AND ${user} AND ${agent})` +
         ` OR (protoPayload.resourceName=~"^[^/]+/[^/]+/namespaces(/[^/]+(/(finalize|status))?)?$" AND ${user} AND ${agent})` +
         ` OR (protoPayload.resourceName=~"^[^/]+/[^/]+/(namespaces/[^/]+/)?pods(/[^/]+)?$" AND protoPayload.methodName=~"[.]create$"))`,
     );
@@ -220,6 +221,34 @@ describe('gke filter', () => {
       ] as unknown as AnyRule[]);
       const ids = fake.select(buildGkeFilter(input, union)!, [PROJECT]).map((e) => e['insertId']).sort();
       expect(ids).toEqual(['csr-approval', 'namespace-finalize', 'namespace-get', 'namespace-named-secrets', 'pod-exec', 'secret-get', 'secret-list-cluster-wide']);
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  it('keeps real nodes/proxy entries whose resourceName names the kubelet path, for the node-proxy rule and for all rules', async () => {
+    // A real GKE entry (Panther's GCP audit-log parser test) and variants of its exact shape with other kubelet paths.
+    const real = JSON.parse(readFileSync(new URL('../../fixtures/real/panther/gke-nodes-proxy-cadvisor.jsonl', import.meta.url), 'utf8')) as LogEntryJson;
+    const at = (path: string, id: string): LogEntryJson => {
+      const text = JSON.stringify({ ...real, insertId: id, receiveTimestamp: '2026-03-02T09:01:00.5Z', timestamp: '2026-03-02T09:00:59Z', logName: `projects/${PROJECT}/logs/cloudaudit.googleapis.com%2Factivity` });
+      return JSON.parse(text.replaceAll('/proxy/metrics/cadvisor', path)) as LogEntryJson;
+    };
+    const fake = await FakeCloudLogging.start();
+    try {
+      fake.add(
+        at('/proxy/metrics/cadvisor', 'cadvisor'),
+        at('/proxy/run/default/web/web', 'run'),
+        at('/proxy/exec/kube-system/agent-x/agent', 'exec'),
+        at('/proxy/checkpoint/default/web/web', 'checkpoint'),
+        at('/proxy', 'bare-proxy'),
+        at('/status', 'node-status'),
+      );
+      const rule = RULES.find((r) => r.id === 'pki-read-via-node-proxy')!;
+      for (const union of [unionNeeds([rule]), unionNeeds(RULES)]) {
+        const ids = fake.select(buildGkeFilter(input, union)!, [PROJECT]).map((e) => e['insertId']);
+        expect(ids).toEqual(expect.arrayContaining(['cadvisor', 'run', 'exec', 'checkpoint', 'bare-proxy']));
+      }
+      expect(fake.select(buildGkeFilter(input, unionNeeds([rule]))!, [PROJECT]).map((e) => e['insertId'])).not.toContain('node-status');
     } finally {
       await fake.stop();
     }
