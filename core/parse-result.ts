@@ -23,12 +23,16 @@ export interface Rejection {
   detail: string;
 }
 
-/** Records that are fine but are not Kubernetes audit events (klog text, other GKE logs…). */
+/**
+ * Records that are fine but are not Kubernetes audit events (klog text, other GKE logs…), and
+ * (`not-needed`) audit lines the file prefilter showed no enabled rule can use, counted unparsed.
+ */
 export const SKIP_REASONS = Object.freeze([
   'not-audit',
   'other-category',
   'control-message',
   'empty',
+  'not-needed',
 ] as const);
 export type SkipReason = (typeof SKIP_REASONS)[number];
 

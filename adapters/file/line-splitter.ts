@@ -30,6 +30,11 @@ export class LineSplitter {
     private readonly maxChars: number,
     private readonly onLine: (text: string, line: number) => void,
     private readonly onTooLong: (line: number) => void,
+    /**
+     * Lines in text[start, end) this rejects are never cut out of their chunk (adapters/file/prefilter.ts);
+     * `onDropped` counts them instead.
+     */
+    private readonly filter?: { keep(text: string, start: number, end: number): boolean; onDropped(line: number): void },
   ) {}
 
   write(buf: Buffer): void {
@@ -54,9 +59,12 @@ export class LineSplitter {
       // batch, and every scavenge copies them; a chunk-sized string is allocated old.
       const text = decode(buf.subarray(pos, last + 1));
       let start = 0;
+      const filter = this.filter;
       for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
         this.line++;
-        this.onLine(text.slice(start, end > start && text.charCodeAt(end - 1) === 0x0d ? end - 1 : end), this.line);
+        const stop = end > start && text.charCodeAt(end - 1) === 0x0d ? end - 1 : end;
+        if (filter === undefined || filter.keep(text, start, stop)) this.onLine(text.slice(start, stop), this.line);
+        else filter.onDropped(this.line);
         start = end + 1;
       }
       pos = last + 1;
@@ -83,11 +91,16 @@ export class LineSplitter {
     const whole = Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    this.onLine(whole.toString('utf8'), this.line);
+    this.pass(whole.toString('utf8'));
   }
 
   private emit(buf: Buffer, start: number, nl: number): void {
     const end = nl > start && buf[nl - 1] === 0x0d ? nl - 1 : nl;
-    this.onLine(buf.toString('utf8', start, end), this.line);
+    this.pass(buf.toString('utf8', start, end));
+  }
+
+  private pass(text: string): void {
+    if (this.filter === undefined || this.filter.keep(text, 0, text.length)) this.onLine(text, this.line);
+    else this.filter.onDropped(this.line);
   }
 }

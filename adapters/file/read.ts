@@ -5,9 +5,10 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { SourceError } from '../../core/errors.js';
-import { rejected, type ParseHints, type ParseOutcome } from '../../core/parse-result.js';
+import { rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/parse-result.js';
 import { MAX_LINE_CHARS, parseAnyLine, parseAnyRecord } from './detect.js';
 import { LineSplitter } from './line-splitter.js';
+import type { LinePrefilter } from './prefilter.js';
 
 /**
  * Files, folders, `.gz` and stdin → batches of parse outcomes (docs/input-formats.md). JSONL is
@@ -28,6 +29,11 @@ export interface ReadInputsOptions {
   batchSize?: number;
   /** The stream read for `-` (default `process.stdin`); tests pass their own. */
   stdin?: Readable;
+  /**
+   * Lines this rejects are counted (skipped, `not-needed`) without being parsed: no enabled rule
+   * can use them. Whole-document inputs are always parsed.
+   */
+  prefilter?: LinePrefilter;
 }
 
 /** V8 strings stop at ~512 Mi chars; a whole-document input must fit in one. */
@@ -143,10 +149,14 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
   }
 
   const batcher = new Batcher(options.batchSize ?? BATCH_SIZE);
+  const prefilter = options.prefilter;
+  // One outcome object for every dropped line of this input: they are counted, not looked at.
+  const notNeeded = [skipped({ source }, 'not-needed')];
   const lines = new LineSplitter(
     MAX_LINE_CHARS,
     (text, line) => batcher.add(parseAnyLine(text, { source, line }, hints)),
     (line) => batcher.add([rejected({ source, line }, 'too-large', `line longer than ${MAX_LINE_CHARS} chars`)]),
+    prefilter === undefined ? undefined : { keep: (text, start, end) => prefilter.keep(text, start, end), onDropped: () => batcher.add(notNeeded) },
   );
   /** Decodes a whole-document input; JSONL lines are decoded one by one (LineSplitter). */
   const decoder = new StringDecoder('utf8');
