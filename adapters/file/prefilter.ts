@@ -321,6 +321,13 @@ function gkeFacts(text: string, start: number, end: number, anyResource: Readonl
   const keys = gkeNameKeys(text, start, end);
   const resourceName = keys.name < 0 ? null : stringAfter(text, keys.name, GKE_RESOURCE_NAME.text, end);
   if (resourceName === null) return undefined;
+  // The resource is the third segment, or under `namespaces/<ns>/` the fifth, unless the path ends
+  // there (the namespace itself or its status): when no candidate is one a rule names, the table
+  // need not be asked (resource-name.ts).
+  const parts = resourceName.split('/');
+  const namespaced = parts[2] === 'namespaces';
+  const candidates = !namespaced ? [parts[2]] : parts.length >= 6 ? [parts[4]] : ['namespaces', parts[4]];
+  if (!candidates.some((r) => r !== undefined && anyResource.has(r))) return NOT_NEEDED;
   // The GKE parser's own reading of the path, so the two can never disagree.
   const m = parseResourceName(resourceName);
   if (m.kind !== 'resource' || m.target.resource === undefined) return undefined;
