@@ -7,6 +7,7 @@ import { RULES } from '../rules/index.js';
 import { generateBenchFile, type GeneratedFile } from './generate.js';
 import { measureBare, measurePipeline, type MeasureMode, type Measurement } from './measure.js';
 import { BENCH_MODULES, type BenchFigures } from './modules.js';
+import { measureWholeProcess, type WholeProcessFigures } from './whole-process.js';
 
 /**
  * `npm run bench`: generates a seeded mixed EKS/AKS/GKE JSONL file, measures the bare read +
@@ -14,7 +15,7 @@ import { BENCH_MODULES, type BenchFigures } from './modules.js';
  * the pipeline on a file a quarter the size to compare peak RSS, times each rule, runs the
  * live-source modules, prints a table and writes bench/out/results.json.
  *
- *   node dist/bench/run.js [--events 500000] [--no-modules] [--keep]
+ *   node dist/bench/run.js [--events 500000] [--no-modules] [--no-whole] [--whole-lines 300000] [--keep]
  */
 
 /**
@@ -63,6 +64,35 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
 }
 
+/** The whole-process figures, the traffic rates they rest on, and the two targets. */
+function wholeProcessLines(w: WholeProcessFigures): string[] {
+  const rows = [
+    ['traffic (3 clusters)', 'lines', 'MB', 'bare s', 'scan s', 'bare/scan', 'scan RSS MB', 'bare RSS MB', 'alerts', 'same as --validate'],
+    ...w.models.map((m) => [
+      `${int(m.nodes)} nodes, ${m.file.minutes} min`,
+      int(m.file.lines),
+      fixed(m.file.mb),
+      fixed(m.bare.seconds, 2),
+      fixed(m.scan.seconds, 2),
+      fixed(m.ratio, 2),
+      fixed(m.scan.maxRssMb),
+      fixed(m.bare.maxRssMb),
+      int(m.alerts),
+      m.sameFindings ? 'yes' : 'NO',
+    ]),
+  ];
+  const ok = w.models.every((m) => m.ratio >= 1);
+  const rss = Math.max(...w.models.map((m) => m.scan.maxRssMb));
+  return [
+    'whole process: `credwatch scan FILE --format jsonl` against a process that reads the file and JSON.parses every line:',
+    table(rows),
+    `scan faster than the bare parse (bare/scan ≥ 1.0): ${ok ? 'met' : 'NOT met'}; peak RSS ${fixed(rss)} MB (target ≤ 200: ${rss <= 200 ? 'met' : 'NOT met'}); ` +
+      `start-up of a one-line scan ${int(w.startup.seconds * 1000)} ms (target ≤ 150: ${w.startup.seconds <= 0.15 ? 'met' : 'NOT met'})`,
+    'traffic rates (per hour; lines a request: watches are logged at ResponseStarted and ResponseComplete):',
+    table([['what', 'per', 'rate/h', 'lines', 'source'], ...w.rates.map((r) => [r.what, r.per, String(r.perHour), String(r.lines), r.source])]),
+  ];
+}
+
 async function main(): Promise<void> {
   // The live-source modules load the AWS SDK, which warns on Node 20 at every start.
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
@@ -90,6 +120,12 @@ async function main(): Promise<void> {
     const ratio = pipeline.eventsPerSecond / bare.eventsPerSecond;
     const ratioDecode = pipeline.eventsPerSecond / bareDecode.eventsPerSecond;
     const rssFlat = pipeline.maxRssMb <= pipelineSmall.maxRssMb * FLAT_RSS_FACTOR;
+
+    let whole: WholeProcessFigures | undefined;
+    if (!process.argv.includes('--no-whole')) {
+      log('whole-process scan vs whole-process bare parse, 100- and 1,000-node traffic …');
+      whole = await measureWholeProcess(Number(flag('--whole-lines') ?? 300_000));
+    }
 
     const modules: Record<string, BenchFigures | { error: string }> = {};
     if (!process.argv.includes('--no-modules')) {
@@ -135,6 +171,7 @@ async function main(): Promise<void> {
       `time in each rule's evaluate (small file, ${fixed(byRule.seconds, 1)} s in all):`,
       table([['rule', 'ms', 'share of run'], ...ruleRows]),
     ];
+    if (whole !== undefined) lines.push('', ...wholeProcessLines(whole));
     for (const m of BENCH_MODULES) {
       const r = modules[m.name];
       if (r === undefined) continue;
@@ -165,6 +202,7 @@ async function main(): Promise<void> {
       ratio,
       rssFlat,
       targetRatio: TARGET_RATIO,
+      wholeProcess: whole,
       modules,
     };
     writeFileSync(join(outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');

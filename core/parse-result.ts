@@ -25,7 +25,10 @@ export interface Rejection {
   detail: string;
 }
 
-/** Records that are fine but are not Kubernetes audit events (klog text, other GKE logs…). */
+/**
+ * Records that are fine but are not Kubernetes audit events (klog text, other GKE logs…), and
+ * (`not-needed`) audit lines the file prefilter showed no enabled rule can use, counted unparsed.
+ */
 export const SKIP_REASONS = Object.freeze([
   'not-audit',
   'other-category',
@@ -33,6 +36,7 @@ export const SKIP_REASONS = Object.freeze([
   'empty',
   /** A runtime sensor's report about itself (Falco "Falco internal: syscall event drop"), not an event it saw. */
   'sensor-internal',
+  'not-needed',
 ] as const);
 export type SkipReason = (typeof SKIP_REASONS)[number];
 

@@ -57,6 +57,11 @@ export class LineSplitter {
     private readonly maxChars: number,
     private readonly onLine: (text: string, line: number) => void,
     private readonly onTooLong: (line: number) => void,
+    /**
+     * Lines in text[start, end) this rejects are never cut out of their chunk (adapters/file/prefilter.ts);
+     * `onDropped` counts them instead.
+     */
+    private readonly filter?: { keep(text: string, start: number, end: number): boolean; onDropped(line: number): void },
   ) {}
 
   write(buf: Buffer): void {
@@ -101,7 +106,7 @@ export class LineSplitter {
     const whole = Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    this.onLine(whole.toString('utf8'), this.line);
+    this.pass(whole.toString('utf8'));
   }
 
   /**
@@ -146,15 +151,23 @@ export class LineSplitter {
     // batch, and every scavenge copies them; a chunk-sized string is allocated old.
     const text = decode(buf.subarray(start, end));
     let from = 0;
+    const filter = this.filter;
     for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
       this.line++;
-      this.onLine(text.slice(from, nl > from && text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl), this.line);
+      const stop = nl > from && text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl;
+      if (filter === undefined || filter.keep(text, from, stop)) this.onLine(text.slice(from, stop), this.line);
+      else filter.onDropped(this.line);
       from = nl + 1;
     }
   }
 
   private emit(buf: Buffer, start: number, nl: number): void {
     const end = nl > start && buf[nl - 1] === 0x0d ? nl - 1 : nl;
-    this.onLine(buf.toString('utf8', start, end), this.line);
+    this.pass(buf.toString('utf8', start, end));
+  }
+
+  private pass(text: string): void {
+    if (this.filter === undefined || this.filter.keep(text, 0, text.length)) this.onLine(text, this.line);
+    else this.filter.onDropped(this.line);
   }
 }

@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { SourceError } from '../../core/errors.js';
-import { rejected, type ParseHints, type ParseOutcome } from '../../core/parse-result.js';
+import { rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/parse-result.js';
 import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../../core/json-prefix.js';
 import { decodedBytes, type DecodeProblem } from './decompress.js';
 import { MAX_LINE_CHARS, parseAnyLine, parseAnyRecord } from './detect.js';
 import { ArrayStreamer, RecordCounter, type StreamedElement } from './json-stream.js';
 import { LineSplitter } from './line-splitter.js';
+import type { LinePrefilter } from './prefilter.js';
 
 /**
  * Files, folders and stdin → batches of parse outcomes (docs/input-formats.md). Compression is
@@ -33,6 +34,11 @@ export interface ReadInputsOptions {
   stdin?: Readable;
   /** Document size limits (defaults STREAM_DOCUMENT_CHARS, MAX_DOCUMENT_CHARS); tests lower them. */
   limits?: { streamDocumentChars?: number; maxDocumentChars?: number };
+  /**
+   * Lines this rejects are counted (skipped, `not-needed`) without being parsed: no enabled rule
+   * can use them. Whole-document inputs are always parsed.
+   */
+  prefilter?: LinePrefilter;
 }
 
 /** V8 strings stop at ~512 Mi chars; a whole-document input must fit in one. */
@@ -160,10 +166,14 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
   };
 
   const batcher = new Batcher(options.batchSize ?? BATCH_SIZE);
+  const prefilter = options.prefilter;
+  // One outcome object for every dropped line of this input: they are counted, not looked at.
+  const notNeeded = [skipped({ source }, 'not-needed')];
   const lines = new LineSplitter(
     MAX_LINE_CHARS,
     (text, line) => batcher.add(parseAnyLine(text, { source, line }, hints)),
     (line) => batcher.add([rejected({ source, line }, 'too-large', `line longer than ${MAX_LINE_CHARS} chars`)]),
+    prefilter === undefined ? undefined : { keep: (text, start, end) => prefilter.keep(text, start, end), onDropped: () => batcher.add(notNeeded) },
   );
   /** Decodes a whole-document input; JSONL lines are decoded one by one (LineSplitter). */
   const decoder = new StringDecoder('utf8');

@@ -60,6 +60,7 @@ interface ScanFlags extends LiveOptionValues {
   cluster?: string;
   failOn?: Severity;
   config?: string;
+  validate?: boolean;
   since?: string;
   from?: string;
   to?: string;
@@ -100,7 +101,8 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
     .option('--rules <ids>', 'comma-separated rule ids to run (default: all; see `credwatch rules`)')
     .option('--cluster <name>', 'cluster name for records whose envelope does not carry one')
     .addOption(severityOption('--fail-on <severity>', 'exit 1 when a reported finding is at or above this severity'))
-    .option('--config <file>', 'JSON config: per-rule options `rules: {<id>: {...}}` and extra identities');
+    .option('--config <file>', 'JSON config: per-rule options `rules: {<id>: {...}}` and extra identities')
+    .option('--validate', 'parse every line of file input and report every malformed one (default: lines no enabled rule can use are counted unparsed)');
   addLiveOptions(scan)
     .option('--since <duration>', 'live window: this far back from now, e.g. 30m, 2h, 1d (default 1h)')
     .option('--from <iso>', 'live window start (ingestion time), e.g. 2026-03-02T09:00Z')
@@ -123,6 +125,7 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
             ...(flags.cluster === undefined ? {} : { cluster: flags.cluster }),
             ...(flags.failOn === undefined ? {} : { failOn: flags.failOn }),
             ...(flags.config === undefined ? {} : { config: flags.config }),
+            ...(flags.validate === true ? { validate: true } : {}),
             live,
             window,
           },

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import { compilePrefilter } from '../../adapters/file/prefilter.js';
 import { Engine } from '../../core/engine.js';
 import { CredwatchError, describeError } from '../../core/errors.js';
 import { toAlert, type Finding } from '../../core/finding.js';
@@ -26,6 +27,8 @@ export interface ScanRequest {
   cluster?: string;
   failOn?: Severity;
   config?: string;
+  /** Parse every line of file input (no prefilter), so every malformed one is reported. */
+  validate?: boolean;
   live: LiveFlags;
   window: WindowFlags;
 }
@@ -95,7 +98,12 @@ export async function runScan(req: ScanRequest, io: CliIo, deps: ScanDeps): Prom
     }
     try {
       const bar = progress;
-      const options = { hints, stdin: io.stdin, ...(bar === undefined ? {} : { onProgress: (p: InputProgressLike) => bar.update(p.file, p.bytesRead) }) };
+      const options = {
+        hints,
+        stdin: io.stdin,
+        ...(req.validate === true ? {} : { prefilter: compilePrefilter(rules) }),
+        ...(bar === undefined ? {} : { onProgress: (p: InputProgressLike) => bar.update(p.file, p.bytesRead) }),
+      };
       // An unreadable path fails before anything is read (readInputs checks all paths first).
       await pipeline.consume(deps.readInputs(req.inputs, options));
     } catch (err) {

@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { ParseHints, ParseOutcome } from '../../core/parse-result.js';
+import type { LinePrefilter } from '../../adapters/file/prefilter.js';
 
 /** The process surface the CLI uses; tests pass in-memory streams and run it in-process. */
 export interface CliIo {
@@ -20,5 +21,5 @@ export interface InputProgressLike {
 /** The shape of `adapters/file/read.ts` `readInputs`, injectable for tests. */
 export type InputReader = (
   inputs: string[],
-  options?: { hints?: ParseHints; onProgress?: (p: InputProgressLike) => void; batchSize?: number; stdin?: Readable },
+  options?: { hints?: ParseHints; onProgress?: (p: InputProgressLike) => void; batchSize?: number; stdin?: Readable; prefilter?: LinePrefilter },
 ) => AsyncIterable<ParseOutcome[]>;
