@@ -31,8 +31,10 @@ describe('credwatch demo', () => {
     }
     // All three families once their rules exist (they all do in the finished rule set).
     if (families.length === FAMILIES.length) expect(families).toHaveLength(3);
-    // Every record is accounted for: AKS klog lines and GKE container-API entries are skipped, none rejected.
-    expect(r.stderr).toMatch(/^credwatch: 3,290 records → 3,270 events, 20 skipped, 0 rejected in /);
+    // Every record is accounted for: requests no rule can use are counted unparsed (the prefilter),
+    // AKS klog lines and GKE container-API entries are skipped, none rejected.
+    expect(r.stderr).toMatch(/^credwatch: 3,290 records → 1,222 events, 2,068 skipped, 0 rejected in /);
+    expect(r.stderr).toMatch(/^ {2}skipped: not-needed 2,056, other-category 12$/m);
   });
 
   it('alerts (medium and above) only on the attack stories, never on the benign traffic', async () => {
