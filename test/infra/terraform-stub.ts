@@ -141,10 +141,7 @@ export async function stubModule(moduleDir: string): Promise<StubModule> {
 
 /** No CLI config file, no checkpoint call home, no plugin cache lookups elsewhere. */
 export function terraformEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', TF_INPUT: '0' };
-  delete env['TF_CLI_CONFIG_FILE'];
-  env['TF_CLI_CONFIG_FILE'] = '/dev/null';
-  return env;
+  return { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', TF_INPUT: '0', TF_CLI_CONFIG_FILE: '/dev/null' };
 }
 
 export interface Evaluation {
