@@ -16,7 +16,7 @@ import type { Construct } from 'constructs';
 import { DYNAMO_KEY, DYNAMO_TTL_ATTRIBUTE } from '../../core/state/dynamodb-store.js';
 import { ENV } from '../../functions/shared/runtime-config.js';
 import { addAlarms } from './alarms.js';
-import { HANDLER_BUNDLE, HANDLER_ENTRY, HANDLER_EXPORT, LOCK_FILE, REPO_ROOT } from './handler-bundle.js';
+import { HANDLER_BUNDLE, HANDLER_ENTRY, HANDLER_EXPORT, handlerDefines, LOCK_FILE, REPO_ROOT } from './handler-bundle.js';
 import { acknowledgeNagFindings } from './nag-acknowledgments.js';
 import { credentialsTemplate, credentialsTemplateKeys } from '../../functions/aws/cloud-credentials.js';
 import { sourceSpecs, type CredwatchConfig } from './stack-config.js';
@@ -154,6 +154,7 @@ export class CredwatchStack extends Stack {
       [ENV.lookbackMinutes]: String(config.lookbackMinutes),
     };
     if (config.detectionConfig !== undefined) environment[ENV.config] = config.detectionConfig;
+    if (config.sourceMaps === true) environment['NODE_OPTIONS'] = '--enable-source-maps';
     if (config.alertMinSeverity !== undefined) environment[ENV.alertMinSeverity] = config.alertMinSeverity;
     if (config.rules !== undefined) environment[ENV.rules] = config.rules.join(',');
     let cloudCredentials: Secret | undefined;
@@ -200,7 +201,8 @@ export class CredwatchStack extends Stack {
         externalModules: [...HANDLER_BUNDLE.externals],
         mainFields: [...HANDLER_BUNDLE.mainFields],
         minify: HANDLER_BUNDLE.minify,
-        sourceMap: HANDLER_BUNDLE.sourcemap,
+        sourceMap: config.sourceMaps ?? HANDLER_BUNDLE.sourcemap,
+        define: handlerDefines(sourceSpecs(config)),
         sourcesContent: false,
         forceDockerBundling: false,
       },

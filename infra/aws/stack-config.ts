@@ -47,13 +47,15 @@ export interface CredwatchConfig {
   detectionConfig?: string;
   /** Reserved concurrency for the scanner; unset by default (the state lease keeps runs apart). */
   reservedConcurrency?: number;
+  /** Ship a source map and load it at start (readable stack traces, slower cold start). */
+  sourceMaps?: boolean;
 }
 
 /** Every context key the app reads; any other key is a typo and stops the synth. */
 export const CONTEXT_KEYS = Object.freeze([
   'eksClusters', 'eksRuntimeClusters', 'aksWorkspaces', 'gkeProjects', 'credentialsSecretArn',
   'schedule', 'schedulePeriodMinutes', 'lookbackMinutes', 'alertEmail', 'topicArn', 'topicKmsKeyArn',
-  'alertMinSeverity', 'rules', 'configFile', 'reservedConcurrency', 'stackName',
+  'alertMinSeverity', 'rules', 'configFile', 'reservedConcurrency', 'sourceMaps', 'stackName',
 ]);
 
 /**
@@ -289,6 +291,11 @@ export function readStackConfig(get: Lookup, deployment: { region?: string | und
   }
   const configFile = text(get, 'configFile');
   if (configFile !== undefined) config.detectionConfig = detectionConfigFile(configFile, config.rules);
+  const maps = text(get, 'sourceMaps');
+  if (maps !== undefined) {
+    check(maps === 'true' || maps === 'false', `sourceMaps: "${maps}" is not true or false`);
+    if (maps === 'true') config.sourceMaps = true;
+  }
   const reserved = positiveInt(get, 'reservedConcurrency', 1, 1000);
   if (reserved !== undefined) config.reservedConcurrency = reserved;
   const envBytes = Buffer.byteLength(JSON.stringify(sourceSpecs(config))) + Buffer.byteLength(config.detectionConfig ?? '') + (config.rules?.join(',').length ?? 0);
