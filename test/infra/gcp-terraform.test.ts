@@ -2,7 +2,8 @@ import { parse } from '@cdktn/hcl2json';
 import { fork, spawnSync } from 'node:child_process';
 import { builtinModules } from 'node:module';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveDetectionConfig } from '../../core/detection-config.js';
 import { FIRESTORE_DEFAULT_COLLECTION, FIRESTORE_TTL_FIELD } from '../../core/state/firestore-store.js';
@@ -293,4 +294,33 @@ describe('GCP function package', () => {
       rmSync(out, { recursive: true, force: true });
     }
   });
+
+  it('ships a lock cut from the repository\'s: npm ci installs it offline, with no AWS or Azure package, and the function runs', async (ctx) => {
+    // Outside the repository: only what the package's own lock installs can be resolved.
+    const out = join(mkdtempSync(join(tmpdir(), 'credwatch-gcp-fn-')), 'fn');
+    try {
+      const { dependencies } = await packageGcpFunction(out);
+      expect(Object.keys(dependencies).filter((d) => /^@aws-sdk\/|^@azure\/|^@smithy\//.test(d))).toEqual([]);
+      expect(dependencies['@google-cloud/logging']).toBeDefined();
+      const lock = JSON.parse(readFileSync(join(out, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string; dependencies?: Record<string, string> }> };
+      const paths = Object.keys(lock.packages).filter((p) => p !== '');
+      expect(paths.filter((p) => /node_modules\/(@aws-sdk|@azure|@smithy)\//.test(p))).toEqual([]);
+      for (const [name, version] of Object.entries(dependencies)) expect(lock.packages[`node_modules/${name}`]?.version, name).toBe(version);
+      const ci = spawnSync('npm', ['ci', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: out, encoding: 'utf8', timeout: 240_000 });
+      if (ci.status !== 0 && /ENOTCACHED/.test(ci.stderr)) ctx.skip(`npm's cache lacks a package of the lock and the registry is not used here: ${ci.stderr.split('\n')[0]}`);
+      expect(ci.status, ci.stderr).toBe(0);
+      expect(readdirSync(join(out, 'node_modules')).filter((d) => d === '@aws-sdk' || d === '@azure')).toEqual([]);
+      writeFileSync(join(out, 'probe.cjs'), PROBE);
+      const reply = await new Promise<{ registered: boolean; status: number; body: string }>((resolve, reject) => {
+        const child = fork(join(out, 'probe.cjs'), [], { cwd: out, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { PATH: process.env['PATH'] ?? '', METADATA_SERVER_DETECTION: 'none' } });
+        let stderr = '';
+        child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('message', (m) => resolve(m as { registered: boolean; status: number; body: string }));
+        child.on('exit', (code) => reject(new Error(`probe exited (${code}): ${stderr}`)));
+      });
+      expect(reply).toMatchObject({ registered: true, status: 500 });
+    } finally {
+      rmSync(dirname(out), { recursive: true, force: true });
+    }
+  }, 300_000);
 });
