@@ -22,15 +22,15 @@ import { credentialsTemplate, credentialsTemplateKeys } from '../../functions/aw
 import { sourceSpecs, type CredwatchConfig } from './stack-config.js';
 
 /**
- * Sizing, from the bench (bench/out/results.json and the eks-window module, 2-core EPYC): the
- * pipeline is single-threaded and gets through about 4,300 downloaded EKS events per second end
- * to end (7,200 window events/s with 59% of a window downloaded). In steady state the EKS source
- * also re-reads its 30-minute late-arrival margin, so a run downloads about 3.6 times the
- * window's event count: for a cluster of 100 audit events/s that is 3.6 x 30,000 = 107,000
- * events per 5-minute run, about 25-35 s of CPU on one vCPU. 1,769 MB is the size at which
- * Lambda gives one full vCPU; more memory adds vCPUs this single thread cannot use, less
- * stretches the run towards the 5-minute period. Peak RSS stays near 200-320 MB because pages are
- * processed as they arrive.
+ * Sizing, from the bench (`npm run bench`, module eks-window: a 6-minute window of a 1,000
+ * events/s cluster): the push-down filter downloads 1.6 % of a window's events, 9.4 % in steady
+ * state, where each run also re-reads its 30-minute late-arrival margin; the single-threaded
+ * pipeline gets through about 14,000 window events per second. For a cluster of 100 audit
+ * events/s a 5-minute run therefore downloads about 0.094 x 30,000 = 2,800 events: seconds, bound
+ * by FilterLogEvents paging rather than CPU (docs/deploy.md, cost section). 1,769 MB is the size
+ * at which Lambda gives one full vCPU, which the catch-up after an outage (hours of events in one
+ * run) uses; more memory adds vCPUs this single thread cannot use. Peak RSS stays near 200-320 MB
+ * because pages are processed as they arrive.
  */
 export const SCANNER_MEMORY_MB = 1769;
 /**
@@ -233,6 +233,7 @@ export class CredwatchStack extends Stack {
     new CfnOutput(this, 'StateTableName', { value: this.table.tableName });
     new CfnOutput(this, 'AlertTopicArn', { value: this.topic.topicArn });
     new CfnOutput(this, 'ScannerFunctionName', { value: this.scanner.functionName });
+    new CfnOutput(this, 'ScannerRoleArn', { value: role.roleArn, description: 'Trust this role in member accounts whose EKS clusters are scanned cross-account (docs/deploy.md)' });
     new CfnOutput(this, 'FailedRunsQueueUrl', { value: failed.queueUrl });
   }
 }

@@ -134,8 +134,8 @@ variable "function_timeout_seconds" {
   default     = 240
   description = "A run must end before the next is due (below the schedule period); the scheduler's deadline is set 60 s above it."
   validation {
-    condition     = var.function_timeout_seconds >= 60 && var.function_timeout_seconds <= 1740 && floor(var.function_timeout_seconds) == var.function_timeout_seconds
-    error_message = "function_timeout_seconds must be a whole number from 60 to 1740: the scheduler's attempt deadline (timeout + 60 s) may be at most 30 minutes."
+    condition     = var.function_timeout_seconds >= 60 && var.function_timeout_seconds <= 840 && floor(var.function_timeout_seconds) == var.function_timeout_seconds
+    error_message = "function_timeout_seconds must be a whole number from 60 to 840: a run must end well inside the 16-minute state lease (docs/deploy-gcp-runtime.md)."
   }
 }
 

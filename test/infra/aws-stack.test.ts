@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { DYNAMO_KEY, DYNAMO_TTL_ATTRIBUTE } from '../../core/state/dynamodb-store.js';
 import { ENV, SourceSpecSchema } from '../../functions/shared/runtime-config.js';
 import { CredwatchStack } from '../../infra/aws/credwatch-stack.js';
-import { readStackConfig, StackConfigError } from '../../infra/aws/stack-config.js';
+import { CONTEXT_KEYS, readStackConfig, StackConfigError } from '../../infra/aws/stack-config.js';
 
 const ACCOUNT = '111122223333';
 const REGION = 'us-west-2';
@@ -394,5 +394,13 @@ describe('cdk.json', () => {
   });
   it('turns CDK CLI telemetry off (the cli-telemetry context value the CLI reads)', () => {
     expect(cdk.context['cli-telemetry']).toBe(false);
+  });
+});
+
+describe('docs/deploy.md', () => {
+  it('documents every context key the app accepts, and no other', () => {
+    const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'deploy.md'), 'utf8');
+    const rows = [...doc.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]);
+    expect([...new Set(rows)].sort()).toEqual([...CONTEXT_KEYS].sort());
   });
 });

@@ -116,6 +116,11 @@ describe('GCP Terraform module', () => {
     ]);
   });
 
+  it('every variable is named in docs/deploy.md', () => {
+    const doc = readFileSync(join(MODULE, '..', '..', 'docs', 'deploy.md'), 'utf8');
+    for (const name of Object.keys(hcl.variable)) expect(doc.includes(`\`${name}\``) || doc.includes(`-var ${name}=`), name).toBe(true);
+  });
+
   it('creates the topic and a Firestore database with a TTL policy on the field the store writes', () => {
     expect(resource('google_firestore_database', 'state')['type']).toBe('FIRESTORE_NATIVE');
     const ttl = resource('google_firestore_field', 'state_ttl');
@@ -149,7 +154,7 @@ const COMBINATIONS: Array<[string, Record<string, unknown>]> = [
     project: 'acme-security', gke_projects: ['acme-prod'], config_file: EXAMPLE_CONFIG, rules: ['secret-sweep', 'csr-approved-by-non-system'], alert_email: 'secops@example.com',
     alert_min_severity: 'high', enable_gke_data_access_logs: true, create_example_subscription: false,
   }],
-  ['a 30-minute schedule', { project: 'acme-security', schedule: '*/30 * * * *', lookback_minutes: 31, function_timeout_seconds: 900 }],
+  ['a 30-minute schedule', { project: 'acme-security', schedule: '*/30 * * * *', lookback_minutes: 31, function_timeout_seconds: 840 }],
   ['an hourly cron with its period given', { project: 'acme-security', schedule: '0 * * * *', run_period_minutes: 60 }],
 ];
 
@@ -234,7 +239,7 @@ describe.skipIf(tf === undefined)(`GCP Terraform module evaluated by Terraform${
     ['a schedule that is not cron', { project: 'acme-security', schedule: 'every 5 minutes' }, /schedule must be a five-field unix-cron/],
     ['a severity that does not exist', { project: 'acme-security', alert_min_severity: 'urgent' }, /alert_min_severity must be one of/],
     ['a lookback of 0', { project: 'acme-security', lookback_minutes: 0 }, /lookback_minutes must be/],
-    ['a timeout the scheduler cannot wait for', { project: 'acme-security', function_timeout_seconds: 3600 }, /function_timeout_seconds must be a whole number from 60 to 1740/],
+    ['a timeout the scheduler cannot wait for', { project: 'acme-security', function_timeout_seconds: 3600 }, /function_timeout_seconds must be a whole number from 60 to 840/],
     ['a config file that is not JSON', { project: 'acme-security', config_file: join(MODULE, 'main.tf') }, /config_file must be the path of a readable JSON file/],
     ['a database ID too short', { project: 'acme-security', firestore_database: 'cw' }, /firestore_database must be a database ID/],
     ['an e-mail without a domain', { project: 'acme-security', alert_email: 'secops' }, /alert_email must be an e-mail address/],
