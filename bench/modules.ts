@@ -31,4 +31,9 @@ export const BENCH_MODULES: readonly BenchModule[] = [
     title: 'GKE: 6-minute window through the Cloud Logging fake (real gRPC client)',
     run: async () => ({ ...(await (await import('./gke-window.js')).runGkeWindowBench()) }),
   },
+  {
+    name: 'lambda-bundle',
+    title: 'Lambda bundle per deploy: size, other clouds\' code, load CPU vs the AWS SDK clients alone (target <= 1.5x)',
+    run: async () => ({ ...(await (await import('./bundle-size.js')).runBundleBench()) }),
+  },
 ];

@@ -2,15 +2,19 @@ import { build, type Metafile } from 'esbuild';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
+import { bundleDefines } from '../functions/shared/bundled-clouds.js';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /**
  * Builds the Cloud Function source that infra/gcp zips and uploads:
  *   npx tsx scripts/package-gcp-function.ts [outDir]     (default dist/gcp-function)
  *
- * Our code is bundled into one CommonJS index.js; every npm package stays external and is
- * listed in package.json at the exact version this repository locks, so Cloud Build's
- * `npm install` recreates the tested dependency set. Two reasons not to bundle them: the
+ * Our code is bundled into one CommonJS index.js, built for GKE sources only (the module
+ * configures nothing else): the AWS and Azure adapters are left out (functions/shared/
+ * bundled-clouds.ts), so their SDKs are neither imported nor installed. Every npm package stays
+ * external and is listed in package.json at the exact version this repository locks, with a
+ * package-lock.json cut from the repository's own lock to exactly the packages those need, so
+ * Cloud Build's `npm ci` installs the tested dependency set and nothing more. Two reasons not to bundle them: the
  * Functions Framework that Cloud Run starts must be the same module instance the code registers
  * `credwatchScan` with, and the Google client libraries load their proto files from disk.
  */
@@ -69,6 +73,9 @@ export async function packageGcpFunction(outDir = join(ROOT, 'dist', 'gcp-functi
     format: 'cjs',
     target: `node${GCP_NODE_ENGINE}`,
     packages: 'external',
+    define: bundleDefines(['gke']),
+    // Folds the bundle guards so the other clouds' imports are dropped.
+    minifySyntax: true,
     sourcemap: true,
     sourcesContent: false,
     metafile: true,
@@ -79,14 +86,72 @@ export async function packageGcpFunction(outDir = join(ROOT, 'dist', 'gcp-functi
     if (!BUILTINS.has(name)) dependencies[name] = installedVersion(name);
   }
   const manifest = {
-    name: 'credwatch-gcp-function',
+    name: 'credwatch-gcp-function' as string,
     private: true,
     main: 'index.js',
     engines: { node: `${GCP_NODE_ENGINE}` },
     dependencies,
   };
   writeFileSync(join(outDir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileSync(join(outDir, 'package-lock.json'), `${JSON.stringify(lockFor(manifest, JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as Lock), null, 2)}\n`);
   return { outDir, dependencies };
+}
+
+interface LockEntry {
+  version?: string;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+  dev?: boolean;
+  devOptional?: boolean;
+  [k: string]: unknown;
+}
+interface Lock {
+  name?: string;
+  lockfileVersion: number;
+  packages: Record<string, LockEntry>;
+}
+
+/** Where Node finds `name` from the package at `from` (a lock path): its own node_modules, then each parent's. */
+function resolveIn(lock: Lock, from: string, name: string): string | undefined {
+  let dir = from;
+  for (;;) {
+    const candidate = `${dir === '' ? '' : `${dir}/`}node_modules/${name}`;
+    if (lock.packages[candidate] !== undefined) return candidate;
+    if (dir === '') return undefined;
+    const i = dir.lastIndexOf('/node_modules/');
+    dir = i < 0 ? '' : dir.slice(0, i);
+  }
+}
+
+/**
+ * The repository's lock cut down to what `manifest` needs: every package reachable from its
+ * dependencies, at the same paths (so the layout npm resolved and we tested is kept).
+ */
+export function lockFor(manifest: { name: string; dependencies: Record<string, string> }, lock: Lock): Lock {
+  if (lock.lockfileVersion < 2) throw new Error('package-lock.json must be lockfileVersion 2 or 3: run npm install with npm 7 or later');
+  const keep = new Set<string>();
+  const visit = (from: string, name: string, optional: boolean) => {
+    const path = resolveIn(lock, from, name);
+    if (path === undefined) {
+      if (optional) return;
+      throw new Error(`package-lock.json has no entry for ${name} (needed from ${from || 'the function'}): run npm ci first`);
+    }
+    if (keep.has(path)) return;
+    keep.add(path);
+    const e = lock.packages[path]!;
+    for (const dep of Object.keys(e.dependencies ?? {})) visit(path, dep, false);
+    for (const dep of Object.keys(e.optionalDependencies ?? {})) visit(path, dep, true);
+    for (const dep of Object.keys(e.peerDependencies ?? {})) visit(path, dep, e.peerDependenciesMeta?.[dep]?.optional === true);
+  };
+  for (const name of Object.keys(manifest.dependencies)) visit('', name, false);
+  const packages: Record<string, LockEntry> = { '': { name: manifest.name, dependencies: manifest.dependencies } };
+  for (const path of [...keep].sort()) {
+    const { dev: _dev, devOptional: _devOptional, ...entry } = lock.packages[path]!;
+    packages[path] = entry;
+  }
+  return { name: manifest.name, lockfileVersion: 3, requires: true, packages } as Lock;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -17,6 +17,8 @@ export interface EksSourceOptions {
   endpoint?: string;
   /** A ready client (tests inject one with a fast retry strategy). */
   client?: CloudWatchLogsClient;
+  /** A role in the cluster's account to assume for its logs (adapters/eks/client.ts). */
+  roleArn?: string;
   /** How far before the window's start events are looked for, by event time. */
   lateArrivalMs?: number;
   /** Most FilterLogEvents requests per query and window; bounds a service that never ends paging. */

@@ -15,6 +15,8 @@ export interface EksRuntimeSourceOptions {
   profile?: string;
   endpoint?: string;
   client?: CloudWatchLogsClient;
+  /** A role in the cluster's account to assume for its logs (adapters/eks/client.ts). */
+  roleArn?: string;
   /**
    * Where Fluent Bit writes the sensor's stdout. Default: Container Insights' application group
    * `/aws/containerinsights/<cluster>/application`.

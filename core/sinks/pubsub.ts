@@ -3,7 +3,7 @@ import { SinkError } from '../errors.js';
 import type { Alert } from '../finding.js';
 import { fitAlert } from './fit-alert.js';
 import type { AlertSink } from './sink.js';
-import { alertAttributes } from './sns.js';
+import { alertAttributes } from './alert-attributes.js';
 
 /**
  * Pub/Sub takes 10 MB per message, but push endpoints and event triggers downstream take less:

@@ -1,4 +1,5 @@
 import { PublishCommand, type MessageAttributeValue, type SNSClient } from '@aws-sdk/client-sns';
+import { alertAttributes } from './alert-attributes.js';
 import { SinkError } from '../errors.js';
 import type { Alert } from '../finding.js';
 import { fitAlert } from './fit-alert.js';
@@ -8,16 +9,6 @@ import type { AlertSink } from './sink.js';
 const SNS_MAX_BYTES = 262_144;
 /** Headroom for the three attributes and their types. */
 const ATTRIBUTE_ALLOWANCE = 2_048;
-
-/** The attributes subscription filter policies match on (docs/architecture.md "Alerts"). */
-export function alertAttributes(alert: Alert): Record<string, string> {
-  return {
-    rule: alert.rule,
-    severity: alert.severity,
-    // SNS and Pub/Sub reject empty attribute values.
-    cluster: alert.cluster ?? 'unknown',
-  };
-}
 
 /** Subject for e-mail subscriptions: under 100 characters, no control characters. */
 export function emailSubject(alert: Alert): string {
@@ -57,3 +48,5 @@ export class SnsSink implements AlertSink {
     }
   }
 }
+
+export { alertAttributes };

@@ -8,8 +8,9 @@ import type { RunSummary } from '../../core/scan.js';
 import { SnsSink } from '../../core/sinks/sns.js';
 import { DynamoDbStateStore } from '../../core/state/dynamodb-store.js';
 import { ENV, readCommonConfig, required } from '../shared/runtime-config.js';
-import { scheduledRun, type SourceBuilder } from '../shared/scheduled-run.js';
-import { applyCloudCredentials } from './cloud-credentials.js';
+import { buildLiveSource, scheduledRun, type SourceBuilder } from '../shared/scheduled-run.js';
+import { CloudCredentials, credentialCloudOf } from './cloud-credentials.js';
+import { METRIC, METRIC_NAMESPACE, METRIC_SERVICE } from './metrics.js';
 
 export interface AwsHandlerDeps {
   env: Record<string, string | undefined>;
@@ -30,10 +31,10 @@ export interface AwsHandlerDeps {
  */
 export function createHandler(overrides: Partial<AwsHandlerDeps> = {}) {
   const env = overrides.env ?? process.env;
-  const logger = overrides.logger ?? new Logger({ serviceName: 'credwatch' });
-  const metrics = overrides.metrics ?? new Metrics({ namespace: 'credwatch', serviceName: 'credwatch' });
+  const logger = overrides.logger ?? new Logger({ serviceName: METRIC_SERVICE });
+  const metrics = overrides.metrics ?? new Metrics({ namespace: METRIC_NAMESPACE, serviceName: METRIC_SERVICE });
   let clients: Pick<AwsHandlerDeps, 'dynamodb' | 'sns' | 'secrets'> | undefined;
-  let credentialsApplied = false;
+  let credentials: CloudCredentials | undefined;
 
   return async function handler(event: ScheduledEvent, context?: Context): Promise<RunSummary> {
     if (context !== undefined) logger.addContext(context);
@@ -45,17 +46,20 @@ export function createHandler(overrides: Partial<AwsHandlerDeps> = {}) {
       sns: overrides.sns ?? new SNSClient({}),
       secrets: overrides.secrets ?? new SecretsManagerClient({}),
     };
-    const secretArn = env[ENV.credentialsSecretArn];
-    if (!credentialsApplied && secretArn !== undefined && secretArn !== '') {
-      const applied = await applyCloudCredentials(clients.secrets, secretArn, env);
-      logger.info('cloud credentials loaded', { secretArn, clouds: applied });
-      credentialsApplied = true;
-    }
+    const secretArn = env[ENV.credentialsSecretArn]?.trim();
+    if (secretArn !== undefined && secretArn !== '') credentials ??= new CloudCredentials(clients.secrets, secretArn, env);
+    const build = overrides.buildSource ?? buildLiveSource;
     const summary = await scheduledRun({
       config,
       store: new DynamoDbStateStore(clients.dynamodb, table),
       sink: new SnsSink(clients.sns, topicArn),
-      ...(overrides.buildSource === undefined ? {} : { buildSource: overrides.buildSource }),
+      // Credentials are fetched for the first source that needs them; a failure fails that
+      // cloud's sources only (reported per source), never EKS.
+      buildSource: async (spec) => {
+        const cloud = credentialCloudOf(spec);
+        if (cloud !== undefined && credentials !== undefined) await credentials.ensure(cloud);
+        return build(spec);
+      },
       ...(overrides.clock === undefined ? {} : { clock: overrides.clock }),
       runId: context?.awsRequestId ?? event.id,
     });
@@ -73,12 +77,15 @@ function report(summary: RunSummary, logger: Logger, metrics: Metrics): void {
     for (const w of s.warnings) logger.warn(w, { source: s.source });
   }
   const sum = (f: (s: RunSummary['sources'][number]) => number) => summary.sources.reduce((a, s) => a + f(s), 0);
-  metrics.addMetric('SourcesFailed', MetricUnit.Count, sum((s) => (s.status === 'failed' || s.status === 'undelivered' ? 1 : 0)));
-  metrics.addMetric('EventsScanned', MetricUnit.Count, sum((s) => s.events));
-  metrics.addMetric('Findings', MetricUnit.Count, sum((s) => s.findings));
-  metrics.addMetric('AlertsSent', MetricUnit.Count, sum((s) => s.alertsSent));
-  metrics.addMetric('AlertsFailed', MetricUnit.Count, sum((s) => s.alertsFailed));
-  metrics.addMetric('RecordsRejected', MetricUnit.Count, sum((s) => Object.values(s.rejected).reduce((a, n) => a + (n ?? 0), 0)));
+  // Stamped with the run's start, so each run's figures fall in the alarm period of its own
+  // schedule tick however long the run took (the alarms use one period per tick).
+  metrics.setTimestamp(new Date(summary.startedAt));
+  metrics.addMetric(METRIC.sourcesFailed, MetricUnit.Count, sum((s) => (s.status === 'failed' || s.status === 'undelivered' ? 1 : 0)));
+  metrics.addMetric(METRIC.eventsScanned, MetricUnit.Count, sum((s) => s.events));
+  metrics.addMetric(METRIC.findings, MetricUnit.Count, sum((s) => s.findings));
+  metrics.addMetric(METRIC.alertsSent, MetricUnit.Count, sum((s) => s.alertsSent));
+  metrics.addMetric(METRIC.alertsFailed, MetricUnit.Count, sum((s) => s.alertsFailed));
+  metrics.addMetric(METRIC.recordsRejected, MetricUnit.Count, sum((s) => Object.values(s.rejected).reduce((a, n) => a + (n ?? 0), 0)));
   metrics.publishStoredMetrics();
 }
 

@@ -56,9 +56,10 @@ function schedulerOf(req: Request): Record<string, string> | undefined {
 
 /**
  * The HTTP Cloud Function Cloud Scheduler calls (with an OIDC token, checked by Cloud Run before
- * the request gets here). It answers 200 with the run summary whenever the run completed, even
- * when sources failed — they are in the body and in the logs, and the next run retries them —
- * so Scheduler never retries a run that did its job; 500 only when the configuration is invalid.
+ * the request gets here). It answers 200 with the run summary when every source was scanned, and
+ * 500 with the same summary when any source failed or its alerts were not delivered, so Cloud
+ * Scheduler logs the attempt as failed and monitoring sees it (the next run resumes from the
+ * checkpoint); 500 with the error when the configuration is invalid.
  * Clients are built once per instance; tests inject them.
  */
 export function createGcpHandler(overrides: Partial<GcpHandlerDeps> = {}): HttpFunction {
@@ -91,7 +92,7 @@ export function createGcpHandler(overrides: Partial<GcpHandlerDeps> = {}): HttpF
       });
       const scheduler = schedulerOf(req);
       logRun(summary, log, { ...(trace === undefined ? {} : { trace }), ...(scheduler === undefined ? {} : { scheduler }) });
-      res.status(200).json(summary);
+      res.status(summary.ok ? 200 : 500).json(summary);
     } catch (err) {
       refuse(err, trace);
     }

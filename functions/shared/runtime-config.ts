@@ -39,12 +39,15 @@ const runtimeFields = {
 /** EKS alone may read a group without a container filter (`containers: []`): a log group of the sensor's own. */
 const eksRuntimeFields = { ...runtimeFields, containers: z.array(z.string().min(1)).optional() };
 
+/** A role in another account to assume for an EKS cluster's logs (an organisation's member accounts). */
+const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'expected an IAM role ARN (arn:aws:iam::<account>:role/<name>)').optional();
+
 export const SourceSpecSchema = z.discriminatedUnion('cloud', [
-  z.strictObject({ cloud: z.literal('eks'), cluster: z.string().min(1), region: z.string().min(1).optional() }),
+  z.strictObject({ cloud: z.literal('eks'), cluster: z.string().min(1), region: z.string().min(1).optional(), roleArn }),
   z.strictObject({ cloud: z.literal('aks'), workspaceId: z.string().min(1), cluster: z.string().min(1).optional() }),
   z.strictObject({ cloud: z.literal('gke'), projects: z.array(z.string().min(1)).min(1), cluster: z.string().min(1).optional() }),
   // `logGroup` defaults to Container Insights' /aws/containerinsights/<cluster>/application.
-  z.strictObject({ cloud: z.literal('eks-runtime'), cluster: z.string().min(1), region: z.string().min(1).optional(), logGroup: z.string().min(1).optional(), ...eksRuntimeFields }),
+  z.strictObject({ cloud: z.literal('eks-runtime'), cluster: z.string().min(1), region: z.string().min(1).optional(), roleArn, logGroup: z.string().min(1).optional(), ...eksRuntimeFields }),
   z.strictObject({ cloud: z.literal('aks-runtime'), workspaceId: z.string().min(1), cluster: z.string().min(1).optional(), ...runtimeFields }),
   z.strictObject({ cloud: z.literal('gke-runtime'), projects: z.array(z.string().min(1)).min(1), cluster: z.string().min(1).optional(), ...runtimeFields }),
 ]);

@@ -7,25 +7,34 @@ import type { AlertSink } from '../../core/sinks/sink.js';
 import type { LogSource, ScanWindow, SourcePage } from '../../core/source.js';
 import type { StateStore } from '../../core/state/store.js';
 import { RULES } from '../../rules/index.js';
+import { notBundled } from './bundled-clouds.js';
 import type { CommonRuntimeConfig, SourceSpec } from './runtime-config.js';
 
 /** Builds a live source from its spec; each cloud's adapter (and SDK) loads only when used. */
 export type SourceBuilder = (spec: SourceSpec) => Promise<LogSource>;
 
 export const buildLiveSource: SourceBuilder = async (spec) => {
+  // Each guard is folded by the deploy's bundler (functions/shared/bundled-clouds.ts): a cloud the
+  // deploy does not scan leaves its import, and its SDK, out of the bundle.
   switch (spec.cloud) {
-    case 'eks': {
-      const { createEksSource } = await import('../../adapters/eks/source.js');
-      return createEksSource(spec.region === undefined ? { cluster: spec.cluster } : { cluster: spec.cluster, region: spec.region });
-    }
-    case 'aks': {
-      const { createAksSource } = await import('../../adapters/aks/source.js');
-      return createAksSource(spec.cluster === undefined ? { workspaceId: spec.workspaceId } : { workspaceId: spec.workspaceId, cluster: spec.cluster });
-    }
-    case 'gke': {
-      const { createGkeSource } = await import('../../adapters/gke/source.js');
-      return createGkeSource(spec.cluster === undefined ? { projects: spec.projects } : { projects: spec.projects, cluster: spec.cluster });
-    }
+    case 'eks':
+      if (process.env['CREDWATCH_OMIT_EKS'] !== 'true') {
+        const { createEksSource } = await import('../../adapters/eks/source.js');
+        return createEksSource({ cluster: spec.cluster, ...(spec.region === undefined ? {} : { region: spec.region }), ...(spec.roleArn === undefined ? {} : { roleArn: spec.roleArn }) });
+      }
+      throw notBundled('eks', sourceName(spec));
+    case 'aks':
+      if (process.env['CREDWATCH_OMIT_AKS'] !== 'true') {
+        const { createAksSource } = await import('../../adapters/aks/source.js');
+        return createAksSource(spec.cluster === undefined ? { workspaceId: spec.workspaceId } : { workspaceId: spec.workspaceId, cluster: spec.cluster });
+      }
+      throw notBundled('aks', sourceName(spec));
+    case 'gke':
+      if (process.env['CREDWATCH_OMIT_GKE'] !== 'true') {
+        const { createGkeSource } = await import('../../adapters/gke/source.js');
+        return createGkeSource(spec.cluster === undefined ? { projects: spec.projects } : { projects: spec.projects, cluster: spec.cluster });
+      }
+      throw notBundled('gke', sourceName(spec));
     case 'eks-runtime':
     case 'aks-runtime':
     case 'gke-runtime':
@@ -44,25 +53,35 @@ async function buildRuntimeSource(spec: RuntimeSpec): Promise<LogSource> {
   const correlate = spec.correlate !== false;
   switch (spec.cloud) {
     case 'eks-runtime': {
-      const { createEksRuntimeSource } = await import('../../adapters/runtime/eks-source.js');
-      const audit = correlate ? await buildLiveSource({ cloud: 'eks', cluster: spec.cluster, ...(spec.region === undefined ? {} : { region: spec.region }) }) : undefined;
-      return createEksRuntimeSource({
-        ...common,
-        cluster: spec.cluster,
-        ...(spec.region === undefined ? {} : { region: spec.region }),
-        ...(spec.logGroup === undefined ? {} : { logGroup: spec.logGroup }),
-        ...(audit === undefined ? {} : { audit }),
-      });
+      if (process.env['CREDWATCH_OMIT_EKS'] !== 'true') {
+        const { createEksRuntimeSource } = await import('../../adapters/runtime/eks-source.js');
+        const audit = correlate ? await buildLiveSource({ cloud: 'eks', cluster: spec.cluster, ...(spec.region === undefined ? {} : { region: spec.region }), ...(spec.roleArn === undefined ? {} : { roleArn: spec.roleArn }) }) : undefined;
+        return createEksRuntimeSource({
+          ...common,
+          cluster: spec.cluster,
+          ...(spec.region === undefined ? {} : { region: spec.region }),
+          ...(spec.roleArn === undefined ? {} : { roleArn: spec.roleArn }),
+          ...(spec.logGroup === undefined ? {} : { logGroup: spec.logGroup }),
+          ...(audit === undefined ? {} : { audit }),
+        });
+      }
+      throw notBundled('eks', sourceName(spec));
     }
     case 'aks-runtime': {
-      const { createAksRuntimeSource } = await import('../../adapters/runtime/aks-source.js');
-      const audit = correlate ? await buildLiveSource({ cloud: 'aks', workspaceId: spec.workspaceId, ...common }) : undefined;
-      return createAksRuntimeSource({ ...common, workspaceId: spec.workspaceId, ...(audit === undefined ? {} : { audit }) });
+      if (process.env['CREDWATCH_OMIT_AKS'] !== 'true') {
+        const { createAksRuntimeSource } = await import('../../adapters/runtime/aks-source.js');
+        const audit = correlate ? await buildLiveSource({ cloud: 'aks', workspaceId: spec.workspaceId, ...common }) : undefined;
+        return createAksRuntimeSource({ ...common, workspaceId: spec.workspaceId, ...(audit === undefined ? {} : { audit }) });
+      }
+      throw notBundled('aks', sourceName(spec));
     }
     case 'gke-runtime': {
-      const { createGkeRuntimeSource } = await import('../../adapters/runtime/gke-source.js');
-      const audit = correlate ? await buildLiveSource({ cloud: 'gke', projects: spec.projects, ...common }) : undefined;
-      return createGkeRuntimeSource({ ...common, projects: spec.projects, ...(audit === undefined ? {} : { audit }) });
+      if (process.env['CREDWATCH_OMIT_GKE'] !== 'true') {
+        const { createGkeRuntimeSource } = await import('../../adapters/runtime/gke-source.js');
+        const audit = correlate ? await buildLiveSource({ cloud: 'gke', projects: spec.projects, ...common }) : undefined;
+        return createGkeRuntimeSource({ ...common, projects: spec.projects, ...(audit === undefined ? {} : { audit }) });
+      }
+      throw notBundled('gke', sourceName(spec));
     }
   }
 }

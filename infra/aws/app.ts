@@ -11,7 +11,10 @@ import { readStackConfig, StackConfigError } from './stack-config.js';
 const app = new App();
 let config;
 try {
-  config = readStackConfig((key) => app.node.tryGetContext(key));
+  config = readStackConfig((key) => app.node.tryGetContext(key), {
+    region: process.env['CDK_DEFAULT_REGION'],
+    contextKeys: Object.keys(app.node.getAllContext() as Record<string, unknown>),
+  });
 } catch (err) {
   if (!(err instanceof StackConfigError)) throw err;
   console.error(`credwatch: ${err.message} (docs/deploy.md)`);

@@ -1,4 +1,4 @@
-import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal, type IRole } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -16,25 +16,26 @@ import type { Construct } from 'constructs';
 import { DYNAMO_KEY, DYNAMO_TTL_ATTRIBUTE } from '../../core/state/dynamodb-store.js';
 import { ENV } from '../../functions/shared/runtime-config.js';
 import { addAlarms } from './alarms.js';
-import { HANDLER_BUNDLE, HANDLER_ENTRY, HANDLER_EXPORT, LOCK_FILE, REPO_ROOT } from './handler-bundle.js';
+import { HANDLER_BUNDLE, HANDLER_ENTRY, HANDLER_EXPORT, handlerDefines, LOCK_FILE, REPO_ROOT } from './handler-bundle.js';
 import { acknowledgeNagFindings } from './nag-acknowledgments.js';
+import { credentialsTemplate, credentialsTemplateKeys } from '../../functions/aws/cloud-credentials.js';
 import { sourceSpecs, type CredwatchConfig } from './stack-config.js';
 
 /**
- * Sizing, from the bench (bench/out/results.json and the eks-window module, 2-core EPYC): the
- * pipeline is single-threaded and gets through about 4,300 downloaded EKS events per second end
- * to end (7,200 window events/s with 59% of a window downloaded). In steady state the EKS source
- * also re-reads its 30-minute late-arrival margin, so a run downloads about 3.6 times the
- * window's event count: for a cluster of 100 audit events/s that is 3.6 x 30,000 = 107,000
- * events per 5-minute run, about 25-35 s of CPU on one vCPU. 1,769 MB is the size at which
- * Lambda gives one full vCPU; more memory adds vCPUs this single thread cannot use, less
- * stretches the run towards the 5-minute period. Peak RSS stays near 200-320 MB because pages are
- * processed as they arrive.
+ * Sizing, from the bench (`npm run bench`, module eks-window: a 6-minute window of a 1,000
+ * events/s cluster): the push-down filter downloads 1.6 % of a window's events, 9.4 % in steady
+ * state, where each run also re-reads its 30-minute late-arrival margin; the single-threaded
+ * pipeline gets through about 14,000 window events per second. For a cluster of 100 audit
+ * events/s a 5-minute run therefore downloads about 0.094 x 30,000 = 2,800 events: seconds, bound
+ * by FilterLogEvents paging rather than CPU (docs/deploy.md, cost section). 1,769 MB is the size
+ * at which Lambda gives one full vCPU, which the catch-up after an outage (hours of events in one
+ * run) uses; more memory adds vCPUs this single thread cannot use. Peak RSS stays near 200-320 MB
+ * because pages are processed as they arrive.
  */
 export const SCANNER_MEMORY_MB = 1769;
 /**
- * A run must end before the next one is due (5 minutes), or the next is throttled by the
- * reserved concurrency of 1 and waits in Lambda's async queue. FilterLogEvents allows 5 requests/s
+ * A run must end before the next one is due (5 minutes at the shortest schedule synth accepts);
+ * an overlapping run finds the state lease taken and stops. FilterLogEvents allows 5 requests/s
  * per account and Region, so a busy cluster's run is bounded by paging, not CPU: 4 minutes is
  * 1,200 requests. A run that times out keeps its checkpoint and the next one resumes from it.
  */
@@ -128,6 +129,12 @@ export class CredwatchStack extends Stack {
     if (runtimeArns.length > 0) {
       role.addToPolicy(new PolicyStatement({ sid: 'ReadEksRuntimeLogs', actions: ['logs:FilterLogEvents'], resources: runtimeArns.flat() }));
     }
+    // Cross-account clusters: the scanner assumes the role named for each; that role (in the
+    // cluster's account) trusts this one and may FilterLogEvents on the cluster's log group.
+    const assumed = [...new Set(config.eksClusters.flatMap((c) => (c.roleArn === undefined ? [] : [c.roleArn])))];
+    if (assumed.length > 0) {
+      role.addToPolicy(new PolicyStatement({ sid: 'AssumeClusterAccountRoles', actions: ['sts:AssumeRole'], resources: assumed }));
+    }
     role.addToPolicy(new PolicyStatement({
       sid: 'StateTable',
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
@@ -145,16 +152,20 @@ export class CredwatchStack extends Stack {
       [ENV.stateTable]: this.table.tableName,
       [ENV.topicArn]: this.topic.topicArn,
       [ENV.lookbackMinutes]: String(config.lookbackMinutes),
-      NODE_OPTIONS: '--enable-source-maps',
     };
+    if (config.detectionConfig !== undefined) environment[ENV.config] = config.detectionConfig;
+    if (config.sourceMaps === true) environment['NODE_OPTIONS'] = '--enable-source-maps';
     if (config.alertMinSeverity !== undefined) environment[ENV.alertMinSeverity] = config.alertMinSeverity;
     if (config.rules !== undefined) environment[ENV.rules] = config.rules.join(',');
     let cloudCredentials: Secret | undefined;
     if (config.aksWorkspaces.length + config.gkeProjects.length > 0) {
       let secretArn = config.credentialsSecretArn;
       if (secretArn === undefined) {
+        // A JSON template with a key per configured cloud: the handler reads only the key a source
+        // needs, and names the key that is still empty.
         cloudCredentials = new Secret(this, 'CloudCredentials', {
-          description: 'credwatch: {"azure":{"tenantId","clientId","clientSecret"},"gcp":{"serviceAccountKey":{…}}}',
+          description: `credwatch: fill in ${credentialsTemplateKeys(config).join(' and ')} (docs/deploy.md)`,
+          secretStringValue: SecretValue.unsafePlainText(JSON.stringify(credentialsTemplate({ azure: config.aksWorkspaces.length > 0, gcp: config.gkeProjects.length > 0 }))),
           removalPolicy: RemovalPolicy.DESTROY,
         });
         secretArn = cloudCredentials.secretArn;
@@ -174,8 +185,9 @@ export class CredwatchStack extends Stack {
       architecture: Architecture.ARM_64,
       memorySize: SCANNER_MEMORY_MB,
       timeout: SCANNER_TIMEOUT,
-      // One run at a time: an overlapping invocation is throttled and waits (the lease is the backstop).
-      reservedConcurrentExecutions: 1,
+      // Unreserved by default: new accounts have a concurrency limit of 10 and no room to reserve
+      // from; the state lease already keeps two runs from scanning the same source at once.
+      ...(config.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: config.reservedConcurrency }),
       retryAttempts: 0,
       maxEventAge: ASYNC_MAX_EVENT_AGE,
       onFailure: new SqsDestination(failed),
@@ -189,7 +201,8 @@ export class CredwatchStack extends Stack {
         externalModules: [...HANDLER_BUNDLE.externals],
         mainFields: [...HANDLER_BUNDLE.mainFields],
         minify: HANDLER_BUNDLE.minify,
-        sourceMap: HANDLER_BUNDLE.sourcemap,
+        sourceMap: config.sourceMaps ?? HANDLER_BUNDLE.sourcemap,
+        define: handlerDefines(sourceSpecs(config)),
         sourcesContent: false,
         forceDockerBundling: false,
       },
@@ -207,7 +220,7 @@ export class CredwatchStack extends Stack {
       }),
     });
 
-    addAlarms(this, { scanner: this.scanner, failedRuns: failed, topic: this.topic });
+    addAlarms(this, { scanner: this.scanner, failedRuns: failed, topic: this.topic, periodMinutes: config.schedulePeriodMinutes });
     acknowledgeNagFindings(this, {
       scanner: this.scanner,
       failedRuns: failed,
@@ -220,6 +233,7 @@ export class CredwatchStack extends Stack {
     new CfnOutput(this, 'StateTableName', { value: this.table.tableName });
     new CfnOutput(this, 'AlertTopicArn', { value: this.topic.topicArn });
     new CfnOutput(this, 'ScannerFunctionName', { value: this.scanner.functionName });
+    new CfnOutput(this, 'ScannerRoleArn', { value: role.roleArn, description: 'Trust this role in member accounts whose EKS clusters are scanned cross-account (docs/deploy.md)' });
     new CfnOutput(this, 'FailedRunsQueueUrl', { value: failed.queueUrl });
   }
 }

@@ -1,27 +1,47 @@
 data "google_project" "this" {
   project_id = var.project
+  depends_on = [google_project_service.apis]
 }
 
 resource "google_service_account" "runtime" {
   project      = var.project
   account_id   = "credwatch-runtime"
   display_name = "credwatch function (reads audit logs, keeps state, publishes alerts)"
+  depends_on   = [google_project_service.apis]
 }
 
 resource "google_service_account" "invoker" {
   project      = var.project
   account_id   = "credwatch-invoker"
   display_name = "credwatch scheduler (may only invoke the function)"
+  depends_on   = [google_project_service.apis]
 }
 
-# Data Access audit logs are private logs: Logs Viewer alone does not return them.
-resource "google_project_iam_member" "logs_viewer" {
-  for_each = toset(local.gke_projects)
-  project  = each.value
-  role     = "roles/logging.viewer"
-  member   = "serviceAccount:${google_service_account.runtime.email}"
+# Cloud Build runs as this account: since 2024 a new project's default build account may lack
+# the rights to build a function (https://cloud.google.com/functions/docs/securing/build-custom-sa).
+resource "google_service_account" "build" {
+  project      = var.project
+  account_id   = "credwatch-build"
+  display_name = "credwatch function build (Cloud Build)"
+  depends_on   = [google_project_service.apis]
 }
 
+resource "google_project_iam_member" "build" {
+  for_each = toset(["roles/logging.logWriter", "roles/artifactregistry.writer"])
+  project  = var.project
+  role     = each.value
+  member   = "serviceAccount:${google_service_account.build.email}"
+}
+
+# Reads the uploaded source only, not every bucket of the project.
+resource "google_storage_bucket_iam_member" "build_source" {
+  bucket = google_storage_bucket.source.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.build.email}"
+}
+
+# Data Access audit logs are private logs; Private Logs Viewer also reads the Admin Activity
+# logs, so Logs Viewer beside it would add nothing.
 resource "google_project_iam_member" "private_logs_viewer" {
   for_each = toset(local.gke_projects)
   project  = each.value
@@ -35,8 +55,9 @@ resource "google_project_iam_member" "state" {
   member  = "serviceAccount:${google_service_account.runtime.email}"
   condition {
     title       = "credwatch state database only"
-    description = "Limits Datastore User to the credwatch Firestore database."
-    expression  = "resource.name.startsWith(\"projects/${var.project}/databases/${google_firestore_database.state.name}\")"
+    description = "Limits Datastore User to the credwatch Firestore database (exact name, and what lies under it)."
+    # An exact match or the name followed by "/": a bare prefix would also match credwatch2.
+    expression = local.state_condition
   }
 }
 
@@ -55,11 +76,13 @@ resource "google_cloud_run_service_iam_member" "invoker" {
   member   = "serviceAccount:${google_service_account.invoker.email}"
 }
 
-# Cloud Scheduler's service agent mints the OIDC token as the invoker account.
+# Cloud Scheduler's service agent mints the OIDC token as the invoker account; the agent exists
+# once the Cloud Scheduler API is enabled.
 resource "google_service_account_iam_member" "scheduler_token" {
   service_account_id = google_service_account.invoker.name
   role               = "roles/iam.serviceAccountTokenCreator"
   member             = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-cloudscheduler.iam.gserviceaccount.com"
+  depends_on         = [google_project_service.apis]
 }
 
 # Authoritative for container.googleapis.com's audit config in each project: leave it off when
@@ -77,4 +100,5 @@ resource "google_project_iam_audit_config" "gke_data_access" {
   audit_log_config {
     log_type = "DATA_WRITE"
   }
+  depends_on = [google_project_service.apis]
 }

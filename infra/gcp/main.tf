@@ -5,11 +5,21 @@ locals {
   # Must be the collection core/state/firestore-store.ts writes (FIRESTORE_DEFAULT_COLLECTION) and its TTL field.
   state_collection = "credwatch"
   ttl_field        = "expiresAt"
-  gke_source       = var.gke_cluster == null ? { cloud = "gke", projects = local.gke_projects } : { cloud = "gke", projects = local.gke_projects, cluster = var.gke_cluster }
+  function_name    = "credwatch-scan"
+  state_database   = "projects/${var.project}/databases/${var.firestore_database}"
+  state_condition  = "resource.name == \"${local.state_database}\" || resource.name.startsWith(\"${local.state_database}/\")"
+  # merge() and a filtered for keep one object type and one tuple shape for every variable combination:
+  # a conditional between objects with different attributes does not type-check.
+  gke_source = merge({ cloud = "gke", projects = local.gke_projects }, var.gke_cluster == null ? {} : { cluster = var.gke_cluster })
   # Tracee / Falco output in the same projects' container logs, read beside the audit logs and
   # tied to the kubectl exec behind each read (docs/runtime-sensors.md).
   gke_runtime_source = merge(local.gke_source, { cloud = "gke-runtime", containers = var.runtime_sensor_containers })
-  sources            = length(var.runtime_sensor_containers) == 0 ? [local.gke_source] : [local.gke_source, local.gke_runtime_source]
+  sources            = concat([local.gke_source], [for s in [local.gke_runtime_source] : s if length(var.runtime_sensor_containers) > 0])
+  # The detection config file (allowlists, thresholds), re-encoded so its whitespace never redeploys the function.
+  detection_config = var.config_file == null ? null : jsonencode(jsondecode(file(var.config_file)))
+  # Cloud Scheduler's period when the schedule is the usual */N form; else var.run_period_minutes.
+  schedule_every     = regexall("^\\*/([0-9]+) \\* \\* \\* \\*$", var.schedule)
+  run_period_minutes = var.run_period_minutes != null ? var.run_period_minutes : (length(local.schedule_every) > 0 ? tonumber(local.schedule_every[0][0]) : (var.schedule == "* * * * *" ? 1 : null))
   # Names from functions/shared/runtime-config.ts ENV.
   environment = merge(
     {
@@ -21,6 +31,8 @@ locals {
       CREDWATCH_LOOKBACK_MINUTES     = tostring(var.lookback_minutes)
     },
     var.alert_min_severity == null ? {} : { CREDWATCH_ALERT_MIN_SEVERITY = var.alert_min_severity },
+    length(var.rules) == 0 ? {} : { CREDWATCH_RULES = join(",", var.rules) },
+    local.detection_config == null ? {} : { CREDWATCH_CONFIG = local.detection_config },
   )
 }
 
@@ -35,6 +47,10 @@ resource "google_project_service" "apis" {
     "firestore.googleapis.com",
     "logging.googleapis.com",
     "storage.googleapis.com",
+    # Service accounts and their bindings, and project IAM / audit config: a fresh project has neither on.
+    "iam.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "monitoring.googleapis.com",
   ])
   project            = var.project
   service            = each.value
@@ -96,12 +112,14 @@ resource "google_storage_bucket_object" "source" {
 resource "google_cloudfunctions2_function" "scanner" {
   project     = var.project
   location    = var.region
-  name        = "credwatch-scan"
+  name        = local.function_name
   description = "credwatch: scans Kubernetes audit logs for credential abuse"
 
   build_config {
     runtime     = "nodejs22"
     entry_point = "credwatchScan"
+    # New projects' default build account lacks the rights to build; this one has exactly them (iam.tf).
+    service_account = google_service_account.build.id
     source {
       storage_source {
         bucket = google_storage_bucket.source.name
@@ -124,5 +142,9 @@ resource "google_cloudfunctions2_function" "scanner" {
     environment_variables            = local.environment
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [
+    google_project_service.apis,
+    google_project_iam_member.build,
+    google_storage_bucket_iam_member.build_source,
+  ]
 }

@@ -24,5 +24,11 @@ resource "google_cloud_scheduler_job" "scan" {
     }
   }
 
-  depends_on = [google_cloud_run_service_iam_member.invoker]
+  depends_on = [google_cloud_run_service_iam_member.invoker, google_service_account_iam_member.scheduler_token]
+  lifecycle {
+    precondition {
+      condition     = local.run_period_minutes == null || var.function_timeout_seconds < local.run_period_minutes * 60
+      error_message = "function_timeout_seconds: a run must end before the next is due; keep it below the schedule period (${coalesce(local.run_period_minutes, 0)} minutes)."
+    }
+  }
 }

@@ -3,6 +3,9 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { CreateTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ScheduledEvent } from 'aws-lambda';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEksSource } from '../../adapters/eks/source.js';
 import { ConfigError } from '../../core/errors.js';
@@ -13,6 +16,7 @@ import { ENV } from '../../functions/shared/runtime-config.js';
 import { fakeClient, FakeCloudWatchLogs } from '../fakes/cloudwatch-logs.js';
 import { SnsFake } from '../fakes/sns.js';
 import { startDynalite, testAwsOptions, testSnsClient } from '../helpers/aws-clients.js';
+import { SecretsManagerFake } from './secrets-manager-fake.js';
 
 const TOPIC = 'arn:aws:sns:us-west-2:111122223333:credwatch-alerts';
 const TABLE = 'credwatch-state';
@@ -150,3 +154,125 @@ describe('AWS Lambda handler, end to end', () => {
     expect((err2 as Error).message).toContain('CREDWATCH_SOURCES: 0.cluster:');
   });
 });
+
+describe('AWS Lambda handler, credentials per source', () => {
+  const SECRET = 'arn:aws:secretsmanager:us-west-2:111122223333:secret:credwatch-cloud-credentials-AbCdEf';
+  let db: Awaited<ReturnType<typeof startDynalite>>;
+  const sns = new SnsFake();
+  const sm = new SecretsManagerFake();
+  let snsEndpoint: string;
+  let smEndpoint: string;
+  let cwl: FakeCloudWatchLogs;
+  let keyDir: string;
+
+  beforeAll(async () => {
+    db = await startDynalite();
+    await db.client.send(new CreateTableCommand({
+      TableName: TABLE, AttributeDefinitions: [{ AttributeName: DYNAMO_KEY, AttributeType: 'S' }], KeySchema: [{ AttributeName: DYNAMO_KEY, KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST',
+    }));
+    snsEndpoint = await sns.start();
+    sns.topics.add(TOPIC);
+    smEndpoint = await sm.start();
+    cwl = await FakeCloudWatchLogs.start();
+    cwl.createLogGroup('/aws/eks/prod-eks-1/cluster');
+    keyDir = mkdtempSync(join(tmpdir(), 'credwatch-key-'));
+  });
+  afterAll(async () => {
+    await db.stop();
+    await sns.stop();
+    await sm.stop();
+    await cwl.close();
+  });
+
+  const ALL = JSON.stringify([
+    { cloud: 'eks', cluster: 'prod-eks-1', region: 'us-west-2' },
+    { cloud: 'aks', workspaceId: '0b1f6471-1bf0-4dda-aec3-cb9272f09590' },
+    { cloud: 'gke', projects: ['acme-prod'] },
+  ]);
+
+  /** The real handler with the real Secrets Manager client against the wire fake; AKS/GKE sources record the credentials they were built with. */
+  function run(env: Record<string, string>) {
+    const seen: Record<string, string | undefined> = {};
+    const handler = createHandler({
+      env,
+      dynamodb: db.client,
+      sns: testSnsClient(snsEndpoint),
+      secrets: new SecretsManagerClient(testAwsOptions(smEndpoint)),
+      logger: new Logger({ logLevel: 'SILENT' }),
+      metrics: Object.assign(new Metrics({ namespace: 'credwatch' }), { publishStoredMetrics: () => undefined }) as unknown as Metrics,
+      clock: () => new Date(NOW),
+      buildSource: async (spec) => {
+        if (spec.cloud === 'eks') return createEksSource({ cluster: spec.cluster, region: 'us-west-2', client: fakeClient(cwl.endpoint) });
+        if (spec.cloud === 'aks') seen['azure'] = env['AZURE_CLIENT_SECRET'];
+        if (spec.cloud === 'gke') seen['gcp'] = env['GOOGLE_APPLICATION_CREDENTIALS'];
+        return { name: `${spec.cloud}:test`, cloud: spec.cloud === 'aks' ? 'aks' : 'gke', read: async function* () {} };
+      },
+    });
+    return { handler, seen };
+  }
+
+  it('scans EKS with no secret configured at all, and never calls Secrets Manager', async () => {
+    sm.requests = 0;
+    const { handler } = run({ [ENV.sources]: JSON.stringify([{ cloud: 'eks', cluster: 'prod-eks-1', region: 'us-west-2' }]), [ENV.stateTable]: TABLE, [ENV.topicArn]: TOPIC });
+    const summary = await handler(scheduledEvent('cred-1'));
+    expect(summary.sources.map((s) => s.status)).toEqual(['ok']);
+    expect(sm.requests).toBe(0);
+  });
+
+  it('with the secret still the template, EKS is scanned and each other source fails naming the secret and its empty keys', async () => {
+    sm.secrets.set(SECRET, JSON.stringify({ azure: { tenantId: '', clientId: '', clientSecret: '' }, gcp: { serviceAccountKey: {} } }));
+    const { handler } = run({ [ENV.sources]: ALL, [ENV.stateTable]: TABLE, [ENV.topicArn]: TOPIC, [ENV.credentialsSecretArn]: SECRET });
+    const [eks, aks, gke] = (await handler(scheduledEvent('cred-2'))).sources;
+    expect(eks!.status).toBe('ok');
+    expect(aks!.status).toBe('failed');
+    expect(aks!.error).toContain(`the credentials secret ${SECRET}: azure.tenantId, azure.clientId, azure.clientSecret are empty`);
+    expect(gke!.status).toBe('failed');
+    expect(gke!.error).toContain(`the credentials secret ${SECRET}: gcp.serviceAccountKey is empty`);
+  });
+
+  it('a malformed secret fails only the sources that need it', async () => {
+    sm.secrets.set(SECRET, 'azure=tenant:client:secret');
+    const { handler } = run({ [ENV.sources]: ALL, [ENV.stateTable]: TABLE, [ENV.topicArn]: TOPIC, [ENV.credentialsSecretArn]: SECRET });
+    const [eks, aks, gke] = (await handler(scheduledEvent('cred-3'))).sources;
+    expect(eks!.status).toBe('ok');
+    for (const s of [aks!, gke!]) {
+      expect(s.status).toBe('failed');
+      expect(s.error).toContain(`The credentials secret ${SECRET} is not JSON`);
+    }
+  });
+
+  it('one filled-in key is applied and the missing other fails only its own source', async () => {
+    sm.secrets.set(SECRET, JSON.stringify({ azure: { tenantId: 't', clientId: 'c', clientSecret: 's3cret' } }));
+    const { handler, seen } = run({ [ENV.sources]: ALL, [ENV.stateTable]: TABLE, [ENV.topicArn]: TOPIC, [ENV.credentialsSecretArn]: SECRET });
+    const [eks, aks, gke] = (await handler(scheduledEvent('cred-4'))).sources;
+    expect([eks!.status, aks!.status, gke!.status]).toEqual(['ok', 'ok', 'failed']);
+    expect(seen['azure']).toBe('s3cret');
+    expect(gke!.error).toContain(`the credentials secret ${SECRET} has no "gcp" key, which the GKE sources need`);
+  });
+
+  it('a GCP key is written where Google\'s credential chain reads it', async () => {
+    const key = { type: 'service_account', client_email: 'credwatch@acme-prod.iam.gserviceaccount.com', private_key: '-----BEGIN PRIVATE KEY-----\nMII…\n-----END PRIVATE KEY-----\n' };
+    const { CloudCredentials } = await import('../../functions/aws/cloud-credentials.js');
+    sm.secrets.set(SECRET, JSON.stringify({ gcp: { serviceAccountKey: key } }));
+    const env: Record<string, string | undefined> = {};
+    const path = join(keyDir, 'key.json');
+    await new CloudCredentials(new SecretsManagerClient(testAwsOptions(smEndpoint)), SECRET, env, path).ensure('gcp');
+    expect(env['GOOGLE_APPLICATION_CREDENTIALS']).toBe(path);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual(key);
+  });
+
+  it('an unreadable secret fails the AKS and GKE sources with what to grant, and the next run reads it again', async () => {
+    sm.denied.add(SECRET);
+    const env = { [ENV.sources]: ALL, [ENV.stateTable]: TABLE, [ENV.topicArn]: TOPIC, [ENV.credentialsSecretArn]: SECRET };
+    const { handler } = run(env);
+    const [eks, aks, gke] = (await handler(scheduledEvent('cred-5'))).sources;
+    expect(eks!.status).toBe('ok');
+    expect(aks!.error).toContain(`Cannot read the credentials secret ${SECRET} (AccessDeniedException): grant secretsmanager:GetSecretValue`);
+    expect(gke!.status).toBe('failed');
+    sm.denied.delete(SECRET);
+    sm.secrets.set(SECRET, JSON.stringify({ azure: { tenantId: 't', clientId: 'c', clientSecret: 's' } }));
+    const again = (await handler(scheduledEvent('cred-6'))).sources;
+    expect(again[1]!.status).toBe('ok');
+  });
+});
+

@@ -137,7 +137,8 @@ describe('Google Cloud Function, end to end', () => {
 
     it('turns a scheduled request into published alerts with Firestore state, and isolates a failing source', async () => {
       const { status, body } = await fn.invoke();
-      expect(status).toBe(200);
+      // The EKS source fails (no AWS here): the run answers 500 so Scheduler and monitoring see it.
+      expect(status).toBe(500);
       const [gke, eks] = body.sources;
       expect(gke).toMatchObject({ source: GKE_SOURCE, cloud: 'gke', status: 'ok', events: 1, checkpointAdvanced: true, alertsFailed: 0, duplicatesSuppressed: 0 });
       expect(gke!.window).toEqual({ from: new Date(NOW - 6 * MIN).toISOString(), to: new Date(NOW).toISOString() });
@@ -179,7 +180,8 @@ describe('Google Cloud Function, end to end', () => {
     it('does not publish an alert again when the next run re-reads the overlap', async () => {
       clock.now = NOW + 5 * MIN;
       const { status, body } = await fn.invoke();
-      expect(status).toBe(200);
+      // The EKS source fails (no AWS here): the run answers 500 so Scheduler and monitoring see it.
+      expect(status).toBe(500);
       expect(body.sources[0]).toMatchObject({ status: 'ok', events: 1, alertsSent: 0, duplicatesSuppressed: sent, checkpointAdvanced: true });
       expect(pubsubFake.published).toHaveLength(0);
       expect(checkpointOf('credwatch')).toEqual({ stringValue: new Date(NOW + 5 * MIN).toISOString() });
@@ -194,7 +196,8 @@ describe('Google Cloud Function, end to end', () => {
     clock.now = NOW;
     pubsubFake.failAlways('UNAVAILABLE');
     const down = await fn.invoke();
-    expect(down.status).toBe(200);
+    // Undelivered alerts are a failed run for Cloud Scheduler and monitoring.
+    expect(down.status).toBe(500);
     const failed = down.body.sources[0]!;
     expect(failed).toMatchObject({ status: 'undelivered', events: 1, alertsSent: 0, checkpointAdvanced: false });
     expect(failed.alertsFailed).toBe(failed.findings - failed.belowAlertSeverity);
@@ -232,12 +235,12 @@ describe('Google Cloud Function, end to end', () => {
     expect(second.body.runId).not.toBe(done.body.runId);
   });
 
-  it('reports a Firestore permission problem for the source and still answers 200', async () => {
+  it('reports a Firestore permission problem for the source and answers 500 with the summary', async () => {
     const clock = { now: NOW };
     const fn = await deploy(envFor('credwatch-denied'), clock);
     firestoreFake.failNext({ rpc: 'commit', status: 'PERMISSION_DENIED' });
     const { status, body } = await fn.invoke();
-    expect(status).toBe(200);
+    expect(status).toBe(500);
     expect(body.sources[0]).toMatchObject({ status: 'failed', checkpointAdvanced: false });
     expect(body.sources[0]!.error).toContain("state store: Firestore: could not take the lease in collection credwatch-denied of database (default) in project acme-prod");
     expect(body.sources[0]!.error).toContain('roles/datastore.user');

@@ -1,14 +1,17 @@
 import { CreateTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asEks, k8sEvent } from '../../core/example-records.js';
 import { DYNAMO_KEY } from '../../core/state/dynamodb-store.js';
 import { ENV } from '../../functions/shared/runtime-config.js';
-import { HANDLER_BUNDLE, HANDLER_ENTRY } from '../../infra/aws/handler-bundle.js';
+import { bundleDefines } from '../../functions/shared/bundled-clouds.js';
+import { HANDLER_BUNDLE, HANDLER_ENTRY, handlerDefines } from '../../infra/aws/handler-bundle.js';
+import { readStackConfig, sourceSpecs } from '../../infra/aws/stack-config.js';
 import { FakeCloudWatchLogs } from '../fakes/cloudwatch-logs.js';
 import { SnsFake } from '../fakes/sns.js';
 import { startDynalite } from '../helpers/aws-clients.js';
@@ -29,9 +32,33 @@ handler({ id: 'bundle-run', 'detail-type': 'Scheduled Event', source: 'aws.sched
   .then((summary) => process.send({ summary }), (err) => process.send({ error: String(err && err.stack || err) }));
 `;
 
+/** The options NodejsFunction passes to esbuild for this stack (infra/aws/handler-bundle.ts), for a deploy scanning `clouds`. */
+async function bundleFor(outfile: string, define: Record<string, string>): Promise<Metafile> {
+  const result = await build({
+    entryPoints: [HANDLER_ENTRY],
+    outfile,
+    bundle: true,
+    platform: HANDLER_BUNDLE.platform,
+    format: HANDLER_BUNDLE.format,
+    target: HANDLER_BUNDLE.target,
+    external: [...HANDLER_BUNDLE.externals],
+    mainFields: [...HANDLER_BUNDLE.mainFields],
+    minify: HANDLER_BUNDLE.minify,
+    sourcemap: HANDLER_BUNDLE.sourcemap,
+    define,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  expect(result.errors).toEqual([]);
+  return result.metafile;
+}
+
+const GOOGLE_OR_AZURE = /node_modules\/(@google-cloud|@azure|@grpc|google-auth-library|google-gax|gaxios|gcp-metadata)\//;
+
 describe('bundled AWS handler', () => {
   let dir: string;
   let bundle: string;
+  let metafile: Metafile;
   let db: Awaited<ReturnType<typeof startDynalite>>;
   let cwl: FakeCloudWatchLogs;
   const sns = new SnsFake();
@@ -40,21 +67,9 @@ describe('bundled AWS handler', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'credwatch-bundle-'));
     bundle = join(dir, 'index.js');
-    // The options NodejsFunction passes to esbuild for this stack (infra/aws/handler-bundle.ts).
-    const result = await build({
-      entryPoints: [HANDLER_ENTRY],
-      outfile: bundle,
-      bundle: true,
-      platform: HANDLER_BUNDLE.platform,
-      format: HANDLER_BUNDLE.format,
-      target: HANDLER_BUNDLE.target,
-      external: [...HANDLER_BUNDLE.externals],
-      mainFields: [...HANDLER_BUNDLE.mainFields],
-      minify: HANDLER_BUNDLE.minify,
-      sourcemap: HANDLER_BUNDLE.sourcemap,
-      logLevel: 'silent',
-    });
-    expect(result.errors).toEqual([]);
+    // What an EKS-only stack bundles: the defines come from the stack's own sources.
+    const config = readStackConfig((k) => ({ eksClusters: 'prod-eks-1', alertEmail: 'a@example.com' } as Record<string, string>)[k]);
+    metafile = await bundleFor(bundle, handlerDefines(sourceSpecs(config)));
     writeFileSync(join(dir, 'run.cjs'), RUNNER);
 
     db = await startDynalite();
@@ -91,8 +106,28 @@ describe('bundled AWS handler', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('is one self-contained CommonJS file', () => {
+  it('is one self-contained CommonJS file with no Google or Azure client code and no source map', () => {
     expect(statSync(bundle).size).toBeGreaterThan(100_000);
+    const inputs = Object.keys(metafile.inputs);
+    expect(inputs.filter((i) => GOOGLE_OR_AZURE.test(i))).toEqual([]);
+    // Their record parsers are shared by runtime detection; their sources and clients are not bundled.
+    expect(inputs.filter((i) => /adapters\/(aks|gke)\/(source|client)\.ts$/.test(i) || /adapters\/runtime\/(aks|gke)-/.test(i))).toEqual([]);
+    expect(inputs.some((i) => i.includes('@aws-sdk/client-cloudwatch-logs'))).toBe(true);
+    expect(Object.keys(metafile.outputs).filter((o) => o.endsWith('.map'))).toEqual([]);
+    expect(readFileSync(bundle, 'utf8')).not.toContain('sourceMappingURL');
+  });
+
+  it('a bundle with every cloud does include them (so the check above can fail)', async () => {
+    const all = await bundleFor(join(dir, 'all', 'index.js'), bundleDefines(['eks', 'aks', 'gke']));
+    expect(Object.keys(all.inputs).filter((i) => GOOGLE_OR_AZURE.test(i)).length).toBeGreaterThan(10);
+  });
+
+  it('has the same content, hence the same asset hash, whatever directory it is built in', async () => {
+    const other = join(mkdtempSync(join(tmpdir(), 'credwatch-bundle-elsewhere-')), 'deeper', 'out');
+    mkdirSync(other, { recursive: true });
+    await bundleFor(join(other, 'index.js'), bundleDefines(['eks']));
+    const hash = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+    expect(hash(join(other, 'index.js'))).toBe(hash(bundle));
   });
 
   it('loads in a fresh process and runs one scan against the fakes', async () => {
@@ -107,7 +142,7 @@ describe('bundled AWS handler', () => {
       AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
       AWS_ENDPOINT_URL_SNS: snsEndpoint,
       POWERTOOLS_LOG_LEVEL: 'SILENT',
-      [ENV.sources]: JSON.stringify([{ cloud: 'eks', cluster: 'prod-eks-1' }]),
+      [ENV.sources]: JSON.stringify([{ cloud: 'eks', cluster: 'prod-eks-1' }, { cloud: 'aks', workspaceId: '0b1f6471-1bf0-4dda-aec3-cb9272f09590' }]),
       [ENV.stateTable]: TABLE,
       [ENV.topicArn]: TOPIC,
       [ENV.lookbackMinutes]: '6',
@@ -123,8 +158,11 @@ describe('bundled AWS handler', () => {
       child.on('exit', (code) => reject(new Error(`the bundled handler exited (${code}) without answering: ${stderr}`)));
     });
     expect(reply.error).toBeUndefined();
-    const [source] = reply.summary!.sources;
+    const [source, aks] = reply.summary!.sources;
     expect(source).toMatchObject({ source: 'eks:prod-eks-1', status: 'ok', events: 1, checkpointAdvanced: true, alertsFailed: 0 });
+    // A source of a cloud the deploy did not bundle fails on its own, saying so.
+    expect(aks).toMatchObject({ status: 'failed' });
+    expect(String(aks!['error'])).toContain('this deployment was bundled without the AKS adapter');
 
     const rules = sns.published.map((m) => JSON.parse(m.message) as { rule: string; event: { id: string } });
     expect(rules.map((a) => a.rule).sort()).toEqual(['secret-read-by-service-account', 'secret-sweep']);

@@ -2,14 +2,16 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { FLAGS } from 'aws-cdk-lib/cx-api';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DYNAMO_KEY, DYNAMO_TTL_ATTRIBUTE } from '../../core/state/dynamodb-store.js';
 import { ENV, SourceSpecSchema } from '../../functions/shared/runtime-config.js';
 import { CredwatchStack } from '../../infra/aws/credwatch-stack.js';
-import { readStackConfig, StackConfigError } from '../../infra/aws/stack-config.js';
+import { CONTEXT_KEYS, readStackConfig, StackConfigError } from '../../infra/aws/stack-config.js';
 
 const ACCOUNT = '111122223333';
 const REGION = 'us-west-2';
@@ -72,7 +74,7 @@ describe('AWS stack', () => {
     });
   });
 
-  it('deploys one arm64 Node.js 22 function that never runs twice at once', () => {
+  it('deploys one arm64 Node.js 22 function with no reserved concurrency (the state lease keeps runs apart)', () => {
     template.resourceCountIs('AWS::Lambda::Function', 1);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
@@ -80,7 +82,7 @@ describe('AWS stack', () => {
       Handler: 'index.handler',
       MemorySize: 1769,
       Timeout: 240,
-      ReservedConcurrentExecutions: 1,
+      ReservedConcurrentExecutions: Match.absent(),
     });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       MaximumRetryAttempts: 0,
@@ -93,7 +95,8 @@ describe('AWS stack', () => {
     const vars = new Capture();
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: vars } });
     const env = vars.asObject();
-    expect(Object.keys(env).sort()).toEqual([ENV.lookbackMinutes, ENV.sources, ENV.stateTable, ENV.topicArn, 'NODE_OPTIONS'].sort());
+    // No NODE_OPTIONS=--enable-source-maps: it costs every cold start; the bundle ships no map by default.
+    expect(Object.keys(env).sort()).toEqual([ENV.lookbackMinutes, ENV.sources, ENV.stateTable, ENV.topicArn].sort());
     const sources = z.array(SourceSpecSchema).parse(JSON.parse(env[ENV.sources]));
     expect(sources).toEqual([
       { cloud: 'eks', cluster: 'prod-eks-1' },
@@ -165,7 +168,7 @@ describe('AWS stack', () => {
     });
     expect(shapes.sort()).toEqual([
       'AWS/Lambda/Errors GreaterThanOrEqualToThreshold 1 x1',
-      'AWS/Lambda/Invocations LessThanThreshold 1 x1',
+      'AWS/Lambda/Invocations LessThanThreshold 1 x2',
       'AWS/SQS/ApproximateNumberOfMessagesVisible GreaterThanOrEqualToThreshold 1 x1',
       'credwatch/AlertsFailed GreaterThanOrEqualToThreshold 1 x1',
       'credwatch/SourcesFailed GreaterThanOrEqualToThreshold 1 x2',
@@ -216,6 +219,10 @@ describe('AWS stack with other clouds and an existing topic', () => {
     expect(env[ENV.credentialsSecretArn]).toEqual({ Ref: expect.stringMatching(/^CloudCredentials/) });
     template.resourceCountIs('AWS::SNS::Topic', 0);
     template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    // Created as a JSON template with one key per configured cloud, not a random string.
+    const secret = Object.values(template.findResources('AWS::SecretsManager::Secret'))[0] as { Properties: { SecretString?: string; GenerateSecretString?: unknown } };
+    expect(secret.Properties.GenerateSecretString).toBeUndefined();
+    expect(JSON.parse(secret.Properties.SecretString!)).toEqual({ azure: { tenantId: '', clientId: '', clientSecret: '' }, gcp: { serviceAccountKey: {} } });
     template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(10 minutes)' });
     const statements = scannerStatements(template);
     expect(statements.find((s) => s.Sid === 'ReadCloudCredentials')).toEqual({
@@ -260,7 +267,7 @@ describe('stack configuration', () => {
     expect(read({ alertEmail: 'a@example.com' })).toThrow(new StackConfigError('nothing to scan: set -c eksClusters=<cluster>[@<region>],… (and/or aksWorkspaces, gkeProjects)'));
     expect(read({ eksClusters: 'prod' })).toThrow('no alert destination: set -c alertEmail=<address> and/or -c topicArn=<existing SNS topic ARN>');
     expect(read({ eksClusters: 'prod@mars', alertEmail: 'a@example.com' })).toThrow('eksClusters: "prod@mars": "mars" is not an AWS Region such as us-west-2');
-    expect(read({ eksClusters: 'prod', alertEmail: 'a@example.com', schedule: 'every 5 minutes' })).toThrow('schedule: "every 5 minutes" is not an EventBridge Scheduler rate(…) or cron(…) expression');
+    expect(read({ eksClusters: 'prod', alertEmail: 'a@example.com', schedule: 'every 5 minutes' })).toThrow('schedule: "every 5 minutes" is not a valid EventBridge Scheduler expression: expected rate(…) or cron(…)');
     expect(read({ eksClusters: 'prod', alertEmail: 'a@example.com', lookbackMinutes: '0' })).toThrow('lookbackMinutes: "0" is not a whole number of minutes from 1 to 1440');
     expect(read({ eksClusters: 'prod', alertEmail: 'a@example.com', alertMinSeverity: 'urgent' })).toThrow('alertMinSeverity: "urgent" is not one of info, low, medium, high, critical');
     expect(read({ gkeProjects: 'acme-prod', alertEmail: 'a@example.com', credentialsSecretArn: 'arn:aws:secretsmanager:us-west-2:111122223333:secret:credwatch' }))
@@ -269,7 +276,131 @@ describe('stack configuration', () => {
 
   it('applies the defaults: every 5 minutes, a 6-minute first lookback', () => {
     expect(readStackConfig((k) => ({ eksClusters: ' prod-eks-1 , ', alertEmail: 'a@example.com' } as Record<string, string>)[k])).toEqual({
-      eksClusters: [{ name: 'prod-eks-1' }], aksWorkspaces: [], gkeProjects: [], schedule: 'rate(5 minutes)', lookbackMinutes: 6, alertEmail: 'a@example.com',
+      eksClusters: [{ name: 'prod-eks-1' }], aksWorkspaces: [], gkeProjects: [], schedule: 'rate(5 minutes)', schedulePeriodMinutes: 5, lookbackMinutes: 6, alertEmail: 'a@example.com',
     });
+  });
+});
+
+describe('stack configuration refused at synth, naming the key', () => {
+  const base = { eksClusters: 'prod', alertEmail: 'a@example.com' };
+  const read = (ctx: Record<string, unknown>, deployment: Parameters<typeof readStackConfig>[1] = {}) => () => readStackConfig((k) => ({ ...base, ...ctx })[k], deployment);
+  it.each([
+    ['rate(banana)', 'schedule: "rate(banana)" is not a valid EventBridge Scheduler expression: rate(…) takes'],
+    ['rate(5 minute)', 'schedule: "rate(5 minute)" is not a valid EventBridge Scheduler expression: write rate(1 minute) for one unit and rate(5 minutes) for more'],
+    ['rate(1 minutes)', 'schedule: "rate(1 minutes)"'],
+    ['rate(0 minutes)', 'the rate must be at least 1'],
+    ['rate(2 minutes)', 'runs every 2 minute(s); at least 5 minutes apart'],
+    ['rate(2 days)', 'runs 2880 minutes apart leave credwatch blind too long'],
+    ['cron(0/5 * * * *)', 'cron(…) takes six fields'],
+    ['cron(0/5 * * * * *)', 'cron(…) needs "?" in exactly one of day-of-month and day-of-week'],
+    ['cron(0 9 ? * MON-FRI *)', 'does not run at an even period; set -c schedulePeriodMinutes'],
+    ['at(2026-01-01T00:00:00)', 'a one-time at(…) schedule would scan once'],
+  ])('schedule %s', (schedule, message) => {
+    expect(read({ schedule })).toThrow(message);
+  });
+
+  it('derives the alarm period from rate and cron forms', () => {
+    const period = (schedule: string, extra: Record<string, string> = {}) => readStackConfig((k) => ({ ...base, schedule, ...extra } as Record<string, string>)[k]).schedulePeriodMinutes;
+    expect(period('rate(5 minutes)')).toBe(5);
+    expect(period('rate(1 hour)')).toBe(60);
+    expect(period('rate(2 hours)')).toBe(120);
+    expect(period('cron(0/15 * * * ? *)')).toBe(15);
+    expect(period('cron(*/10 * ? * * *)')).toBe(10);
+    expect(period('cron(7 * * * ? *)')).toBe(60);
+    expect(period('cron(0 0/6 * * ? *)')).toBe(360);
+    expect(period('cron(0 9 ? * MON-FRI *)', { schedulePeriodMinutes: '60' })).toBe(60);
+  });
+
+  it('refuses unknown rule ids and unknown context keys by name', () => {
+    expect(read({ rules: 'secret-sweep,secret-swep' })).toThrow('rules: unknown rule id secret-swep');
+    expect(read({}, { contextKeys: ['eksClusters', 'alertEmail', 'eksCluster', '@aws-cdk/core:checkSecretUsage', 'aws:cdk:bundling-stacks', 'cli-telemetry'] }))
+      .toThrow(/^unknown context key eksCluster \(did you mean eksClusters\?\)/);
+    expect(read({}, { contextKeys: ['lookback', 'topic'] })).toThrow(/unknown context keys lookback.*, topic/);
+    expect(read({}, { contextKeys: ['eksClusters', 'alertEmail', 'schedule', 'stackName', 'availability-zones:account=111122223333:region=us-west-2'] })).not.toThrow();
+  });
+
+  it('refuses cluster and Region forms that cannot work', () => {
+    expect(read({ eksClusters: 'prod@us-west-2@x' })).toThrow('eksClusters: "prod@us-west-2@x" is not <cluster> or <cluster>@<region>');
+    expect(read({ eksClusters: '-prod' })).toThrow('eksClusters: "-prod" is not <cluster>');
+    expect(read({ eksClusters: 'prod@us-west-2a' })).toThrow('"us-west-2a" is not an AWS Region');
+    expect(read({ aksWorkspaces: 'not-a-guid' })).toThrow('aksWorkspaces: "not-a-guid" is not <workspace-id>');
+    expect(read({ gkeProjects: 'Acme_Prod' })).toThrow('gkeProjects: "Acme_Prod" is not a Google Cloud project ID');
+    expect(read({ eksClusters: '[{"name":"prod","roleArn":"arn:aws:iam::444455556666:user/x"}]' })).toThrow('eksClusters[0].roleArn: "arn:aws:iam::444455556666:user/x" is not an IAM role ARN');
+    expect(read({ eksClusters: '[{"name":"prod","account":"1"}]' })).toThrow('eksClusters[0]: (entry): Unrecognized key');
+    expect(read({ eksClusters: '[{"name":"prod"' })).toThrow('eksClusters: not valid JSON');
+  });
+
+  it('refuses a topic in another Region than the stack', () => {
+    expect(read({ topicArn: 'arn:aws:sns:eu-west-1:111122223333:alerts' }, { region: 'us-west-2' })).toThrow('topicArn: "arn:aws:sns:eu-west-1:111122223333:alerts" is in eu-west-1, the stack deploys to us-west-2');
+    expect(read({ topicArn: 'arn:aws:sns:us-west-2:111122223333:alerts' }, { region: 'us-west-2' })).not.toThrow();
+  });
+
+  it('validates the config file against the rules, and its room in the Lambda environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'credwatch-cfg-'));
+    const file = (name: string, body: string) => {
+      writeFileSync(join(dir, name), body);
+      return join(dir, name);
+    };
+    expect(read({ configFile: join(dir, 'missing.json') })).toThrow(/^configFile: cannot read .*missing\.json as JSON/);
+    expect(read({ configFile: file('bad.json', '{') })).toThrow(/^configFile: cannot read .*bad\.json as JSON/);
+    expect(read({ configFile: file('rule.json', '{"rules":{"no-such-rule":{}}}') })).toThrow(/no-such-rule/);
+    expect(read({ configFile: file('opt.json', '{"rules":{"secret-sweep":{"threshold":1}}}') })).toThrow(/rules\.secret-sweep: threshold:/);
+    expect(read({ configFile: file('big.json', JSON.stringify({ identities: { controlPlaneUsers: Array.from({ length: 300 }, (_, i) => `system:serviceaccount:kube-system:controller-${i}`) } })) }))
+      .toThrow(/of the Lambda's 4 KB environment/);
+    const good = file('good.json', '{ "rules": { "secret-sweep": { "threshold": 20 } } }');
+    expect(readStackConfig((k) => ({ ...base, configFile: good } as Record<string, string>)[k]).detectionConfig).toBe('{"rules":{"secret-sweep":{"threshold":20}}}');
+  });
+});
+
+describe('AWS stack options', () => {
+  it('deploys the config file as CREDWATCH_CONFIG and reserves concurrency only when asked', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'credwatch-cfg-'));
+    writeFileSync(join(dir, 'c.json'), '{"rules":{"secret-sweep":{"threshold":20}}}');
+    const { template } = synth({ ...BASE, configFile: join(dir, 'c.json'), reservedConcurrency: '1', rules: 'secret-sweep' });
+    const vars = new Capture();
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: vars }, ReservedConcurrentExecutions: 1 });
+    expect(vars.asObject()[ENV.config]).toBe('{"rules":{"secret-sweep":{"threshold":20}}}');
+    expect(vars.asObject()[ENV.rules]).toBe('secret-sweep');
+  });
+
+  it('an EKS-only stack has no secret, no secret permission and no secret variable', () => {
+    const { template } = synth(BASE);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(scannerStatements(template).flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+    const vars = new Capture();
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: vars } });
+    expect(vars.asObject()[ENV.credentialsSecretArn]).toBeUndefined();
+  });
+
+  it('assumes the role named for a cross-account cluster, and only that role', () => {
+    const ROLE = 'arn:aws:iam::444455556666:role/credwatch-read-eks-logs';
+    const { template } = synth({ eksClusters: JSON.stringify([{ name: 'member-eks', region: 'eu-west-1', roleArn: ROLE }, 'prod-eks-1']), alertEmail: 'a@example.com' });
+    const statements = scannerStatements(template);
+    expect(statements.find((s) => s.Sid === 'AssumeClusterAccountRoles')).toEqual({ Sid: 'AssumeClusterAccountRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: ROLE });
+    const vars = new Capture();
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: vars } });
+    expect(z.array(SourceSpecSchema).parse(JSON.parse(vars.asObject()[ENV.sources]))).toEqual([
+      { cloud: 'eks', cluster: 'member-eks', region: 'eu-west-1', roleArn: ROLE },
+      { cloud: 'eks', cluster: 'prod-eks-1' },
+    ]);
+  });
+});
+
+describe('cdk.json', () => {
+  const cdk = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+  it('sets only feature flags this aws-cdk-lib knows', () => {
+    const flags = Object.keys(cdk.context).filter((k) => k.startsWith('@aws-cdk'));
+    for (const flag of flags) expect(Object.keys(FLAGS), flag).toContain(flag);
+  });
+  it('turns CDK CLI telemetry off (the cli-telemetry context value the CLI reads)', () => {
+    expect(cdk.context['cli-telemetry']).toBe(false);
+  });
+});
+
+describe('docs/deploy.md', () => {
+  it('documents every context key the app accepts, and no other', () => {
+    const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'deploy.md'), 'utf8');
+    const rows = [...doc.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]);
+    expect([...new Set(rows)].sort()).toEqual([...CONTEXT_KEYS].sort());
   });
 });
