@@ -1,7 +1,7 @@
 import type { Alert } from '../finding.js';
 
 /**
- * The attributes subscription filter policies match on (DESIGN.md "Alerts"), shared by the SNS
+ * The attributes subscription filter policies match on (docs/architecture.md "Alerts"), shared by the SNS
  * and Pub/Sub sinks; in a module of its own so the Pub/Sub sink does not import the SNS client.
  */
 export function alertAttributes(alert: Alert): Record<string, string> {
