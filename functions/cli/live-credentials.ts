@@ -29,7 +29,9 @@ export async function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: (
 }
 
 function credentialFailure(cloud: Cloud, what: string, err: unknown): LiveSourceError {
-  const detail = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
+  const message = err instanceof Error ? err.message : String(err);
+  // First sentence only: the chains go on with links and every provider they tried.
+  const detail = (message.split('\n')[0] ?? '').replace(/\.\s.*$/, '').replace(/\.$/, '');
   // The chains' own text lists every provider tried; its first line is enough to tell them apart.
   const short = detail.length > 160 ? `${detail.slice(0, 159)}…` : detail;
   return new LiveSourceError(`${cloud}-credentials`, `no ${cloudName(cloud)} credentials for ${what} (${short}): ${CREDENTIAL_HINT[cloud]}.`, { cause: err });

@@ -64,7 +64,7 @@ export const lazySourceFactories: Required<SourceFactories> = {
   },
   async gke(opts) {
     const [{ createGkeSource }, logging] = await Promise.all([import('../../adapters/gke/source.js'), checkedLogging(opts, `--gke ${opts.projects.join(',')}`)]);
-    return createGkeSource({ ...opts, logging });
+    return createGkeSource({ ...opts, logging, gaxOptions: GKE_CALL_OPTIONS });
   },
   async eksRuntime(opts, audit) {
     const [{ createEksRuntimeSource }, client] = await Promise.all([import('../../adapters/runtime/eks-source.js'), checkedCloudWatchClient(opts, '--eks-runtime')]);
@@ -76,9 +76,16 @@ export const lazySourceFactories: Required<SourceFactories> = {
   },
   async gkeRuntime(opts, audit) {
     const [{ createGkeRuntimeSource }, logging] = await Promise.all([import('../../adapters/runtime/gke-source.js'), checkedLogging(opts, `--gke-runtime ${opts.projects.join(',')}`)]);
-    return createGkeRuntimeSource({ ...opts, logging, audit });
+    return createGkeRuntimeSource({ ...opts, logging, audit, gaxOptions: GKE_CALL_OPTIONS });
   },
 };
+
+/**
+ * gax retries UNAVAILABLE (which includes "no connection established") for a whole minute by
+ * default; a person at a terminal learns more from a failure after a few attempts. Quota errors
+ * are retried by the source itself (adapters/gke/quota-backoff.ts), not by these.
+ */
+const GKE_CALL_OPTIONS = Object.freeze({ maxRetries: 4 });
 
 async function checkedCloudWatchClient(opts: EksFlags, flag: string) {
   const [{ cloudWatchLogsFor }, { checkAwsCredentials }] = await Promise.all([import('../../adapters/eks/client.js'), import('./live-credentials.js')]);
