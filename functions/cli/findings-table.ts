@@ -17,6 +17,8 @@ import { paintBold, paintDim, paintSeverity, type TerminalStyle } from './termin
 
 /** A rule line's summary gets its own column only when that column would be at least this wide. */
 const MIN_SUMMARY_COLUMN = 40;
+/** The request on a header line is shorter; below this it goes on the next line. */
+const MIN_REQUEST_COLUMN = 24;
 const SEVERITY_WIDTH = 'CRITICAL'.length;
 const RULE_INDENT = 2;
 const SUMMARY_UNDER_RULE_INDENT = 4;
@@ -130,8 +132,9 @@ export function renderGroup(g: FindingGroup, layout: TableLayout): string {
   const request = describeRequest(first);
   const width = style.width;
   let out: string;
-  if (width !== undefined && width - headIndent < MIN_SUMMARY_COLUMN) {
-    out = headPrefix.trimEnd() + '\n' + ' '.repeat(RULE_INDENT) + hang(paintBold(style, request), RULE_INDENT, width) + '\n';
+  if (width !== undefined && width - headIndent < MIN_REQUEST_COLUMN) {
+    const indent = SUMMARY_UNDER_RULE_INDENT;
+    out = headPrefix.trimEnd() + '\n' + ' '.repeat(indent) + hang(paintBold(style, request), indent, width) + '\n';
   } else {
     out = headPrefix + hang(paintBold(style, request), headIndent, width) + '\n';
   }

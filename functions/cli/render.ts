@@ -45,8 +45,19 @@ const COVERAGE_CLOUDS = CLOUDS;
 export function rulesTable(rules: readonly AnyRule[], style: TerminalStyle = { color: false }): string {
   const header = ['ID', 'SEVERITY', ...COVERAGE_CLOUDS.map((c) => c.toUpperCase()), 'MITRE', 'TITLE'];
   const rows = rules.map((r) => [r.id, r.severity, ...COVERAGE_CLOUDS.map((c) => coverageLabel(r.clouds[c])), r.mitre.join(','), r.title]);
-  const legend = 'Coverage per cloud: full, partial (see `credwatch explain RULE`), none. k8s = self-managed audit logs.';
-  return formatTable(header, rows, style.width) + legend + '\n';
+  // The legend is for a person at a terminal; piped, the output stays a plain table.
+  const legend = style.width === undefined ? '' : wrapText('Coverage per cloud: full, partial (what is missing: `credwatch explain RULE`), none. k8s = self-managed clusters.', 0, style.width) + '\n';
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const beforeTitle = widths.slice(0, -1).reduce((sum, w) => sum + w + 2, 0);
+  if (style.width === undefined || style.width - beforeTitle >= 20) return formatTable(header, rows, style.width) + legend;
+  // Too narrow for columns: id and severity, then the title, then coverage and MITRE ids.
+  const idWidth = Math.max(...rules.map((r) => r.id.length));
+  const blocks = rules.map((r) => {
+    const coverage = COVERAGE_CLOUDS.map((c) => `${c}:${coverageLabel(r.clouds[c])}`).join(' ');
+    const head = `${r.id.padEnd(idWidth)}  ${paintSeverity(style, r.severity, r.severity)}`;
+    return `${head}\n${wrapText(r.title, 4, style.width)}\n${wrapText(`${coverage}  ${r.mitre.join(',')}`, 4, style.width)}\n`;
+  });
+  return blocks.join('') + legend;
 }
 
 /** One JSON object per rule for `credwatch rules --format jsonl`: every field `explain` prints. */
@@ -95,10 +106,11 @@ export function explainRule(r: AnyRule, style: TerminalStyle): string {
   return out.join('\n') + '\n';
 }
 
+/** Wrapped at word boundaries; a word longer than the line (a URL) is left whole so it stays usable. */
 function wrapText(text: string, indent: number, width: number | undefined): string {
   const pad = ' '.repeat(indent);
   if (width === undefined || width - indent < 20) return pad + text;
-  return wrapAnsi(text, width - indent, { hard: true, trim: true })
+  return wrapAnsi(text, width - indent, { hard: false, trim: true })
     .split('\n')
     .map((l) => pad + l)
     .join('\n');
