@@ -17,8 +17,6 @@ import { paintBold, paintDim, paintSeverity, type TerminalStyle } from './termin
 
 /** A rule line's summary gets its own column only when that column would be at least this wide. */
 const MIN_SUMMARY_COLUMN = 40;
-/** The request on a header line is shorter; below this it goes on the next line. */
-const MIN_REQUEST_COLUMN = 24;
 const SEVERITY_WIDTH = 'CRITICAL'.length;
 const RULE_INDENT = 2;
 const SUMMARY_UNDER_RULE_INDENT = 4;
@@ -132,9 +130,11 @@ export function renderGroup(g: FindingGroup, layout: TableLayout): string {
   const request = describeRequest(first);
   const width = style.width;
   let out: string;
-  if (width !== undefined && width - headIndent < MIN_REQUEST_COLUMN) {
-    const indent = SUMMARY_UNDER_RULE_INDENT;
-    out = headPrefix.trimEnd() + '\n' + ' '.repeat(indent) + hang(paintBold(style, request), indent, width) + '\n';
+  if (width !== undefined && width - headIndent < MIN_SUMMARY_COLUMN) {
+    // Narrow: time, cluster and request flow together and continue under the time column, so the
+    // request gets nearly the whole width instead of a sliver right of the cluster.
+    const hangAt = SEVERITY_WIDTH + 2;
+    out = `${headCells[0]}  ${hang(`${headCells.slice(1).join('  ')}  ${paintBold(style, request)}`, hangAt, width)}\n`;
   } else {
     out = headPrefix + hang(paintBold(style, request), headIndent, width) + '\n';
   }
@@ -155,7 +155,7 @@ export function renderGroup(g: FindingGroup, layout: TableLayout): string {
 export function renderFindings(alerts: readonly Alert[], style: TerminalStyle): string {
   const layout = layoutFor(alerts, style);
   const groups = groupFindings(alerts);
-  const legend = paintDim(style, `${alerts.length} finding${alerts.length === 1 ? '' : 's'} in ${groups.length} request${groups.length === 1 ? '' : 's'} (SEVERITY  TIME  CLUSTER  request; then each rule, its severity and summary)`);
+  const legend = paintDim(style, `${alerts.length} finding${alerts.length === 1 ? '' : 's'} in ${groups.length} request${groups.length === 1 ? '' : 's'}: a line per request (severity, time, cluster, who did what), then the rules it raised`);
   return [hang(legend, 0, style.width) + '\n', ...groups.map((g) => renderGroup(g, layout))].join('\n');
 }
 

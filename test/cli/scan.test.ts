@@ -67,7 +67,7 @@ describe('credwatch scan', () => {
     const r = await cli(['scan', fixture], deps);
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n')).toEqual([
-      '4 findings in 4 requests (SEVERITY  TIME  CLUSTER  request; then each rule, its severity and summary)',
+      '4 findings in 4 requests: a line per request (severity, time, cluster, who did what), then the rules it raised',
       '',
       'LOW       2026-03-02T09:00:01Z  aks-prod-1  alice@example.com get configmaps default/app-config from 203.0.113.24',
       '  test-configmap-get  low       alice@example.com read configmap app-config',
