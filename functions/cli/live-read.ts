@@ -20,7 +20,7 @@ export interface LiveReadOptions {
   label: string;
   firstPageTimeoutMs: number;
   /** Called for each page with the running totals (progress display). */
-  onPage?: (pages: number, records: number) => void;
+  onPage?: (pages: number, events: number, records: number) => void;
 }
 
 export function guardedSource(source: LogSource, opts: LiveReadOptions): LogSource {
@@ -39,6 +39,7 @@ export function guardedSource(source: LogSource, opts: LiveReadOptions): LogSour
     const pages = source.read(window, { ...options, signal: abort.signal })[Symbol.asyncIterator]();
     let count = 0;
     let records = 0;
+    let events = 0;
     let done = false;
     try {
       for (;;) {
@@ -55,7 +56,8 @@ export function guardedSource(source: LogSource, opts: LiveReadOptions): LogSour
         }
         count++;
         records += step.value.outcomes.length;
-        opts.onPage?.(count, records);
+        for (const o of step.value.outcomes) if (o.kind === 'event' || o.kind === 'runtime') events++;
+        opts.onPage?.(count, events, records);
         yield step.value;
       }
     } catch (err) {

@@ -74,23 +74,31 @@ export function startProgress(stream: NodeJS.WritableStream, totalBytes: number)
   };
 }
 
-/** A line that is rewritten in place: `label: detail`. */
-function statusLine(stream: NodeJS.WritableStream): { show(text: string): void; stop(): void } {
-  const bar = new cliProgress.SingleBar({ stream, format: '{text}', hideCursor: true, clearOnComplete: true, fps: 5 }, cliProgress.Presets.shades_classic);
-  bar.start(1, 0, { text: '' });
+/**
+ * A line rewritten in place (carriage return, erase line). Updates closer together than
+ * `minIntervalMs` are dropped, except the first; `stop` erases the line so the summary starts clean.
+ */
+function statusLine(stream: NodeJS.WritableStream, minIntervalMs: number): { show(text: string): void; stop(): void } {
+  let last = Number.NEGATIVE_INFINITY;
+  let shown = false;
   return {
     show(text) {
-      bar.update(0, { text });
+      const now = performance.now();
+      if (now - last < minIntervalMs) return;
+      last = now;
+      shown = true;
+      stream.write(`\r\u001b[2K${text}`);
     },
     stop() {
-      bar.stop();
+      if (shown) stream.write('\r\u001b[2K');
     },
   };
 }
 
 /** stdin has no size: the bytes read so far. */
 export function startStreamProgress(stream: NodeJS.WritableStream): ByteProgress {
-  const line = statusLine(stream);
+  // A read per 512 KiB: redraw at most five times a second.
+  const line = statusLine(stream, 200);
   return {
     update(file, bytesRead) {
       line.show(`reading ${file === '-' ? 'stdin' : file}: ${mb(bytesRead)} MB`);
@@ -102,19 +110,20 @@ export function startStreamProgress(stream: NodeJS.WritableStream): ByteProgress
 export interface LiveProgress {
   /** The source is connecting (credentials, first request). */
   start(source: string): void;
-  page(source: string, pages: number, records: number): void;
+  page(source: string, pages: number, events: number, records: number): void;
   stop(): void;
 }
 
 export function startLiveProgress(stream: NodeJS.WritableStream): LiveProgress {
-  const line = statusLine(stream);
+  // A page is a request to the cloud: each one is drawn.
+  const line = statusLine(stream, 0);
   const n = (x: number): string => x.toLocaleString('en-US');
   return {
     start(source) {
       line.show(`${source}: connecting…`);
     },
-    page(source, pages, records) {
-      line.show(`${source}: ${n(pages)} page${pages === 1 ? '' : 's'}, ${n(records)} record${records === 1 ? '' : 's'}`);
+    page(source, pages, events, records) {
+      line.show(`${source}: ${n(pages)} page${pages === 1 ? '' : 's'}, ${n(events)} event${events === 1 ? '' : 's'} (${n(records)} record${records === 1 ? '' : 's'})`);
     },
     stop: () => line.stop(),
   };

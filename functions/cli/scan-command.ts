@@ -129,7 +129,7 @@ export async function runScan(req: ScanRequest, io: CliIo, deps: ScanDeps): Prom
           cloud,
           label: plan.label,
           firstPageTimeoutMs: req.timeoutMs ?? FIRST_PAGE_TIMEOUT_MS,
-          ...(live === undefined ? {} : { onPage: (pages: number, records: number) => live.page(created.name, pages, records) }),
+          ...(live === undefined ? {} : { onPage: (pages: number, events: number, records: number) => live.page(created.name, pages, events, records) }),
         });
         await pipeline.consume(outcomesOf(source.read(window, { needs })));
         liveRead++;

@@ -91,6 +91,8 @@ function expectOneLineFailures(r: ProcessResult, labels: string[][], pattern: Re
   // No stack trace, no credential-chain dump, no unhandled rejection.
   expect(r.stderr).not.toMatch(/^\s+at /m);
   expect(r.stderr).not.toMatch(/CredentialUnavailableError|Unhandled|outside the request/);
+  // Third-party warnings (the AWS SDK's Node-version notice under Node 20) stay out of the output.
+  expect(r.stderr).not.toMatch(/NodeVersionSupportWarning|\(node:\d+\)/);
   const failed = r.stderr.split('\n').filter((l) => l.includes('FAILED'));
   expect(failed, r.stderr).toHaveLength(labels.length);
   for (const names of labels) {

@@ -189,6 +189,20 @@ describe('progress on a terminal', () => {
     expect(err.text()).toMatch(/reading stdin: 0\.0 MB/);
   });
 
+  it('shows pages and events per live source', async () => {
+    const err = terminal();
+    const out = terminal();
+    const { parseAnyRecord } = await import('../../adapters/file/detect.js');
+    const { asEks } = await import('../../core/example-records.js');
+    const page = (n: number) => ({ page: n, outcomes: parseAnyRecord(asEks(k8sEvent({ verb: 'list', user: 'mallory', resource: 'secrets', auditID: `id-${n}` })), { source: 'fake', page: n }, { cluster: 'c1' }) });
+    const source = { name: 'eks:c1', cloud: 'eks' as const, async *read() { yield page(1); yield page(2); } };
+    const sources = { eks: async () => source, aks: async () => source, gke: async () => source };
+    const code = await runCli(['scan', '--eks', 'c1', '--region', 'us-west-2', '--since', '1h', '--format', 'jsonl'], { stdout: out.stream, stderr: err.stream, stdin: process.stdin, env: {}, isTTY: true }, { rules: TEST_RULES, sources });
+    expect(code).toBe(0);
+    expect(err.text()).toContain('eks:c1: connecting…');
+    expect(err.text()).toContain('eks:c1: 2 pages, 2 events (2 records)');
+  });
+
   it('reads a .gz by its compressed bytes against its size on disk', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'credwatch-gz-'));
     const f = join(dir, 'big.jsonl.gz');
