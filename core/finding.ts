@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AuditEvent, Cloud, Origin, Target, UserInfo, Outcome } from './event.js';
+import { ruleDocsLink } from './rule-docs.js';
 import type { DetectionEvent, RuntimeEvent } from './runtime-event.js';
 import type { Severity } from './severity.js';
 
@@ -52,6 +53,11 @@ export interface Alert {
   };
   facts: Record<string, unknown>;
   mitre: string[];
+  /**
+   * The rule's reference section (what it means, false positives, runbook), relative to the
+   * repository root: `docs/rules-<family>.md#reference-<rule>`. Absent for a rule without docs.
+   */
+  docs?: string;
 }
 
 export interface RuntimeAlertBlock {
@@ -124,5 +130,11 @@ export function toAlert(f: Finding): Alert {
     event,
     facts: f.facts,
     mitre: [...f.mitre],
+    ...docsOf(f.rule),
   };
+}
+
+function docsOf(rule: string): { docs?: string } {
+  const docs = ruleDocsLink(rule);
+  return docs === undefined ? {} : { docs };
 }

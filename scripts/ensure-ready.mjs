@@ -6,7 +6,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const run = (cmd) => execSync(cmd, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+// Everything npm and tsc print goes to stderr: `npm run demo | jq` must see only findings on stdout.
+const run = (cmd) => execSync(cmd, { cwd: root, stdio: ['ignore', process.stderr, process.stderr] });
 const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
 
 const installMarker = join(root, 'node_modules', '.package-lock.json');

@@ -49,32 +49,64 @@ export interface SourceFactories {
   gkeRuntime?(opts: GkeRuntimeFlags, audit: LogSource): Promise<LogSource>;
 }
 
+/**
+ * The real adapters, each behind a credential check (live-credentials.ts) unless it talks to a
+ * loopback endpoint without credentials (GKE `CREDWATCH_GKE_ENDPOINT`, AKS `CREDWATCH_AKS_TOKEN`).
+ */
 export const lazySourceFactories: Required<SourceFactories> = {
   async eks(opts) {
-    const { createEksSource } = await import('../../adapters/eks/source.js');
-    return createEksSource(opts);
+    const [{ createEksSource }, client] = await Promise.all([import('../../adapters/eks/source.js'), checkedCloudWatchClient(opts, '--eks')]);
+    return createEksSource({ ...opts, client });
   },
   async aks(opts) {
-    const { createAksSource } = await import('../../adapters/aks/source.js');
-    return createAksSource(opts);
+    const [{ createAksSource }, credential] = await Promise.all([import('../../adapters/aks/source.js'), checkedAzureCredential(`--aks ${opts.workspaceId}`)]);
+    return createAksSource({ ...opts, ...(credential === undefined ? {} : { credential }) });
   },
   async gke(opts) {
-    const { createGkeSource } = await import('../../adapters/gke/source.js');
-    return createGkeSource(opts);
+    const [{ createGkeSource }, logging] = await Promise.all([import('../../adapters/gke/source.js'), checkedLogging(opts, `--gke ${opts.projects.join(',')}`)]);
+    return createGkeSource({ ...opts, logging, gaxOptions: GKE_CALL_OPTIONS });
   },
   async eksRuntime(opts, audit) {
-    const { createEksRuntimeSource } = await import('../../adapters/runtime/eks-source.js');
-    return createEksRuntimeSource({ ...opts, audit });
+    const [{ createEksRuntimeSource }, client] = await Promise.all([import('../../adapters/runtime/eks-source.js'), checkedCloudWatchClient(opts, '--eks-runtime')]);
+    return createEksRuntimeSource({ ...opts, client, audit });
   },
   async aksRuntime(opts, audit) {
-    const { createAksRuntimeSource } = await import('../../adapters/runtime/aks-source.js');
-    return createAksRuntimeSource({ ...opts, audit });
+    const [{ createAksRuntimeSource }, credential] = await Promise.all([import('../../adapters/runtime/aks-source.js'), checkedAzureCredential(`--aks-runtime ${opts.workspaceId}`)]);
+    return createAksRuntimeSource({ ...opts, ...(credential === undefined ? {} : { credential }), audit });
   },
   async gkeRuntime(opts, audit) {
-    const { createGkeRuntimeSource } = await import('../../adapters/runtime/gke-source.js');
-    return createGkeRuntimeSource({ ...opts, audit });
+    const [{ createGkeRuntimeSource }, logging] = await Promise.all([import('../../adapters/runtime/gke-source.js'), checkedLogging(opts, `--gke-runtime ${opts.projects.join(',')}`)]);
+    return createGkeRuntimeSource({ ...opts, logging, audit, gaxOptions: GKE_CALL_OPTIONS });
   },
 };
+
+/**
+ * gax retries UNAVAILABLE (which includes "no connection established") for a whole minute by
+ * default; a person at a terminal learns more from a failure after a few attempts. Quota errors
+ * are retried by the source itself (adapters/gke/quota-backoff.ts), not by these.
+ */
+const GKE_CALL_OPTIONS = Object.freeze({ maxRetries: 4 });
+
+async function checkedCloudWatchClient(opts: EksFlags, flag: string) {
+  const [{ cloudWatchLogsFor }, { checkAwsCredentials }] = await Promise.all([import('../../adapters/eks/client.js'), import('./live-credentials.js')]);
+  const { client } = cloudWatchLogsFor(opts, flag);
+  await checkAwsCredentials(client, `${flag} ${opts.cluster}`);
+  return client;
+}
+
+async function checkedAzureCredential(what: string) {
+  const token = process.env['CREDWATCH_AKS_TOKEN'];
+  if (token !== undefined && token !== '') return undefined;
+  const [{ DefaultAzureCredential }, { checkAzureCredentials }] = await Promise.all([import('@azure/identity'), import('./live-credentials.js')]);
+  return checkAzureCredentials(new DefaultAzureCredential(), what);
+}
+
+async function checkedLogging(opts: GkeFlags, what: string) {
+  const [{ clientFor }, { checkGoogleCredentials }] = await Promise.all([import('../../adapters/gke/source.js'), import('./live-credentials.js')]);
+  const logging = clientFor(opts);
+  if (opts.endpoint === undefined) await checkGoogleCredentials(logging, what);
+  return logging;
+}
 
 export interface LiveFlags {
   eks?: string[];

@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { describeError } from '../../core/errors.js';
+import { CredwatchError, describeError } from '../../core/errors.js';
 import type { AnyRule } from '../../core/rule.js';
 import { SEVERITIES, type Severity } from '../../core/severity.js';
 import { readInputs } from '../../adapters/file/read.js';
@@ -7,8 +7,12 @@ import { RULES } from '../../rules/index.js';
 import { demoInputs, findDemoDir } from './demo-data.js';
 import { addLiveOptions, liveFlagsOf, type LiveOptionValues } from './live-options.js';
 import { lazySourceFactories, type SourceFactories } from './live-sources.js';
-import { ruleJson, rulesTable } from './render.js';
+import { explainRule, ruleJson, rulesTable } from './render.js';
+import { packageVersion } from './package-info.js';
 import { EXIT_OK, EXIT_USAGE, runScan, type OutputFormat } from './scan-command.js';
+import { parseDuration } from './scan-options.js';
+import { FIRST_PAGE_TIMEOUT_MS } from './live-read.js';
+import { terminalStyle } from './terminal.js';
 import type { CliIo, InputReader } from './types.js';
 import { runWatch, sleepUnlessAborted, type WatchDeps } from './watch-command.js';
 
@@ -50,6 +54,7 @@ Examples:
   $ credwatch demo                      scan the built-in multi-cloud demo data
   $ credwatch scan ./exports/ --fail-on high
   $ credwatch rules                     list the detections
+  $ credwatch explain secret-sweep      what a rule means and what to do about a finding
   $ credwatch scan --help               all scan options
 `;
 
@@ -64,6 +69,9 @@ interface ScanFlags extends LiveOptionValues {
   since?: string;
   from?: string;
   to?: string;
+  /** Commander's `--no-color`: false when given. */
+  color: boolean;
+  timeout?: string;
 }
 
 function severityOption(flags: string, description: string): Option {
@@ -90,6 +98,7 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
       writeErr: (s) => void io.stderr.write(s),
     })
     .showHelpAfterError('(run with --help for usage)')
+    .version(packageVersion(), '-V, --version', 'print the version of credwatch')
     .addHelpText('after', ROOT_EXAMPLES);
 
   const scan = program
@@ -102,11 +111,13 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
     .option('--cluster <name>', 'cluster name for records whose envelope does not carry one')
     .addOption(severityOption('--fail-on <severity>', 'exit 1 when a reported finding is at or above this severity'))
     .option('--config <file>', 'JSON config: per-rule options `rules: {<id>: {...}}` and extra identities')
-    .option('--validate', 'parse every line of file input and report every malformed one (default: lines no enabled rule can use are counted unparsed)');
+    .option('--validate', 'parse every line of file input and report every malformed one (default: lines no enabled rule can use are counted unparsed)')
+    .option('--no-color', 'no colours in the table (also when NO_COLOR is set; never coloured when piped)');
   addLiveOptions(scan)
     .option('--since <duration>', 'live window: this far back from now, e.g. 30m, 2h, 1d (default 1h)')
     .option('--from <iso>', 'live window start (ingestion time), e.g. 2026-03-02T09:00Z')
     .option('--to <iso>', 'live window end (default: now)')
+    .option('--timeout <duration>', `how long a live source may take to return its first page before it is reported failed (default ${FIRST_PAGE_TIMEOUT_MS / 1000}s)`)
     .addHelpText('after', SCAN_EXAMPLES)
     .action(async (inputs: string[], flags: ScanFlags) => {
       const live = liveFlagsOf(flags);
@@ -128,6 +139,8 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
             ...(flags.validate === true ? { validate: true } : {}),
             live,
             window,
+            noColor: !flags.color,
+            ...(flags.timeout === undefined ? {} : { timeoutMs: parseDuration('--timeout', flags.timeout) }),
           },
           io,
           deps,
@@ -137,7 +150,9 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
 
   const watch = program
     .command('watch')
-    .description('scan live sources every few minutes, alerting once per finding (like the scheduled functions)');
+    .description('scan live sources every few minutes, alerting once per finding (like the scheduled functions)')
+    // Files are read whole by `scan`; accepting them here only to ignore them would look like a watch on them.
+    .argument('[files...]', 'not accepted: watch reads live sources only (use `credwatch scan FILE`)');
   addLiveOptions(watch)
     .option('--every <duration>', 'time between runs', '5m')
     .option('--lookback <duration>', 'how far the first run looks back', '6m')
@@ -146,13 +161,20 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
     .addOption(severityOption('--min-severity <severity>', 'alert on findings at or above this severity').default('medium'))
     .option('--rules <ids>', 'comma-separated rule ids to run (default: all)')
     .option('--config <file>', 'JSON config: per-rule options and extra identities')
+    .option('--no-color', 'no colours (also when NO_COLOR is set; never coloured when piped)')
+    .option('--timeout <duration>', `how long a live source may take to return its first page (default ${FIRST_PAGE_TIMEOUT_MS / 1000}s)`)
     .option('--runs <n>', 'stop after this many runs (default: until interrupted)', (v: string) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number of at least 1');
       return n;
     })
     .addHelpText('after', WATCH_EXAMPLES)
-    .action(async (flags: ScanFlags & { every: string; lookback: string; state: string; runs?: number }) => {
+    .action(async (files: string[], flags: ScanFlags & { every: string; lookback: string; state: string; runs?: number }) => {
+      if (files.length > 0) {
+        io.stderr.write(`credwatch: watch reads live sources (--eks, --aks, --gke), not files; to scan ${files.join(' ')}, use scan: credwatch scan ${files.join(' ')}\n`);
+        setCode(EXIT_USAGE);
+        return;
+      }
       const live = liveFlagsOf(flags);
       setCode(
         await runWatch(
@@ -166,6 +188,8 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
             ...(flags.rules === undefined ? {} : { rules: flags.rules }),
             ...(flags.config === undefined ? {} : { config: flags.config }),
             ...(flags.runs === undefined ? {} : { runs: flags.runs }),
+            noColor: !flags.color,
+            ...(flags.timeout === undefined ? {} : { timeoutMs: parseDuration('--timeout', flags.timeout) }),
           },
           io,
           deps,
@@ -177,9 +201,28 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
     .command('rules')
     .description('list the detection rules: id, severity, title, MITRE ATT&CK, cloud coverage')
     .addOption(new Option('--format <format>', 'a table, or one JSON object per rule').choices(['table', 'jsonl']).default('table'))
-    .action((flags: { format: OutputFormat }) => {
+    .option('--no-color', 'no colours')
+    .action((flags: { format: OutputFormat; color: boolean }) => {
       if (flags.format === 'jsonl') for (const r of deps.rules) io.stdout.write(JSON.stringify(ruleJson(r)) + '\n');
-      else io.stdout.write(rulesTable(deps.rules));
+      else io.stdout.write(rulesTable(deps.rules, terminalStyle(io.stdout as { isTTY?: boolean; columns?: number }, io.env, !flags.color)));
+      setCode(EXIT_OK);
+    });
+
+  program
+    .command('explain')
+    .description('what a rule detects, why it matters, its false positives, the runbook and references')
+    .argument('<rule>', 'a rule id (see `credwatch rules`)')
+    .option('--no-color', 'no colours')
+    .action((id: string, flags: { color: boolean }) => {
+      const rule = deps.rules.find((r) => r.id === id);
+      if (rule === undefined) {
+        const near = deps.rules.filter((r) => r.id.includes(id) || id.includes(r.id) || r.id.split('-').some((w) => w.length > 3 && id.includes(w)));
+        const hint = near.length > 0 ? ` Did you mean ${near.map((r) => r.id).join(', ')}?` : '';
+        io.stderr.write(`credwatch: no rule has the id "${id}".${hint} Run \`credwatch rules\` to list them.\n`);
+        setCode(EXIT_USAGE);
+        return;
+      }
+      io.stdout.write(explainRule(rule, terminalStyle(io.stdout as { isTTY?: boolean; columns?: number }, io.env, !flags.color)));
       setCode(EXIT_OK);
     });
 
@@ -187,14 +230,15 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
     .command('demo')
     .description('scan the built-in multi-cloud demo data (three clusters, benign traffic and attacks)')
     .addOption(new Option('--format <format>', 'a table, or one alert JSON per line').choices(['table', 'jsonl']).default('table'))
-    .action(async (flags: { format: OutputFormat }) => {
+    .option('--no-color', 'no colours')
+    .action(async (flags: { format: OutputFormat; color: boolean }) => {
       if (demoDir === undefined) {
         io.stderr.write('credwatch: the demo data folder (demo/) was not found next to this installation.\n');
         setCode(EXIT_USAGE);
         return;
       }
       const code = await runScan(
-        { inputs: demoInputs(demoDir), format: flags.format, minSeverity: 'info', live: {}, window: {} },
+        { inputs: demoInputs(demoDir), format: flags.format, minSeverity: 'info', live: {}, window: {}, noColor: !flags.color },
         io,
         deps,
       );
@@ -227,6 +271,10 @@ export async function runCli(argv: string[], io: CliIo, deps: CliDeps = {}): Pro
   } catch (err) {
     if (err instanceof CommanderError) {
       return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT_OK : EXIT_USAGE;
+    }
+    if (err instanceof CredwatchError) {
+      io.stderr.write(`credwatch: ${err.message}\n`);
+      return EXIT_USAGE;
     }
     // Exit 1 means "findings"; a crash must not look like one, nor like a clean scan.
     io.stderr.write(`credwatch: internal error: ${describeError(err)}\n`);

@@ -3,18 +3,22 @@ import type { Writable } from 'node:stream';
 import { compilePrefilter } from '../../adapters/file/prefilter.js';
 import { Engine } from '../../core/engine.js';
 import { CredwatchError, describeError } from '../../core/errors.js';
-import { toAlert, type Finding } from '../../core/finding.js';
+import { toAlert, type Alert, type Finding } from '../../core/finding.js';
 import { unionNeeds } from '../../core/needs.js';
-import type { ParseHints } from '../../core/parse-result.js';
+import type { ParseHints, ParseOutcome } from '../../core/parse-result.js';
 import { outcomesOf, Pipeline } from '../../core/pipeline.js';
 import type { AnyRule } from '../../core/rule.js';
 import { atLeast, type Severity } from '../../core/severity.js';
 import type { CoverageNotice } from '../../core/source.js';
 import { defaultConfig, loadConfigFile } from './config-file.js';
+import { renderFindings } from './findings-table.js';
+import { FIRST_PAGE_TIMEOUT_MS, guardedSource } from './live-read.js';
 import { planLiveSources, type LiveFlags, type SourceFactories } from './live-sources.js';
-import { PROGRESS_MIN_BYTES, startProgress, totalInputBytes, type ByteProgress } from './progress.js';
-import { findingsTable, formatSummary } from './render.js';
+import { PROGRESS_MIN_BYTES, startLiveProgress, startProgress, startStreamProgress, totalInputBytes, type ByteProgress } from './progress.js';
+import { formatSummary, inputVerdicts, type InputTally } from './render.js';
 import { resolveWindow, selectRules, type WindowFlags } from './scan-options.js';
+import { describeSourceFailure, type Cloud } from './source-failure.js';
+import { terminalStyle } from './terminal.js';
 import type { CliIo, InputProgressLike, InputReader } from './types.js';
 
 export type OutputFormat = 'table' | 'jsonl';
@@ -31,6 +35,10 @@ export interface ScanRequest {
   validate?: boolean;
   live: LiveFlags;
   window: WindowFlags;
+  /** `--no-color`. */
+  noColor?: boolean;
+  /** `--timeout`: how long a live source may take to give its first page. */
+  timeoutMs?: number;
 }
 
 export interface ScanDeps {
@@ -80,14 +88,16 @@ export async function runScan(req: ScanRequest, io: CliIo, deps: ScanDeps): Prom
     throw err;
   }
   const { rules, planned, window, engine } = prepared;
-  const collected: Finding[] = [];
+  const collected: Alert[] = [];
   const onFinding =
     req.format === 'jsonl'
       ? (f: Finding) => write(io.stdout, JSON.stringify(toAlert(f)) + '\n')
-      : (f: Finding) => void collected.push(f);
+      : (f: Finding) => void collected.push(toAlert(f));
   const pipeline = new Pipeline({ engine, onFinding, minSeverity: req.minSeverity });
   const failures: { source: string; message: string }[] = [];
   const notices: { source: string; notice: CoverageNotice }[] = [];
+  const inputs: InputTally = new Map();
+  let liveRead = 0;
 
   if (req.inputs.length > 0) {
     const hints: ParseHints = req.cluster === undefined ? {} : { cluster: req.cluster };
@@ -95,6 +105,7 @@ export async function runScan(req: ScanRequest, io: CliIo, deps: ScanDeps): Prom
     if (io.isTTY === true) {
       const total = await totalInputBytes(req.inputs);
       if (total >= PROGRESS_MIN_BYTES) progress = startProgress(io.stderr, total);
+      else if (req.inputs.includes('-')) progress = startStreamProgress(io.stderr);
     }
     try {
       const bar = progress;
@@ -105,7 +116,7 @@ export async function runScan(req: ScanRequest, io: CliIo, deps: ScanDeps): Prom
         ...(bar === undefined ? {} : { onProgress: (p: InputProgressLike) => bar.update(p.file, p.bytesRead) }),
       };
       // An unreadable path fails before anything is read (readInputs checks all paths first).
-      await pipeline.consume(deps.readInputs(req.inputs, options));
+      await pipeline.consume(countPerInput(deps.readInputs(req.inputs, options), inputs));
     } catch (err) {
       failures.push({ source: req.inputs.join(', '), message: describeError(err) });
     } finally {
@@ -115,28 +126,67 @@ export async function runScan(req: ScanRequest, io: CliIo, deps: ScanDeps): Prom
 
   if (planned.length > 0 && window !== undefined) {
     const needs = unionNeeds(rules);
+    const live = io.isTTY === true ? startLiveProgress(io.stderr) : undefined;
     for (const plan of planned) {
       let source;
+      const cloud = plan.label.split(/[-:]/)[0] as Cloud;
+      live?.start(plan.label);
       try {
-        source = await plan.create(deps.sources);
+        const created = await plan.create(deps.sources);
+        source = guardedSource(created, {
+          cloud,
+          label: plan.label,
+          firstPageTimeoutMs: req.timeoutMs ?? FIRST_PAGE_TIMEOUT_MS,
+          ...(live === undefined ? {} : { onPage: (pages: number, events: number, records: number) => live.page(created.name, pages, events, records) }),
+        });
         await pipeline.consume(outcomesOf(source.read(window, { needs })));
+        liveRead++;
       } catch (err) {
-        failures.push({ source: source?.name ?? plan.label, message: describeError(err) });
+        failures.push({ source: source?.name ?? plan.label, message: err instanceof CredwatchError ? err.message : describeSourceFailure(err, cloud, plan.label) });
       }
       for (const notice of source?.notices?.() ?? []) notices.push({ source: source?.name ?? plan.label, notice });
     }
+    live?.stop();
   }
 
-  if (req.format === 'table') {
-    io.stdout.write(collected.length > 0 ? findingsTable(collected) : `No findings at or above ${req.minSeverity}.\n`);
-  }
   const tally = pipeline.tally();
-  io.stderr.write(formatSummary({ tally, notices, failures, minSeverity: req.minSeverity }));
-  if (failures.length > 0) return EXIT_USAGE;
+  // Nothing read is not a clean bill of health: a PNG, an empty file or folder is exit 2 with the
+  // reason, like an unreadable one. A live window read to the end counts as scanned, even empty.
+  const verdicts = req.inputs.length > 0 ? inputVerdicts(req.inputs, inputs) : [];
+  const nothingScanned = failures.length === 0 && tally.events === 0 && liveRead === 0;
+  if (req.format === 'table') {
+    const style = terminalStyle(io.stdout as { isTTY?: boolean; columns?: number }, io.env, req.noColor === true);
+    if (collected.length > 0) io.stdout.write(renderFindings(collected, style));
+    else if (!nothingScanned) io.stdout.write(`No findings at or above ${req.minSeverity}.\n`);
+  }
+  io.stderr.write(formatSummary({ tally, notices, failures, minSeverity: req.minSeverity, ...(nothingScanned ? { nothingScanned: verdicts } : {}) }));
+  if (failures.length > 0 || nothingScanned) return EXIT_USAGE;
   const failOn = req.failOn;
   if (failOn !== undefined) {
     const hit = Object.entries(tally.findings.bySeverity).some(([s, count]) => count > 0 && atLeast(s as Severity, failOn));
     if (hit) return EXIT_FINDINGS;
   }
   return EXIT_OK;
+}
+
+/** Counts records and events per origin (file) as the batches go by, for the "nothing scanned" reasons. */
+async function* countPerInput(batches: AsyncIterable<ParseOutcome[]>, into: InputTally): AsyncGenerator<ParseOutcome[]> {
+  for await (const batch of batches) {
+    let last: string | undefined;
+    let t: { records: number; events: number } | undefined;
+    for (const o of batch) {
+      const source = o.kind === 'event' || o.kind === 'runtime' ? o.event.origin.source : o.kind === 'rejected' ? o.rejection.origin.source : o.skip.origin.source;
+      if (source !== last || t === undefined) {
+        last = source;
+        t = into.get(source);
+        if (t === undefined) {
+          t = { records: 0, events: 0 };
+          into.set(source, t);
+        }
+      }
+      t.records++;
+      if (o.kind === 'event' || o.kind === 'runtime') t.events++;
+    }
+    yield batch;
+  }
 }

@@ -5,10 +5,14 @@ import { runScan as runScheduledScan, type RunSummary, type SourceRunSummary } f
 import type { Severity } from '../../core/severity.js';
 import type { AlertSink } from '../../core/sinks/sink.js';
 import { JsonLinesSink } from '../../core/sinks/stream-sink.js';
+import { GroupPrinter } from './findings-table.js';
+import { FIRST_PAGE_TIMEOUT_MS, guardedSource } from './live-read.js';
+import { describeSourceFailure, type Cloud } from './source-failure.js';
+import { terminalStyle } from './terminal.js';
 import type { LogSource } from '../../core/source.js';
 import { FileStateStore } from '../../core/state/file-store.js';
 import { defaultConfig, loadConfigFile } from './config-file.js';
-import { planLiveSources, type LiveFlags } from './live-sources.js';
+import { planLiveSources, type LiveFlags, type PlannedSource } from './live-sources.js';
 import type { OutputFormat, ScanDeps } from './scan-command.js';
 import { EXIT_OK, EXIT_USAGE } from './scan-command.js';
 import { parseDuration, selectRules } from './scan-options.js';
@@ -25,6 +29,9 @@ export interface WatchRequest {
   config?: string;
   /** Stop after this many runs (default: until interrupted). */
   runs?: number;
+  noColor?: boolean;
+  /** How long a live source may take to return its first page. */
+  timeoutMs?: number;
 }
 
 export interface WatchDeps extends ScanDeps {
@@ -33,12 +40,12 @@ export interface WatchDeps extends ScanDeps {
   signal: AbortSignal;
 }
 
-/** One line per alert, for people watching a terminal. */
-class AlertLineSink implements AlertSink {
+/** The table layout of `scan`, one request group at a time (printed when the next starts or the run ends). */
+class AlertTableSink implements AlertSink {
   readonly name = 'terminal';
-  constructor(private readonly io: CliIo) {}
+  constructor(private readonly printer: GroupPrinter) {}
   async send(a: Alert): Promise<void> {
-    this.io.stdout.write(`${a.time.replace(/\.\d+Z$/, 'Z')}  ${a.severity.toUpperCase().padEnd(8)}  ${a.rule}  ${a.cluster ?? '-'}  ${a.summary}\n`);
+    this.printer.add(a);
   }
 }
 
@@ -56,6 +63,7 @@ function sourceLine(s: SourceRunSummary): string {
  */
 export async function runWatch(req: WatchRequest, io: CliIo, deps: WatchDeps): Promise<number> {
   let setup;
+  let pending: PlannedSource[] = [];
   try {
     const rules = selectRules(deps.rules, req.rules);
     const planned = planLiveSources(req.live, io.env);
@@ -64,9 +72,8 @@ export async function runWatch(req: WatchRequest, io: CliIo, deps: WatchDeps): P
     if (everyMs < 10_000) throw new CredwatchError('invalid-duration', '--every must be at least 10s: the log services count every read against a quota.');
     const lookbackMs = parseDuration('--lookback', req.lookback);
     const config = req.config === undefined ? defaultConfig() : await loadConfigFile(req.config, rules);
-    const sources: LogSource[] = [];
-    for (const plan of planned) sources.push(await plan.create(deps.sources));
-    setup = { rules, sources, everyMs, lookbackMs, config };
+    setup = { rules, everyMs, lookbackMs, config };
+    pending = planned;
   } catch (err) {
     if (err instanceof CredwatchError) {
       io.stderr.write(`credwatch: ${err.message}\n`);
@@ -75,19 +82,42 @@ export async function runWatch(req: WatchRequest, io: CliIo, deps: WatchDeps): P
     throw err;
   }
   const store = new FileStateStore(resolve(req.state));
-  const sink: AlertSink = req.format === 'jsonl' ? new JsonLinesSink('stdout', io.stdout) : new AlertLineSink(io);
+  const style = terminalStyle(io.stdout as { isTTY?: boolean; columns?: number }, io.env, req.noColor === true);
+  const printer = new GroupPrinter((t) => void io.stdout.write(t), { style, ruleWidth: Math.max(4, ...setup.rules.map((r) => r.id.length)), clusterWidth: 0 });
+  const sink: AlertSink = req.format === 'jsonl' ? new JsonLinesSink('stdout', io.stdout) : new AlertTableSink(printer);
+  const sources: LogSource[] = [];
   let last: RunSummary | undefined;
   for (let run = 1; req.runs === undefined || run <= req.runs; run++) {
+    // A source that cannot start (no credentials, an unreachable endpoint) is reported and tried
+    // again next run; the others run meanwhile. With none started on the first run, watch stops.
+    const failedToStart: PlannedSource[] = [];
+    for (const plan of pending) {
+      const cloud = plan.label.split(/[-:]/)[0] as Cloud;
+      try {
+        const source = await plan.create(deps.sources);
+        sources.push(guardedSource(source, { cloud, label: plan.label, firstPageTimeoutMs: req.timeoutMs ?? FIRST_PAGE_TIMEOUT_MS }));
+      } catch (err) {
+        failedToStart.push(plan);
+        const message = err instanceof CredwatchError ? err.message : describeSourceFailure(err, cloud, plan.label);
+        io.stderr.write(`credwatch watch: ${plan.label} FAILED to start: ${message}${run === 1 && req.runs !== 1 ? ' (retried next run)' : ''}\n`);
+      }
+    }
+    pending = failedToStart;
+    if (sources.length === 0) {
+      if (run === 1) return EXIT_USAGE;
+    }
     try {
       last = await runScheduledScan({
-        sources: setup.sources,
+        sources,
         engine: { rules: setup.rules, ruleOptions: setup.config.ruleOptions, identities: setup.config.identities },
         store,
         sink,
         settings: { firstRunLookbackMs: setup.lookbackMs, alertMinSeverity: req.minSeverity },
         clock: deps.now,
       });
+      printer.flush();
       for (const s of last.sources) io.stderr.write(sourceLine(s));
+      if (pending.length > 0) last = { ...last, ok: false };
     } catch (err) {
       // The state file itself failed: nothing can be remembered, so stop rather than re-alert.
       io.stderr.write(`credwatch watch: ${describeError(err)}\n`);

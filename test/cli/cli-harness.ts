@@ -3,7 +3,7 @@ import { runCli, type CliDeps } from '../../functions/cli/run-cli.js';
 import { defineRule } from '../../core/rule.js';
 
 /** Runs the CLI in-process with in-memory streams; returns the exit code and what it wrote. */
-export async function cli(argv: string[], deps: CliDeps = {}, env: NodeJS.ProcessEnv = {}, stdinText = '') {
+export async function cli(argv: string[], deps: CliDeps = {}, env: NodeJS.ProcessEnv = {}, stdinText = '', terminal?: { isTTY: boolean; columns: number }) {
   const out: string[] = [];
   const err: string[] = [];
   const sink = (into: string[]) =>
@@ -13,7 +13,9 @@ export async function cli(argv: string[], deps: CliDeps = {}, env: NodeJS.Proces
         done();
       },
     });
-  const code = await runCli(argv, { stdout: sink(out), stderr: sink(err), stdin: Readable.from([stdinText]), env, isTTY: false }, deps);
+  // `terminal` makes stdout look like a terminal of that width (the table wraps and colours).
+  const stdout = terminal === undefined ? sink(out) : Object.assign(sink(out), terminal);
+  const code = await runCli(argv, { stdout, stderr: sink(err), stdin: Readable.from([stdinText]), env, isTTY: false }, deps);
   return { code, stdout: out.join(''), stderr: err.join('') };
 }
 

@@ -23,8 +23,9 @@ describe('credwatch demo', () => {
     const r = await cli(['demo']);
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^SEVERITY +RULE +CLUSTER +TIME +SUMMARY$/);
-    const reported = new Set(lines.slice(1).map((l) => l.split(/\s+/)[1]));
+    expect(lines[0]).toMatch(/^\d+ findings in \d+ requests: /);
+    // Rule lines are indented under their request's header line: `  <rule>  <severity>  <summary>`.
+    const reported = new Set(lines.filter((l) => /^ {2}\S/.test(l)).map((l) => l.trim().split(/\s+/)[0]));
     const families = FAMILIES.filter(([, pattern]) => RULES.some((rule) => pattern.test(rule.id)));
     for (const [family, pattern] of families) {
       expect({ family, reported: [...reported].some((id) => id !== undefined && pattern.test(id)) }).toEqual({ family, reported: true });

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { asEks, k8sEvent } from '../../core/example-records.js';
 import { FakeCloudWatchLogs, type SeedEvent } from '../fakes/cloudwatch-logs.js';
+import type { Alert } from '../../core/finding.js';
+import { groupFindings, renderGroup } from '../../functions/cli/findings-table.js';
 import { cli, TEST_RULES } from './cli-harness.js';
 import { stubAwsCredentialEnv } from '../helpers/aws-clients.js';
 
@@ -70,6 +72,19 @@ describe('credwatch watch', () => {
     expect(ids(second.stdout)).toEqual(['a-3']);
     const saved = JSON.parse(await readFile(state, 'utf8')) as { checkpoints: Record<string, { to: string }> };
     expect(saved.checkpoints['eks:prod-eks-1']?.to).toBe(new Date(T + 10 * MIN).toISOString());
+  });
+
+  it('prints the table of scan, one group per request, with --format table', async () => {
+    fake.putEvents(GROUP, [secretList('t-1', T - 3 * MIN, T - 2 * MIN), secretList('t-2', T - 2 * MIN, T - 1 * MIN)]);
+    const table = await cli(['watch', '--eks', CLUSTER, '--region', 'us-west-2', '--min-severity', 'low', '--state', state, '--runs', '1'], { rules: TEST_RULES, now: () => new Date(T), sleep: async () => undefined }, env);
+    const jsonState = join(await mkdtemp(join(tmpdir(), 'credwatch-watch-')), 'state.json');
+    const json = await cli(['watch', '--eks', CLUSTER, '--region', 'us-west-2', '--min-severity', 'low', '--format', 'jsonl', '--state', jsonState, '--runs', '1'], { rules: TEST_RULES, now: () => new Date(T), sleep: async () => undefined }, env);
+    const alerts = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as Alert);
+    expect(alerts).toHaveLength(2);
+    const layout = { style: { color: false }, ruleWidth: Math.max(...TEST_RULES.map((r) => r.id.length)), clusterWidth: 0 };
+    const expected = groupFindings(alerts).map((g) => renderGroup(g, layout)).join('');
+    expect(table.stdout).toBe(expected);
+    expect(table.stdout).toMatch(/^HIGH {6}2026-03-02T08:57:00Z  prod-eks-1  alice list secrets in namespace payments/);
   });
 
   it('stops between runs when interrupted', async () => {

@@ -25,3 +25,31 @@ describe('detection config', () => {
     expect(() => resolveDetectionConfig({ colour: 'red' }, RULES, 'x')).toThrow(/x: \(root\): Unrecognized key/);
   });
 });
+
+describe('strict detection config', () => {
+  it('rejects a misspelt rule option with its path and the options that exist', () => {
+    expect(() => resolveDetectionConfig({ rules: { 'secret-sweep': { thresh: 15 } } }, RULES, '--config c.json')).toThrow(
+      /^--config c\.json: rules\.secret-sweep\.thresh: unknown option \(known: [^)]*threshold[^)]*\)\.$/,
+    );
+  });
+
+  it('rejects unknown keys inside nested option objects and arrays', () => {
+    const config = {
+      rules: {
+        'secret-read-by-service-account': { allow: [{ serviceAccount: 'ops:backup', podNamePrefix: 'backup-', userAgentprefix: 'velero/' }] },
+      },
+    };
+    expect(() => resolveDetectionConfig(config, RULES, 'x')).toThrow(/rules\.secret-read-by-service-account\.allow\.0\.userAgentprefix: unknown option/);
+  });
+
+  it('rejects unknown keys in the identity tables and their per-cloud entries', () => {
+    expect(() => resolveDetectionConfig({ identities: { controlPlaneUser: ['a'] } }, RULES, 'x')).toThrow(/identities: Unrecognized key: "controlPlaneUser"/);
+    expect(() => resolveDetectionConfig({ identities: { cloudControlPlane: { eks: { user: ['a'] } } } }, RULES, 'x')).toThrow(
+      /identities\.cloudControlPlane\.eks: Unrecognized key: "user"/,
+    );
+  });
+
+  it('accepts every documented option of every rule', () => {
+    expect(() => resolveDetectionConfig({ rules: { 'secret-sweep': { threshold: 15 } } }, RULES, 'x')).not.toThrow();
+  });
+});
