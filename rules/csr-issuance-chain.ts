@@ -3,7 +3,7 @@ import { assessRequestedSubject, SIGNERS } from '../core/csr-subject.js';
 import type { AuditEvent } from '../core/event.js';
 import { asAks, asEks, asGke, type K8sAuditEventJson } from '../core/example-records.js';
 import { classifyCaller, trustSignalsFrom, type CallerIdentity } from '../core/k8s-identity.js';
-import { defineRule, type RuleContext } from '../core/rule.js';
+import { defineRule, earlierRunEvidence, type RuleContext } from '../core/rule.js';
 import type { Severity } from '../core/severity.js';
 import { csrCreate, csrDecide, csrDelete, csrGet, csrIssue, type CsrBody } from './data/csr-events.js';
 import { credentialIdOf, PEM } from './data/csr-samples.js';
@@ -66,6 +66,19 @@ function chainOf(events: AuditEvent[], ctx: RuleContext<unknown>) {
 const routineApprover = (c: CallerIdentity): boolean => c.trusted && (c.kind === 'control-plane' || c.csrController);
 const routineRequester = (c: CallerIdentity): boolean => c.trusted && (c.kind === 'node' || c.kind === 'node-bootstrap' || c.kind === 'control-plane');
 
+/** A CSR lives at most a day: the CSR cleaner removes pending ones after 24 h, decided ones after 1 h. */
+export const CSR_LIFE_MS = 24 * 60 * 60_000;
+
+/**
+ * Rule memory of the CSR rules: each request on a CSR name for a day, the longest a CSR lives. A
+ * deleted CSR's requests stay too: a later run that re-reads part of its life in the window
+ * overlap must see all of it, or it could judge the partial chain by another decisive event.
+ */
+export function keepCsrRequest(e: AuditEvent): { forMs: number; key: string } | undefined {
+  if (e.target.resource !== 'certificatesigningrequests' || e.target.name === undefined) return undefined;
+  return { forMs: CSR_LIFE_MS, key: `${e.cluster ?? ''}\u0000${e.id}` };
+}
+
 export default defineRule({
   id: 'csr-issuance-chain',
   title: 'CSR life cycle: created, approved, issued, read and deleted',
@@ -95,6 +108,10 @@ export default defineRule({
     k8s: 'full',
   },
   needs: { resources: ['certificatesigningrequests'] },
+  memory: {
+    keeps: 'every request on a CSR (the newest stage of each), for a day: kube-controller-manager deletes any CSR within 24 hours',
+    keep: keepCsrRequest,
+  },
   evaluate(e, ctx) {
     if (e.verb !== 'delete' || e.outcome.result === 'failure' || e.target.name === undefined) return null; // a chain closes when the CSR is gone
     const steps = chainOf(currentLife([...ctx.history.sameObject(e), e]), ctx);
@@ -135,6 +152,8 @@ export default defineRule({
     const cert = steps.map((s) => s.view.certificate).find((c) => c?.ok === true);
     if (cert?.ok === true) facts['issuedCredentialId'] = cert.value.credentialId;
     if (approver?.distrust !== undefined) facts['approverDistrust'] = approver.distrust;
+    const earlier = earlierRunEvidence(ctx.history, steps.map((s) => s.e));
+    if (earlier.length > 0) facts['earlierRuns'] = earlier;
     const story = steps.map((s) => `${s.step.step} by ${s.step.actor ?? '(unknown)'}`).join(' → ');
     return {
       severity,

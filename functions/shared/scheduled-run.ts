@@ -116,6 +116,8 @@ export interface ScheduledRunDeps {
   rules?: readonly AnyRule[];
   clock?: () => Date;
   runId?: string;
+  /** The invocation's remaining time: the run's leases and claims expire with it. */
+  runTimeoutMs?: number;
 }
 
 /** One scheduled run, shared by the Lambda and the Cloud Function. */
@@ -136,7 +138,7 @@ export async function scheduledRun(deps: ScheduledRunDeps): Promise<RunSummary> 
     engine: { rules, ruleOptions: detection.ruleOptions, identities: detection.identities },
     store: deps.store,
     sink: deps.sink,
-    settings: deps.config.settings,
+    settings: deps.runTimeoutMs === undefined ? deps.config.settings : { ...deps.config.settings, leaseTtlMs: deps.runTimeoutMs, claimTtlMs: deps.runTimeoutMs },
     ...(deps.clock === undefined ? {} : { clock: deps.clock }),
     ...(deps.runId === undefined ? {} : { runId: deps.runId }),
   });
