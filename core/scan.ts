@@ -213,7 +213,8 @@ async function scanSource(
     const read = await readWindow(source, plan.window, deps, summary, state.events, runId);
     if (read === undefined) return summary;
     const pending = await retryPending(state.pending, deps, settings, runId, clock, summary);
-    pending.push(...(await deliver(read.findings, deps, settings, runId, clock, summary)));
+    const pendingKeys = new Set(pending.map((p) => p.key));
+    pending.push(...(await deliver(read.findings.filter((f) => !pendingKeys.has(f.key)), deps, settings, runId, clock, summary)));
     if (clock().getTime() - leaseStart > settings.leaseTtlMs) {
       summary.status = 'failed';
       summary.error = `the run outlived its lease (${settings.leaseTtlMs / 1000}s) on ${source.name}; nothing committed, the next run re-reads this window (alerts already sent are not sent again)`;
