@@ -27,6 +27,11 @@ export const BENCH_MODULES: readonly BenchModule[] = [
     run: async (rules) => ({ ...(await (await import('./aks-window.js')).runAksWindowBench({ rules })) }),
   },
   {
+    name: 'history-memory',
+    title: 'History and correlation state at 100,000 users and objects (every rule)',
+    run: async (rules) => ({ ...(await (await import('./history-memory.js')).runHistoryMemoryBench(rules)) }),
+  },
+  {
     name: 'gke-window',
     title: 'GKE: 6-minute window through the Cloud Logging fake (real gRPC client)',
     run: async () => ({ ...(await (await import('./gke-window.js')).runGkeWindowBench()) }),

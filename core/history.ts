@@ -4,11 +4,11 @@ import type { AuditEvent } from './event.js';
 import type { EventHistory } from './rule.js';
 
 /**
- * Estimated heap bytes of everything history holds. The estimate is an upper bound for V8's
- * layout of parsed JSON (bench/history-memory.ts measures it against the heap); 48 MB of it
- * keeps history with its index maps under 64 MB at any cluster size.
+ * Estimated heap bytes of everything history holds: events, index keys and lists, address book.
+ * bench/history-memory.ts measures the real heap behind the estimate at 100,000 users and objects;
+ * this bound keeps it under 64 MB at any cluster size.
  */
-export const DEFAULT_HISTORY_BYTES = 48 * 1024 * 1024;
+export const DEFAULT_HISTORY_BYTES = 44 * 1024 * 1024;
 
 /**
  * Recent events for correlation within one scan, bounded so that a long scan or a watch loop
@@ -28,6 +28,8 @@ export class BoundedHistory implements EventHistory {
   private leftEvent: AuditEvent | undefined;
   /** Each held event once, with the number of index lists holding it (first-recorded order). */
   private readonly held = new Map<AuditEvent, { refs: number; bytes: number }>();
+  /** Eviction cursors, one per index (see `oldestKey`). */
+  private readonly cursors = new Map<Map<string, AuditEvent[]>, Iterator<string>>();
   private heldBytes = 0;
   /** Events carried in from an earlier run, with that run's id. */
   private readonly carried = new WeakMap<AuditEvent, string>();
@@ -130,11 +132,11 @@ export class BoundedHistory implements EventHistory {
     let list = index.get(key);
     if (list === undefined) {
       list = [];
+      this.heldBytes += keyBytes(key);
       if (index.size >= this.maxKeys) {
-        const oldest = index.keys().next().value;
+        const oldest = this.oldestKey(index);
         if (oldest !== undefined) {
-          this.releaseList(index.get(oldest));
-          index.delete(oldest);
+          this.dropKey(index, oldest);
           this.droppedKey = oldest;
         }
       }
@@ -151,13 +153,36 @@ export class BoundedHistory implements EventHistory {
     if (this.heldBytes > this.maxBytes) this.shed(index, key);
   }
 
+  /**
+   * The least recently written key of `index`, which the caller then deletes. A Map iterator is
+   * live: kept across calls it stands on the oldest remaining key, where a fresh `keys().next()`
+   * would walk past every hole earlier deletes left at the front (quadratic at the key bound).
+   */
+  private oldestKey(index: Map<string, AuditEvent[]>): string | undefined {
+    let cursor = this.cursors.get(index);
+    for (let fresh = false; ; fresh = true) {
+      if (cursor === undefined) {
+        cursor = index.keys();
+        this.cursors.set(index, cursor);
+      }
+      const next = cursor.next();
+      if (next.done !== true) {
+        if (index.has(next.value)) return next.value;
+        continue;
+      }
+      if (fresh) return undefined;
+      cursor = undefined;
+    }
+  }
+
   private hold(event: AuditEvent): void {
     const h = this.held.get(event);
     if (h !== undefined) {
       h.refs++;
       return;
     }
-    const bytes = estimateEventBytes(event);
+    // Its entry in `held` and its share of the address book come with it.
+    const bytes = estimateEventBytes(event) + HELD_OVERHEAD;
     this.held.set(event, { refs: 1, bytes });
     this.heldBytes += bytes;
   }
@@ -176,58 +201,114 @@ export class BoundedHistory implements EventHistory {
 
   /**
    * Over the byte bound: drops least recently written keys, from the index holding the most keys,
-   * until under it; never the key just written (its owner is being evaluated).
+   * down to 90 % of the bound (one pass per index: Map iteration skips the holes deletes leave,
+   * so evicting one key per event would rescan them every time); never the key just written.
    */
   private shed(current: Map<string, AuditEvent[]>, currentKey: string): void {
     const indexes = [this.byUser, this.byObject, this.byIssuedCredential, this.execsByPod];
-    while (this.heldBytes > this.maxBytes) {
+    const target = this.maxBytes * 0.9;
+    while (this.heldBytes > target) {
       const index = indexes.reduce((a, b) => (b.size > a.size ? b : a));
-      const oldest = index.keys().next().value;
-      if (oldest === undefined || (index === current && oldest === currentKey && index.size === 1)) return;
+      if (index.size === 0 || (index === current && index.size === 1)) return;
+      const oldest = this.oldestKey(index);
+      if (oldest === undefined) return;
       if (index === current && oldest === currentKey) {
-        // Keep the key being written: move it to the recent end and drop the next oldest.
+        // Written just now: back to the recent end, so the cursor finds it again in its turn.
         const list = index.get(oldest)!;
         index.delete(oldest);
         index.set(oldest, list);
         continue;
       }
-      this.releaseList(index.get(oldest));
-      index.delete(oldest);
+      this.dropKey(index, oldest);
       if (index === this.byUser) this.addressBook.drop(oldest);
     }
   }
+
+  private dropKey(index: Map<string, AuditEvent[]>, key: string): void {
+    this.releaseList(index.get(key));
+    index.delete(key);
+    this.heldBytes -= keyBytes(key);
+  }
+}
+
+/** Per held event: its `held` entry and record, list slots, and an address-book occurrence. */
+const HELD_OVERHEAD = 200;
+
+/** A key of an index: the key string, its list, and the Map entry (measured by bench/history-memory.ts). */
+function keyBytes(key: string): number {
+  return 180 + key.length;
 }
 
 function stageKey(e: AuditEvent): string {
   return `${e.cluster ?? ''}\u0000${e.id}\u0000${e.stage ?? ''}`;
 }
 
+/** V8's cost of a string (header plus one byte a character; two for the rare non-Latin-1). */
+const str = (v: string | undefined): number => (v === undefined ? 0 : 20 + v.length);
+const strs = (v: readonly string[] | undefined): number => {
+  if (v === undefined) return 0;
+  let n = 16 + 8 * v.length;
+  for (const x of v) n += str(x);
+  return n;
+};
+const dict = (v: Record<string, unknown> | undefined): number => {
+  if (v === undefined) return 0;
+  let n = 32;
+  for (const k in v) {
+    const x = v[k];
+    n += 24 + str(k) + (typeof x === 'string' ? str(x) : Array.isArray(x) ? strs(x as string[]) : 16);
+  }
+  return n;
+};
+
 /**
- * Heap bytes of an event as V8 lays out parsed JSON, over-estimated: a string costs its length
- * plus a header, an object a header plus a slot per property. Bodies are walked up to a few
- * thousand nodes (CSR bodies are small; anything bigger is charged as if every node were a
- * long string).
+ * Heap bytes of an event, over-estimated (bench/history-memory.ts measures ~1.8 times the real
+ * heap): its known fields field by field, and bodies (present on CSRs and RequestResponse logs)
+ * by a walk capped at a few thousand nodes. Called once per recorded event, so it avoids a
+ * generic walk of the whole event.
  */
 export function estimateEventBytes(e: AuditEvent): number {
-  let n = 24;
+  let n = 360; // the event, user, auth, target, outcome and origin objects themselves
+  n += str(e.id) + str(e.cluster) + str(e.time) + str(e.ingestedAt) + str(e.stage) + str(e.level) + str(e.verb) + str(e.userAgent) + str(e.requestURI);
+  n += str(e.decision) + str(e.decisionReason);
+  const u = e.user;
+  n += str(u.name) + str(u.uid) + strs(u.groups) + dict(u.extra as Record<string, unknown> | undefined);
+  if (e.impersonatedUser !== undefined) n += 64 + str(e.impersonatedUser.name) + strs(e.impersonatedUser.groups);
+  n += str(e.auth.credentialId) + str(e.auth.podName) + str(e.auth.podUid) + str(e.auth.cloudPrincipal);
+  n += strs(e.sourceIPs);
+  const t = e.target;
+  n += str(t.apiGroup) + str(t.apiVersion) + str(t.resource) + str(t.subresource) + str(t.namespace) + str(t.name);
+  n += str(e.outcome.reason) + str(e.outcome.message);
+  if (e.query !== undefined) for (const [k, v] of e.query) n += 40 + str(k) + str(v);
+  n += dict(e.annotations);
+  n += str(e.origin.source) + str(e.origin.recordId);
+  if (e.requestObject !== undefined) n += bodyBytes(e.requestObject);
+  if (e.responseObject !== undefined) n += bodyBytes(e.responseObject);
+  return n;
+}
+
+function bodyBytes(body: unknown): number {
+  let n = 0;
   let budget = 4_000;
   const visit = (v: unknown): void => {
     if (budget-- <= 0) {
-      n += 256;
+      n += 256; // past the cap, every node is charged as a long string
       return;
     }
-    if (typeof v === 'string') n += 24 + v.length * (v.length > 0 && v.charCodeAt(0) > 255 ? 2 : 1);
-    else if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) n += 16;
+    if (typeof v === 'string') n += 20 + v.length * (v.length > 0 && v.charCodeAt(0) > 255 ? 2 : 1);
+    else if (typeof v !== 'object' || v === null) n += 16;
     else if (Array.isArray(v)) {
       n += 32 + 8 * v.length;
       for (const x of v) visit(x);
-    } else if (typeof v === 'object') {
-      const keys = Object.keys(v);
-      n += 56 + 24 * keys.length;
-      for (const k of keys) visit((v as Record<string, unknown>)[k]);
+    } else {
+      n += 56;
+      for (const k in v) {
+        n += 24 + k.length;
+        visit((v as Record<string, unknown>)[k]);
+      }
     }
   };
-  visit(e);
+  visit(body);
   return n;
 }
 
