@@ -22,6 +22,11 @@ export const BENCH_MODULES: readonly BenchModule[] = [
     run: async (rules) => ({ ...(await (await import('./eks-window.js')).runEksWindowBench(rules)) }),
   },
   {
+    name: 'eks-window-steady',
+    title: 'EKS: the same window with delivery lags of seconds (the adaptive margin at work)',
+    run: async (rules) => ({ ...(await (await import('./eks-window.js')).runEksWindowBench(rules, 'steady')) }),
+  },
+  {
     name: 'aks-window',
     title: 'AKS: 6-minute window through the Log Analytics fake (real SDK over TLS)',
     run: async (rules) => ({ ...(await (await import('./aks-window.js')).runAksWindowBench({ rules })) }),

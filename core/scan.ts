@@ -212,6 +212,11 @@ async function scanSource(
     summary.correlation.carriedIn = state.events.length;
     const read = await readWindow(source, plan.window, deps, summary, state.events, runId);
     if (read === undefined) return summary;
+    const report = source.readReport?.();
+    if (report !== undefined) {
+      Object.assign(summary.metrics, report.metrics);
+      summary.warnings.push(...report.warnings);
+    }
     const pending = await retryPending(state.pending, deps, settings, runId, clock, summary);
     const pendingKeys = new Set(pending.map((p) => p.key));
     pending.push(...(await deliver(read.findings.filter((f) => !pendingKeys.has(f.key)), deps, settings, runId, clock, summary)));

@@ -120,6 +120,12 @@ export interface ScheduledRunDeps {
   runTimeoutMs?: number;
 }
 
+/**
+ * EKS sources built by earlier runs in this (warm) container: each keeps its adaptive
+ * late-arrival margin (adapters/eks/source.ts), which a source built afresh starts at its cap.
+ */
+const warmEksSources = new Map<string, LogSource>();
+
 /** One scheduled run, shared by the Lambda and the Cloud Function. */
 export async function scheduledRun(deps: ScheduledRunDeps): Promise<RunSummary> {
   const rules = selectRules(deps.rules ?? RULES, deps.config.rules, 'CREDWATCH_RULES');
@@ -128,7 +134,11 @@ export async function scheduledRun(deps: ScheduledRunDeps): Promise<RunSummary> 
   const sources: LogSource[] = [];
   for (const spec of deps.config.sources) {
     try {
-      sources.push(await build(spec));
+      const key = spec.cloud === 'eks' && deps.buildSource === undefined ? JSON.stringify(spec) : undefined;
+      const warm = key === undefined ? undefined : warmEksSources.get(key);
+      const source = warm ?? (await build(spec));
+      if (key !== undefined) warmEksSources.set(key, source);
+      sources.push(source);
     } catch (err) {
       sources.push(new UnbuildableSource(sourceName(spec), spec, err));
     }
