@@ -40,7 +40,28 @@ export interface EksWindowBenchResult {
    */
   adaptiveMarginsMs: { typical: number; probe: number; mean: number };
   adaptiveSteadyStateShare: number;
+  /**
+   * Signals of each node's kubelet address for the node and pod address checks: the share of
+   * the window each kubelet request kind is, whether the rules' filter downloads it already, and
+   * its share at the kubelet's real cadence for this cluster (200 nodes at 1,000 events/s).
+   */
+  baselineSignals: Record<string, { benchMixShare: number; downloaded: boolean; realCadenceShare: number; everyNode: boolean }>;
 }
+
+/**
+ * Kubelet requests that carry the node's own address, with how often one node sends each
+ * (kubelet defaults: lease renewal every 10 s, node status reported every 5 min when unchanged,
+ * a bound token refreshed at 80 % of its hour per pod, Secret watches re-opened every 5 to 10
+ * min per mounted Secret) and whether every node sends it (Secret reads need pods that mount one).
+ */
+const KUBELET_SIGNALS: ReadonlyArray<{ kind: string; verb: string; resource: string; subresource?: string; perNodeSeconds: number; everyNode: boolean }> = [
+  { kind: 'update leases', verb: 'update', resource: 'leases', perNodeSeconds: 10, everyNode: true },
+  { kind: 'patch nodes/status', verb: 'patch', resource: 'nodes', subresource: 'status', perNodeSeconds: 300, everyNode: true },
+  { kind: 'get nodes', verb: 'get', resource: 'nodes', perNodeSeconds: 10, everyNode: true },
+  { kind: 'create serviceaccounts/token', verb: 'create', resource: 'serviceaccounts', subresource: 'token', perNodeSeconds: 48 * 60 / 10, everyNode: false },
+  { kind: 'get secrets', verb: 'get', resource: 'secrets', perNodeSeconds: 450 / 4, everyNode: false },
+];
+const NODES = 200;
 
 /**
  * How late lines arrive. `backlog`: 1 % of lines 1 to 15 minutes late, a delivery backlog that
@@ -120,7 +141,21 @@ export async function runEksWindowBench(rules: readonly AnyRule[] = RULES, lagMo
       }
       shareByRule[rule.id] = n / total;
     }
+    const baselineSignals: EksWindowBenchResult['baselineSignals'] = {};
+    const union = unionNeeds(rules);
+    for (const sig of KUBELET_SIGNALS) {
+      const k = [...kinds.keys()].find((x) => x.actor === 'kubelet' && x.verb === sig.verb && x.resource === sig.resource && x.subresource === sig.subresource);
+      const u = USERS.kubelet(0);
+      const probe = { verb: sig.verb, user: { name: u.username }, userAgent: u.ua, target: { resource: sig.resource, ...(sig.subresource === undefined ? {} : { subresource: sig.subresource }) } } as AuditEvent;
+      baselineSignals[sig.kind] = {
+        benchMixShare: k === undefined ? 0 : (kinds.get(k) ?? 0) / total,
+        downloaded: (union.perRule ?? rules.map((r) => r.needs)).some((n) => matchesNeeds(n, probe)),
+        realCadenceShare: NODES / sig.perNodeSeconds / RATE,
+        everyNode: sig.everyNode,
+      };
+    }
     return {
+      baselineSignals,
       downloadedShare: downloaded / total,
       eventsPerSecond: total / seconds,
       totalEvents: total,
