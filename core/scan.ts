@@ -220,9 +220,10 @@ async function scanSource(
     const pending = await retryPending(state.pending, deps, settings, runId, clock, summary);
     const pendingKeys = new Set(pending.map((p) => p.key));
     pending.push(...(await deliver(read.findings.filter((f) => !pendingKeys.has(f.key)), deps, settings, runId, clock, summary)));
-    if (clock().getTime() - leaseStart > settings.leaseTtlMs) {
+    // Past its lease another run may have taken the source over: commit only if the lease is still ours to renew.
+    if (clock().getTime() - leaseStart > settings.leaseTtlMs && !(await store.acquireLease(source.name, runId, clock(), settings.leaseTtlMs, onInvalidLease))) {
       summary.status = 'failed';
-      summary.error = `the run outlived its lease (${settings.leaseTtlMs / 1000}s) on ${source.name}; nothing committed, the next run re-reads this window (alerts already sent are not sent again)`;
+      summary.error = `the run outlived its lease (${settings.leaseTtlMs / 1000}s) on ${source.name} and another run took the source over; nothing committed, the next run re-reads this window (alerts already sent are not sent again)`;
       return summary;
     }
     const next: CorrelationState = { ...emptyCorrelation(), savedAt: clock().toISOString(), events: read.carry, pending };

@@ -162,18 +162,27 @@ describe('a scheduler that cannot be blinded', () => {
     expect((await w.store.readCheckpoint('eks:c1'))?.runId).toBe('other');
   });
 
-  it('does not commit a run that outlived its lease', async () => {
-    const w = setup();
-    w.addRead(T0 - MIN);
-    const original = w.source.read.bind(w.source);
-    w.source.read = async function* (window, options) {
-      w.advance(6 * MIN); // a stall longer than the lease
-      yield* original(window, options);
-    };
-    const s = (await w.run({ settings: { leaseTtlMs: 5 * MIN } })).sources[0]!;
-    expect(s.status).toBe('failed');
-    expect(s.error).toContain('outlived its lease');
-    expect(s.checkpointAdvanced).toBe(false);
+  it('does not commit a run that outlived its lease once another run took the source over', async () => {
+    for (const takenOver of [true, false]) {
+      const w = setup();
+      w.addRead(T0 - MIN);
+      const original = w.source.read.bind(w.source);
+      w.source.read = async function* (window, options) {
+        w.advance(6 * MIN); // a stall longer than the lease
+        if (takenOver) expect(await w.store.acquireLease('eks:c1', 'next-run', new Date(w.now()), 5 * MIN)).toBe(true);
+        yield* original(window, options);
+      };
+      const s = (await w.run({ settings: { leaseTtlMs: 5 * MIN } })).sources[0]!;
+      if (takenOver) {
+        expect(s.status).toBe('failed');
+        expect(s.error).toContain('outlived its lease (300s) on eks:c1 and another run took the source over');
+        expect(s.checkpointAdvanced).toBe(false);
+      } else {
+        // Nobody took it: the lease is renewed and the window committed.
+        expect(s.status).toBe('ok');
+        expect(s.checkpointAdvanced).toBe(true);
+      }
+    }
   });
 
   it('reports an unreadable correlation state and runs without it', async () => {
