@@ -85,7 +85,7 @@ export default defineRule({
   severity: 'high',
   mitre: ['T1098.006', 'T1552', 'T1070'],
   description:
-    'Links every request on one CertificateSigningRequest name within a scan — create, approval, the signer\'s status write, reads of the issued certificate, delete — into one finding listing each step and who did it. Reported when the CSR is deleted and an approval by someone other than the control plane, a self-approval or a privileged subject is part of its life.',
+    'Links every request on one CertificateSigningRequest name within a scan (scheduled runs keep them for a day) — create, approval, the signer\'s status write, reads of the issued certificate, delete — into one finding listing each step and who did it. Reported when the CSR is deleted and an approval by someone other than the control plane, a self-approval or a privileged subject is part of its life.',
   whyItMatters:
     'The Stratus client-certificate attack creates, approves, reads and deletes its CSR within seconds, so the object is gone and only the audit log remembers it. Seen step by step, each request looks routine; together they are a credential minted and taken away (research gap G1).',
   falsePositives: [

@@ -104,7 +104,7 @@ export default defineRule<Options>({
   falsePositives: [
     'Other node components that reuse the kubelet kubeconfig with their own user agent: add them to nodeUserAgents.',
     'A node that talks to the API server from two addresses of one family (secondary interfaces); dual-stack IPv4/IPv6 is handled.',
-    'A request with no user agent from a node whose kubelet used another address earlier in the scan, or from outside nodeNetworks.',
+    'A request with no user agent from a node whose kubelet used another address earlier in the scan (or, for scheduled runs, in the last 3 days), or from outside nodeNetworks.',
   ],
   runbook: [
     'Compare the source address with the node\'s InternalIP (kubectl get node <name> -o wide) and the user agent with the kubelet\'s.',
