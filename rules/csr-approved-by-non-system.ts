@@ -4,7 +4,7 @@ import { SIGNERS } from '../core/csr-subject.js';
 import { asAks, asEks, asGke } from '../core/example-records.js';
 import { classifyCaller, trustSignalsFrom } from '../core/k8s-identity.js';
 import { defineRule, earlierRunEvidence } from '../core/rule.js';
-import { keepCsrRequest } from './csr-issuance-chain.js';
+import { keepCsrRequest } from '../core/csr-memory.js';
 import { maxSeverity, type Severity } from '../core/severity.js';
 import { csrCreate, csrDecide, csrIssue, csrPatch, seedWithTime } from './data/csr-events.js';
 import { credentialIdOf, PEM } from './data/csr-samples.js';

@@ -1,4 +1,5 @@
 import { csrFacts, decisionOf, readCsr, type CsrView } from '../core/csr.js';
+import { keepCsrRequest } from '../core/csr-memory.js';
 import { assessRequestedSubject, SIGNERS } from '../core/csr-subject.js';
 import type { AuditEvent } from '../core/event.js';
 import { asAks, asEks, asGke, type K8sAuditEventJson } from '../core/example-records.js';
@@ -65,19 +66,6 @@ function chainOf(events: AuditEvent[], ctx: RuleContext<unknown>) {
 
 const routineApprover = (c: CallerIdentity): boolean => c.trusted && (c.kind === 'control-plane' || c.csrController);
 const routineRequester = (c: CallerIdentity): boolean => c.trusted && (c.kind === 'node' || c.kind === 'node-bootstrap' || c.kind === 'control-plane');
-
-/** A CSR lives at most a day: the CSR cleaner removes pending ones after 24 h, decided ones after 1 h. */
-export const CSR_LIFE_MS = 24 * 60 * 60_000;
-
-/**
- * Rule memory of the CSR rules: each request on a CSR name for a day, the longest a CSR lives. A
- * deleted CSR's requests stay too: a later run that re-reads part of its life in the window
- * overlap must see all of it, or it could judge the partial chain by another decisive event.
- */
-export function keepCsrRequest(e: AuditEvent): { forMs: number; key: string } | undefined {
-  if (e.target.resource !== 'certificatesigningrequests' || e.target.name === undefined) return undefined;
-  return { forMs: CSR_LIFE_MS, key: `${e.cluster ?? ''}\u0000${e.id}` };
-}
 
 export default defineRule({
   id: 'csr-issuance-chain',
