@@ -98,11 +98,7 @@ export default defineRule({
       anomalies,
       unverified,
     };
-    if (known.length > 0) {
-      facts['kubeletAddresses'] = [...known];
-      const earlier = earlierRunEvidence(ctx.history, addressEvidence(ctx.history.sameUser(e), e, 'kubelet', known));
-      if (earlier.length > 0) facts['earlierRuns'] = earlier;
-    }
+    if (known.length > 0) facts['kubeletAddresses'] = [...known];
     const who = `${e.user.name ?? '?'} ${e.verb} ${describeRead(read)} in ${e.cluster ?? 'the cluster'} ${describeClient(e)}`;
     if (anomalies.length === 0) {
       if (!denied) return null; // the kubelet's own single-name read, the Node authorizer's normal path
@@ -111,6 +107,11 @@ export default defineRule({
         summary: `${who}: denied, but shaped like the kubelet's own read (a pod that moved or was deleted)`,
         facts,
       };
+    }
+    if (known.length > 0) {
+      // Only for a finding: the scan of the node's history costs more than the verdict.
+      const earlier = earlierRunEvidence(ctx.history, addressEvidence(ctx.history.sameUser(e), e, 'kubelet', known));
+      if (earlier.length > 0) facts['earlierRuns'] = earlier;
     }
     return {
       severity: denied ? 'medium' : 'high',
