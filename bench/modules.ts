@@ -22,9 +22,19 @@ export const BENCH_MODULES: readonly BenchModule[] = [
     run: async (rules) => ({ ...(await (await import('./eks-window.js')).runEksWindowBench(rules)) }),
   },
   {
+    name: 'eks-window-steady',
+    title: 'EKS: the same window with delivery lags of seconds (the adaptive margin at work)',
+    run: async (rules) => ({ ...(await (await import('./eks-window.js')).runEksWindowBench(rules, 'steady')) }),
+  },
+  {
     name: 'aks-window',
     title: 'AKS: 6-minute window through the Log Analytics fake (real SDK over TLS)',
     run: async (rules) => ({ ...(await (await import('./aks-window.js')).runAksWindowBench({ rules })) }),
+  },
+  {
+    name: 'history-memory',
+    title: 'History and correlation state at 100,000 users and objects (every rule)',
+    run: async (rules) => ({ ...(await (await import('./history-memory.js')).runHistoryMemoryBench(rules)) }),
   },
   {
     name: 'gke-window',

@@ -179,7 +179,13 @@ async function main(): Promise<void> {
       else {
         const share = typeof r['downloadedShare'] === 'number' ? `${fixed(r['downloadedShare'] * 100, 2)} % downloaded` : '';
         const rate = typeof r['eventsPerSecond'] === 'number' ? `${int(r['eventsPerSecond'])} events/s` : '';
-        lines.push(`${m.title}: ${[share, rate].filter((s) => s !== '').join(', ')}`);
+        const steady = typeof r['adaptiveSteadyStateShare'] === 'number' && typeof r['steadyStateShare'] === 'number'
+          ? `steady state ${fixed(r['steadyStateShare'] * 100, 2)} % with a fixed 30-min margin, ${fixed(r['adaptiveSteadyStateShare'] * 100, 2)} % adaptive`
+          : '';
+        const memory = typeof r['historyBytes'] === 'number' && typeof r['retainedHeapBytes'] === 'number' && typeof r['stateBytes'] === 'number'
+          ? `history ${fixed(r['historyBytes'] / 1048576)} MB estimated (bound ${fixed(Number(r['historyBoundBytes']) / 1048576)}), ${fixed(r['retainedHeapBytes'] / 1048576)} MB heap kept; correlation state ${int(r['stateBytes'])} bytes (${int(Number(r['stateDroppedEvents']))} oldest events over budget)`
+          : '';
+        lines.push(`${m.title}: ${[share, rate, steady, memory].filter((s) => s !== '').join(', ')}`);
       }
     }
     process.stdout.write(lines.join('\n') + '\n');

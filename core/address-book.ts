@@ -141,3 +141,34 @@ function removeHead(book: UserBook, channel: string, addr: string, event: AuditE
   addrs.delete(addr);
   if (addrs.size === 0) book.delete(channel);
 }
+
+/** How long a node's or a pod's known client addresses are kept between runs: node addresses are stable for the node's life. */
+export const ADDRESS_BASELINE_MS = 3 * 24 * 60 * 60_000;
+
+/**
+ * The memory key of a request that gives a user's address in a channel (kubelet or a bound pod),
+ * or undefined when it gives none: one request per (cluster, user, channel, address) is kept.
+ */
+export function addressBaselineKey(e: AuditEvent, channel: 'kubelet' | 'pod'): string | undefined {
+  const addr = clientAddress(e);
+  if (addr === undefined || e.user.name === undefined) return undefined;
+  const ch = channel === 'kubelet' ? (isKubelet(e) ? KUBELET : undefined) : podChannelOf(e);
+  return ch === undefined ? undefined : `${e.cluster ?? ''}\u0000${e.user.name}\u0000${ch}\u0000${addr}`;
+}
+
+/** For each address in `addrs`, the earliest of `earlier` that showed it in `channel` (the evidence behind a baseline). */
+export function addressEvidence(earlier: readonly AuditEvent[], current: AuditEvent, channel: AddressChannel, addrs: readonly string[]): AuditEvent[] {
+  const key = channelKey(channel);
+  const wanted = new Set(addrs);
+  const out: AuditEvent[] = [];
+  for (const e of earlier) {
+    if (e.id === current.id) continue;
+    const addr = clientAddress(e);
+    if (addr === undefined || !wanted.has(addr)) continue;
+    if (key === KUBELET ? isKubelet(e) : podChannelOf(e) === key) {
+      out.push(e);
+      wanted.delete(addr);
+    }
+  }
+  return out;
+}

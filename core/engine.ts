@@ -2,7 +2,9 @@ import { ConfigError, describeError } from './errors.js';
 import type { AuditEvent, Origin } from './event.js';
 import { isExecRequest, podKeyOfExec, podKeyOfRuntime } from './exec-correlation.js';
 import { findingKey, type Finding } from './finding.js';
-import { BoundedHistory } from './history.js';
+import { BoundedHistory, DEFAULT_HISTORY_BYTES } from './history.js';
+import type { CarriedEvent } from './state/correlation.js';
+import { slimEvent } from './state/correlation.js';
 import { DEFAULT_IDENTITY_TABLES, type IdentityTables } from './k8s-identity.js';
 import { matchesNeeds } from './needs.js';
 import { isRuntimeRule, type AnyRule, type Rule, type RuleContext, type RuntimeFindingDraft, type RuntimeRule } from './rule.js';
@@ -22,6 +24,13 @@ export interface EngineOptions {
   identities?: IdentityTables;
   /** Keys already emitted (for example by an overlapping earlier scan) are not emitted again. */
   seenKeys?: Iterable<string>;
+  /**
+   * Events earlier scheduled runs kept for the rules' memory (core/state/correlation.ts): put in
+   * history before the first event, and never judged again (the run that saw them did).
+   */
+  carried?: readonly CarriedEvent[];
+  /** History's byte bound (core/history.ts); the default keeps it under 64 MB. */
+  historyBytes?: number;
 }
 
 export interface EngineResult {
@@ -53,11 +62,14 @@ export class Engine {
   private awaitingCount = 0;
   private readonly contexts = new Map<string, RuleContext<unknown>>();
   private readonly emitted = new Set<string>();
-  private readonly history = new BoundedHistory();
+  private readonly history: BoundedHistory;
   readonly rules: readonly AnyRule[];
+  /** Requests of this input that earlier runs had already judged (carried in, so skipped). */
+  carriedSkipped = 0;
 
   constructor(options: EngineOptions) {
     this.rules = options.rules;
+    this.history = new BoundedHistory(128, 50_000, options.historyBytes ?? DEFAULT_HISTORY_BYTES);
     const identities = options.identities ?? DEFAULT_IDENTITY_TABLES;
     for (const rule of options.rules) {
       if (isRuntimeRule(rule)) {
@@ -81,6 +93,54 @@ export class Engine {
       });
     }
     for (const key of options.seenKeys ?? []) this.emitted.add(key);
+    const carried = [...(options.carried ?? [])].sort((a, b) => a.event.time.localeCompare(b.event.time));
+    for (const c of carried) {
+      this.history.recordCarried(c.event, c.run, c.suspect === true);
+    }
+  }
+
+  /** Estimated bytes of the events history holds now. */
+  get historyBytes(): number {
+    return this.history.bytes;
+  }
+
+  /**
+   * What the rules' memory keeps for the next run, as of `nowMs`: each held event some rule still
+   * needs, one per key (the newest), with the longest time any rule wants it. `runId` names the
+   * run for events first seen in this one.
+   */
+  carry(nowMs: number, runId: string): CarriedEvent[] {
+    const byKey = new Map<string, CarriedEvent & { t: number }>();
+    const keepers = this.rules.filter((r): r is Rule<unknown> => !isRuntimeRule(r) && r.memory !== undefined);
+    if (keepers.length === 0) return [];
+    for (const event of this.history.events()) {
+      const suspect = this.history.suspect(event);
+      const t = Date.parse(event.time);
+      if (!Number.isFinite(t)) continue;
+      for (const rule of keepers) {
+        let kept;
+        try {
+          // A suspect address is kept only as an event to be judged once (by the CSR or sweep
+          // memory); address memories never see it.
+          if (suspect && rule.memory!.baseline === true) continue;
+          kept = rule.memory!.keep(event, this.contexts.get(rule.id)!);
+        } catch {
+          continue; // a rule that cannot judge an event keeps nothing of it
+        }
+        if (kept === undefined || t + kept.forMs <= nowMs) continue;
+        const key = `${rule.id}\u0000${kept.key}`;
+        const prev = byKey.get(key);
+        if (prev !== undefined && prev.t > t) continue;
+        byKey.set(key, { event, until: t + kept.forMs, run: this.history.earlierRun(event) ?? runId, t });
+      }
+    }
+    // One event kept by several rules is carried once, for the longest of their times.
+    const byEvent = new Map<AuditEvent, CarriedEvent>();
+    for (const c of byKey.values()) {
+      const prev = byEvent.get(c.event);
+      if (prev === undefined || prev.until < c.until) byEvent.set(c.event, { event: c.event, until: c.until, run: c.run });
+    }
+    return [...byEvent.values()].map((c) => ({ ...c, event: slimEvent(c.event), ...(this.history.suspect(c.event) ? { suspect: true as const } : {}) }));
   }
 
   /** Audit requests go to audit rules, runtime events to runtime rules (by operation). */
@@ -88,11 +148,17 @@ export class Engine {
     if (event.kind === 'runtime') return this.processRuntime(event);
     const findings: Finding[] = [];
     const errors: RuleError[] = [];
+    // Re-read by the window overlap: the run that kept it judged it, with less history than now.
+    if (this.history.wasCarried(event)) {
+      this.carriedSkipped++;
+      return { findings, errors };
+    }
     if (this.byOperation.size > 0 && isExecRequest(event)) this.recordExec(event, findings, errors);
     const resource = event.target.resource;
     const candidates = resource === undefined ? undefined : this.byResource.get(resource);
     if (candidates === undefined) return { findings, errors };
     let dispatched = false;
+    let suspect = false;
     for (const rule of candidates) {
       if (!matchesNeeds(rule.needs, event)) continue;
       dispatched = true;
@@ -105,10 +171,11 @@ export class Engine {
         continue;
       }
       if (draft === null || draft === undefined) continue;
+      if (draft.suspectAddress === true) suspect = true;
       const decisive = draft.event ?? event;
       this.emit(rule, decisive, draft, findings);
     }
-    if (dispatched) this.history.record(event);
+    if (dispatched) this.history.record(event, suspect);
     return { findings, errors };
   }
 

@@ -54,6 +54,11 @@ export interface FindingDraft {
    * finding's key and `event` come from it.
    */
   event?: AuditEvent;
+  /**
+   * The request's client address is what the finding is about (an address its user's client
+   * never used): it never becomes one of that user's known addresses, in this run or carried.
+   */
+  suspectAddress?: boolean;
 }
 
 /** Events the engine saw earlier in this scan, for correlation. Read-only; oldest first. */
@@ -75,6 +80,44 @@ export interface EventHistory {
   certificateIssuedBy?(cluster: string | undefined, credentialId: string): AuditEvent | undefined;
   /** pods/exec requests seen in this scan into one pod (oldest first), for runtime correlation. */
   execsInPod?(cluster: string | undefined, namespace: string, pod: string): readonly AuditEvent[];
+  /**
+   * The run that saw `event`, when it came from an earlier scheduled run (kept by a rule's
+   * `memory`) rather than from this run's window.
+   */
+  earlierRun?(event: AuditEvent): string | undefined;
+  /** A rule judged this request's client address suspect (`FindingDraft.suspectAddress`): no baseline. */
+  suspect?(event: AuditEvent): boolean;
+}
+
+/** The events among `used` that came from earlier runs, as a finding names them (ids, times, run). */
+export function earlierRunEvidence(history: EventHistory, used: Iterable<AuditEvent>): Array<{ id: string; time: string; run: string }> {
+  const out: Array<{ id: string; time: string; run: string }> = [];
+  const seen = new Set<string>();
+  for (const e of used) {
+    const run = history.earlierRun?.(e);
+    if (run === undefined || seen.has(e.id)) continue;
+    seen.add(e.id);
+    out.push({ id: e.id, time: e.time, run });
+  }
+  return out;
+}
+
+/**
+ * What a rule keeps between scheduled runs (core/state/correlation.ts): the earlier events its
+ * verdicts read, carried in the scan's state store so that an attack slower than one run's
+ * window is judged as one scan of the whole period would judge it.
+ */
+export interface RuleMemory<O = unknown> {
+  /** What is kept, under which key, for how long: in words, for `credwatch rules` and the docs. */
+  keeps: string;
+  /** The memory is a baseline of normal use (known addresses): events with a suspect address are not offered. */
+  baseline?: boolean;
+  /**
+   * For an event this run recorded (or carried in), how long after its own time it stays useful
+   * and the key it is kept under (one event per key: the newest); undefined: not kept.
+   * Events whose address a rule judged suspect are never offered (they are no baseline of normal use).
+   */
+  keep(event: AuditEvent, ctx: RuleContext<O>): { forMs: number; key: string } | undefined;
 }
 
 export interface RuleContext<O = unknown> {
@@ -116,6 +159,8 @@ export interface Rule<O = unknown> {
   /** Schema of per-deployment options; must accept `{}` and fill in defaults. */
   options?: z.ZodType<O>;
   evaluate(event: AuditEvent, ctx: RuleContext<O>): FindingDraft | null;
+  /** What the rule keeps between scheduled runs; undefined: it reads nothing older than its own run. */
+  memory?: RuleMemory<O>;
   examples: readonly RuleExample[];
 }
 
@@ -145,7 +190,7 @@ export interface RuntimeFindingDraft extends Omit<FindingDraft, 'event'> {
 }
 
 /** A rule over runtime sensor events (Tracee, Falco); same metadata and examples as `Rule`. */
-export interface RuntimeRule<O = unknown> extends Omit<Rule<O>, 'needs' | 'evaluate'> {
+export interface RuntimeRule<O = unknown> extends Omit<Rule<O>, 'needs' | 'evaluate' | 'memory'> {
   needs: RuntimeRuleNeeds;
   evaluate(event: RuntimeEvent, ctx: RuleContext<O>): RuntimeFindingDraft | null;
 }

@@ -43,4 +43,6 @@ export interface LogSource {
   read(window: ScanWindow, options: ReadOptions): AsyncIterable<SourcePage>;
   /** Coverage problems noticed during the last `read` (called after it finished). */
   notices?(): CoverageNotice[];
+  /** Named figures and warnings of the last complete `read`, for the run summary and metrics. */
+  readReport?(): { metrics: Record<string, number>; warnings: string[] } | undefined;
 }

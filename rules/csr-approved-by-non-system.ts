@@ -3,7 +3,8 @@ import { csrFacts, decisionOf, readCsr } from '../core/csr.js';
 import { SIGNERS } from '../core/csr-subject.js';
 import { asAks, asEks, asGke } from '../core/example-records.js';
 import { classifyCaller, trustSignalsFrom } from '../core/k8s-identity.js';
-import { defineRule } from '../core/rule.js';
+import { defineRule, earlierRunEvidence } from '../core/rule.js';
+import { keepCsrRequest } from '../core/csr-memory.js';
 import { maxSeverity, type Severity } from '../core/severity.js';
 import { csrCreate, csrDecide, csrIssue, csrPatch, seedWithTime } from './data/csr-events.js';
 import { credentialIdOf, PEM } from './data/csr-samples.js';
@@ -63,6 +64,10 @@ export default defineRule<z.infer<typeof options>>({
   },
   needs: { resources: ['certificatesigningrequests'], verbs: ['create', 'update', 'patch'] },
   options,
+  memory: {
+    keeps: 'every request on a CSR (who created it decides a self-approval), for a day',
+    keep: (e) => keepCsrRequest(e),
+  },
   evaluate(e, ctx) {
     const caller = classifyCaller(e, ctx.identities, trustSignalsFrom(ctx.history, e.cluster));
     if (e.user.name !== undefined && ctx.options.allowedIdentities.includes(e.user.name)) return null;
@@ -94,6 +99,10 @@ export default defineRule<z.infer<typeof options>>({
       ...csrFacts(csr),
     };
     if (caller.distrust !== undefined) facts['actorDistrust'] = caller.distrust;
+    if (creator !== undefined) {
+      const earlier = earlierRunEvidence(ctx.history, [creator]);
+      if (earlier.length > 0) facts['earlierRuns'] = earlier;
+    }
     if (csr.certificate?.ok === true) facts['issuedCredentialId'] = csr.certificate.value.credentialId;
     const verb = failed ? `tried to ${step} (refused ${e.outcome.code ?? ''})` : step === 'issue' ? 'wrote a certificate into' : `${step === 'approve' ? 'approved' : step === 'deny' ? 'denied' : step === 'create' ? 'created' : 'updated'}`;
     return {

@@ -1,9 +1,10 @@
 import { csrFacts, decisionOf, readCsr, type CsrView } from '../core/csr.js';
+import { keepCsrRequest } from '../core/csr-memory.js';
 import { assessRequestedSubject, SIGNERS } from '../core/csr-subject.js';
 import type { AuditEvent } from '../core/event.js';
 import { asAks, asEks, asGke, type K8sAuditEventJson } from '../core/example-records.js';
 import { classifyCaller, trustSignalsFrom, type CallerIdentity } from '../core/k8s-identity.js';
-import { defineRule, type RuleContext } from '../core/rule.js';
+import { defineRule, earlierRunEvidence, type RuleContext } from '../core/rule.js';
 import type { Severity } from '../core/severity.js';
 import { csrCreate, csrDecide, csrDelete, csrGet, csrIssue, type CsrBody } from './data/csr-events.js';
 import { credentialIdOf, PEM } from './data/csr-samples.js';
@@ -72,7 +73,7 @@ export default defineRule({
   severity: 'high',
   mitre: ['T1098.006', 'T1552', 'T1070'],
   description:
-    'Links every request on one CertificateSigningRequest name within a scan — create, approval, the signer\'s status write, reads of the issued certificate, delete — into one finding listing each step and who did it. Reported when the CSR is deleted and an approval by someone other than the control plane, a self-approval or a privileged subject is part of its life.',
+    'Links every request on one CertificateSigningRequest name within a scan (scheduled runs keep them for a day) — create, approval, the signer\'s status write, reads of the issued certificate, delete — into one finding listing each step and who did it. Reported when the CSR is deleted and an approval by someone other than the control plane, a self-approval or a privileged subject is part of its life.',
   whyItMatters:
     'The Stratus client-certificate attack creates, approves, reads and deletes its CSR within seconds, so the object is gone and only the audit log remembers it. Seen step by step, each request looks routine; together they are a credential minted and taken away',
   falsePositives: [
@@ -95,6 +96,10 @@ export default defineRule({
     k8s: 'full',
   },
   needs: { resources: ['certificatesigningrequests'] },
+  memory: {
+    keeps: 'every request on a CSR (the newest stage of each), for a day: kube-controller-manager deletes any CSR within 24 hours',
+    keep: keepCsrRequest,
+  },
   evaluate(e, ctx) {
     if (e.verb !== 'delete' || e.outcome.result === 'failure' || e.target.name === undefined) return null; // a chain closes when the CSR is gone
     const steps = chainOf(currentLife([...ctx.history.sameObject(e), e]), ctx);
@@ -135,6 +140,8 @@ export default defineRule({
     const cert = steps.map((s) => s.view.certificate).find((c) => c?.ok === true);
     if (cert?.ok === true) facts['issuedCredentialId'] = cert.value.credentialId;
     if (approver?.distrust !== undefined) facts['approverDistrust'] = approver.distrust;
+    const earlier = earlierRunEvidence(ctx.history, steps.map((s) => s.e));
+    if (earlier.length > 0) facts['earlierRuns'] = earlier;
     const story = steps.map((s) => `${s.step.step} by ${s.step.actor ?? '(unknown)'}`).join(' → ');
     return {
       severity,

@@ -4,7 +4,8 @@ import type { AuditEvent } from '../core/event.js';
 import { asAks, asEks, asGke, k8sEvent, type K8sAuditEventJson, type K8sEventInit } from '../core/example-records.js';
 import { nodeName } from '../core/k8s-identity.js';
 import { isKubeletUserAgent } from '../core/kubelet.js';
-import { defineRule } from '../core/rule.js';
+import { defineRule, earlierRunEvidence } from '../core/rule.js';
+import { ADDRESS_BASELINE_MS, addressBaselineKey } from '../core/address-book.js';
 
 const options = z.object({
   /**
@@ -16,7 +17,8 @@ const options = z.object({
     .default(['^node-problem-detector/']),
   /**
    * CIDRs the nodes live in. When set, a node credential used from outside them is reported even
-   * with no earlier kubelet traffic in the scan. Default none: only the scan's own history is used.
+   * with no earlier kubelet traffic seen. Default none: only the kubelet addresses seen (in this
+   * run, or kept by earlier runs for 3 days) are used.
    */
   nodeNetworks: z.array(z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/)).default([]),
 });
@@ -102,7 +104,7 @@ export default defineRule<Options>({
   falsePositives: [
     'Other node components that reuse the kubelet kubeconfig with their own user agent: add them to nodeUserAgents.',
     'A node that talks to the API server from two addresses of one family (secondary interfaces); dual-stack IPv4/IPv6 is handled.',
-    'A request with no user agent from a node whose kubelet used another address earlier in the scan, or from outside nodeNetworks.',
+    'A request with no user agent from a node whose kubelet used another address earlier in the scan (or, for scheduled runs, in the last 3 days), or from outside nodeNetworks.',
   ],
   runbook: [
     'Compare the source address with the node\'s InternalIP (kubectl get node <name> -o wide) and the user agent with the kubelet\'s.',
@@ -124,6 +126,15 @@ export default defineRule<Options>({
   },
   needs: { resources: RESOURCES, userPrefixes: ['system:node:'], excludeUserAgentPrefixes: [KUBELET_UA_PREFIX] },
   options,
+  memory: {
+    baseline: true,
+    keeps: 'each node\'s kubelet client addresses: the newest kubelet request per (cluster, node, address) any rule downloaded, for 3 days',
+    keep(e) {
+      if (nodeName(e.user.name) === undefined) return undefined;
+      const key = addressBaselineKey(e, 'kubelet');
+      return key === undefined ? undefined : { forMs: ADDRESS_BASELINE_MS, key };
+    },
+  },
   evaluate(e, ctx) {
     const node = nodeName(e.user.name);
     if (node === undefined) return null;
@@ -134,28 +145,39 @@ export default defineRule<Options>({
     if (ua !== undefined && !nodeAgent) reasons.push(`user agent is not the kubelet's: ${ua}`);
     const addr = firstAddress(e);
     const known = new Set<string>();
+    const basis: AuditEvent[] = [];
     for (const earlier of ctx.history.sameUser(e)) {
-      if (earlier.id === e.id || !isKubeletUserAgent(earlier.userAgent)) continue;
+      if (earlier.id === e.id || !isKubeletUserAgent(earlier.userAgent) || ctx.history.suspect?.(earlier) === true) continue;
       const a = firstAddress(earlier);
-      if (a !== undefined) known.add(a);
+      if (a !== undefined && !known.has(a)) {
+        known.add(a);
+        basis.push(earlier);
+      }
     }
     // Dual-stack nodes use one address per family: compare within the family only.
     const sameFamily = addr === undefined ? [] : [...known].filter((a) => isIP(a) === isIP(addr));
+    let suspectAddress = false;
     if (addr !== undefined && sameFamily.length > 0 && !known.has(addr)) {
       reasons.push(`source ${addr} is not one of the node's kubelet addresses (${sameFamily.join(', ')})`);
+      suspectAddress = true;
     }
     if (addr !== undefined && ctx.options.nodeNetworks.length > 0 && !networks(ctx.options.nodeNetworks).check(addr, isIP(addr) === 6 ? 'ipv6' : 'ipv4')) {
       reasons.push(`source ${addr} is outside the node networks`);
+      suspectAddress = true;
     }
     if (reasons.length === 0) return null;
     const t = e.target;
     const scope = t.name !== undefined ? ` ${t.namespace === undefined ? '' : `${t.namespace}/`}${t.name}` : t.namespace === undefined ? ' (all namespaces)' : ` in ${t.namespace}`;
     const obj = `${t.resource ?? '?'}${t.subresource === undefined ? '' : `/${t.subresource}`}${scope}`;
     return {
+      ...(suspectAddress ? { suspectAddress } : {}),
       summary:
         `Node credential of ${node} used to ${e.verb} ${obj}${e.cluster === undefined ? '' : ` in cluster ${e.cluster}`} from ${addr ?? e.sourceIPs[0] ?? 'unknown address'}` +
         ` (${ua ?? 'no user agent'}): ${reasons.join('; ')}${e.outcome.result === 'failure' ? ' (denied)' : ''}`,
-      facts: { node, userAgent: ua, sourceIP: addr, knownAddresses: [...known], reasons, denied: e.outcome.result === 'failure' },
+      facts: {
+        node, userAgent: ua, sourceIP: addr, knownAddresses: [...known], reasons, denied: e.outcome.result === 'failure',
+        ...((ev) => (ev.length === 0 ? {} : { earlierRuns: ev }))(earlierRunEvidence(ctx.history, basis)),
+      },
     };
   },
   examples: [

@@ -1,9 +1,9 @@
-import { addressesIn } from '../core/address-book.js';
+import { ADDRESS_BASELINE_MS, addressBaselineKey, addressesIn, addressEvidence } from '../core/address-book.js';
 import type { AuditEvent } from '../core/event.js';
 import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../core/example-records.js';
 import { classifyIdentity } from '../core/k8s-identity.js';
 import { isKubeletUserAgent } from '../core/kubelet.js';
-import { defineRule, type EventHistory } from '../core/rule.js';
+import { defineRule, earlierRunEvidence, type EventHistory } from '../core/rule.js';
 import {
   UNVERIFIED,
   clientAddress,
@@ -39,7 +39,7 @@ export default defineRule({
     'that lists Secrets, talks through kubectl or curl, or appears from a new address is a stolen kubelet certificate or ' +
     'kubeconfig at work; a denied read is someone probing what that credential can reach.',
   falsePositives: [
-    'A node whose address changed during the scan (rare: node IPs are stable for the node\'s life).',
+    'A node whose address changed within the last 3 days (rare: node IPs are stable for the node\'s life; a replaced node gets a new name).',
     'RBAC that grants system:nodes extra Secret access (a misconfiguration worth fixing anyway).',
     'A kubelet read denied because its pod moved or was deleted between scheduling and the read (reported low).',
   ],
@@ -61,6 +61,15 @@ export default defineRule({
     k8s: 'full when the audit policy logs Secret reads at Metadata level',
   },
   needs: { resources: ['secrets'], subresources: [''], verbs: ['get', 'list', 'watch'] },
+  memory: {
+    baseline: true,
+    keeps: 'each node\'s kubelet client addresses: the newest kubelet request per (cluster, node, address), for 3 days',
+    keep(e, ctx) {
+      if (classifyIdentity(e.user, ctx.identities).kind !== 'node') return undefined;
+      const key = addressBaselineKey(e, 'kubelet');
+      return key === undefined ? undefined : { forMs: ADDRESS_BASELINE_MS, key };
+    },
+  },
   evaluate(e, ctx) {
     const id = classifyIdentity(e.user, ctx.identities);
     if (id.kind !== 'node') return null; // service accounts and others: secret-read-by-service-account, secret-sweep
@@ -76,7 +85,8 @@ export default defineRule({
     const known = kubeletAddresses(e, ctx.history);
     if (addr === undefined) unverified.push(UNVERIFIED.sourceAddress);
     else if (known.length === 0) unverified.push('node address: no earlier kubelet request from this node in the scan to compare with');
-    else if (!known.includes(addr)) anomalies.push(`source ${addr} is not the address of this node's kubelet (${[...known].join(', ')})`);
+    const suspectAddress = addr !== undefined && known.length > 0 && !known.includes(addr);
+    if (suspectAddress) anomalies.push(`source ${addr} is not the address of this node's kubelet (${[...known].join(', ')})`);
 
     const facts: Record<string, unknown> = {
       node: id.node,
@@ -98,8 +108,14 @@ export default defineRule({
         facts,
       };
     }
+    if (known.length > 0) {
+      // Only for a finding: the scan of the node's history costs more than the verdict.
+      const earlier = earlierRunEvidence(ctx.history, addressEvidence(ctx.history.sameUser(e), e, 'kubelet', known));
+      if (earlier.length > 0) facts['earlierRuns'] = earlier;
+    }
     return {
       severity: denied ? 'medium' : 'high',
+      ...(suspectAddress ? { suspectAddress } : {}),
       summary: `${who}${denied ? ' (denied: probing with a node credential)' : ''}: ${anomalies.join('; ')}`,
       facts,
     };

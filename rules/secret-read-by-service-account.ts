@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { addressesIn } from '../core/address-book.js';
+import { ADDRESS_BASELINE_MS, addressBaselineKey, addressesIn, addressEvidence } from '../core/address-book.js';
 import type { AuditEvent } from '../core/event.js';
 import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../core/example-records.js';
 import { classifyIdentity } from '../core/k8s-identity.js';
-import { defineRule, type EventHistory } from '../core/rule.js';
+import { defineRule, earlierRunEvidence, type EventHistory } from '../core/rule.js';
 import { maxSeverity, type Severity } from '../core/severity.js';
 import { allowlistOf, secretAllowlistOptions } from '../core/secret-readers.js';
 import {
@@ -80,6 +80,15 @@ export default defineRule<Options>({
   },
   needs: { resources: ['secrets'], subresources: [''], verbs: ['get', 'list'] },
   options,
+  memory: {
+    baseline: true,
+    keeps: 'each pod\'s client addresses: the newest request per (cluster, service account, pod, address) made with a token bound to the pod, for 3 days',
+    keep(e) {
+      // As within one run: every request made with the pod's token from a client that may run in a pod.
+      const key = addressBaselineKey(e, 'pod');
+      return key === undefined ? undefined : { forMs: ADDRESS_BASELINE_MS, key };
+    },
+  },
   evaluate(e, ctx) {
     const id = classifyIdentity(e.user, ctx.identities);
     const sa = id.serviceAccount;
@@ -94,10 +103,14 @@ export default defineRule<Options>({
     if (binding.state === 'not-logged') unverified.push(UNVERIFIED.podClaim);
     if (userAgentOutsidePod(e.userAgent)) outside.push(`client does not run in a pod: ${e.userAgent ?? ''}`);
     const addr = clientAddress(e);
+    let earlier: ReturnType<typeof earlierRunEvidence> = [];
+    let suspectAddress = false;
     if (binding.state === 'bound' && addr !== undefined) {
       const known = podAddresses(e, ctx.history, binding.podName);
       if (known.length > 0 && !known.includes(addr)) {
         outside.push(`source ${addr} is not the address of pod ${binding.podName} (${[...known].join(', ')})`);
+        suspectAddress = true;
+        earlier = earlierRunEvidence(ctx.history, addressEvidence(ctx.history.sameUser(e), e, { pod: binding.podName }, known));
       }
     }
     const match = matchController(e, allowlistOf(ctx.options));
@@ -124,9 +137,11 @@ export default defineRule<Options>({
       denied,
       outsidePod: outside,
       unverified,
+      ...(earlier.length === 0 ? {} : { earlierRuns: earlier }),
     };
     return {
       severity,
+      ...(suspectAddress ? { suspectAddress } : {}),
       summary:
         `${e.user.name ?? '?'} ${e.verb} ${describeRead(read)} (${where}) in ${e.cluster ?? 'the cluster'} ${describeClient(e)}` +
         (denied ? ', denied' : '') + (outside.length > 0 ? `: ${outside.join('; ')}` : ''),

@@ -3,7 +3,7 @@ import { eventTimeMs, type AuditEvent } from '../core/event.js';
 import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../core/example-records.js';
 import { classifyIdentity, type IdentityTables } from '../core/k8s-identity.js';
 import { isKubeletUserAgent } from '../core/kubelet.js';
-import { defineRule } from '../core/rule.js';
+import { defineRule, earlierRunEvidence } from '../core/rule.js';
 import { allowlistOf, secretAllowlistOptions } from '../core/secret-readers.js';
 import {
   controlPlaneReader,
@@ -25,8 +25,8 @@ const options = z.object({
    */
   threshold: z.number().int().min(2).max(100).default(10),
   /**
-   * The window the reads must fall in. 10 minutes covers one scan window (6 minutes look-back plus
-   * overlap); history does not outlive a scan, so a longer window would not see more.
+   * The window the reads must fall in. Scheduled runs keep each counted read this long (rule
+   * memory), so a sweep slower than one run's window is still counted as one.
    */
   windowMinutes: z.number().positive().max(60).default(10),
   /** Names never counted: Helm keeps release state in `sh.helm.release.v1.<release>.v<n>` Secrets. */
@@ -96,6 +96,18 @@ export default defineRule<Options>({
   },
   needs: { resources: ['secrets'], subresources: [''], verbs: ['get', 'list', 'watch'] },
   options,
+  memory: {
+    keeps: 'each counted Secret read: the newest per (cluster, identity, Secret or namespace), and each cluster-wide list, for windowMinutes',
+    keep(e, ctx) {
+      if (!isSecretRead(e) || controlPlaneReader(e) !== undefined) return undefined;
+      const read = secretRead(e);
+      const forMs = ctx.options.windowMinutes * 60_000;
+      const who = `${e.cluster ?? ''}\u0000${e.user.name ?? ''}`;
+      if (read.scope === 'cluster') return e.verb === 'list' ? { forMs, key: `${who}\u0000list` } : undefined;
+      const unit = unitOf(e, read, ctx.options, ctx.identities);
+      return unit === undefined ? undefined : { forMs, key: `${who}\u0000${unit}` };
+    },
+  },
   evaluate(e, ctx) {
     if (controlPlaneReader(e) !== undefined) return null; // the control plane reads every Secret by design
     if (matchController(e, allowlistOf(ctx.options)).allowed) return null;
@@ -129,6 +141,7 @@ export default defineRule<Options>({
     const now = eventTimeMs(e);
     const windowMs = o.windowMinutes * 60_000;
     const units = new Set<string>();
+    const counted: AuditEvent[] = [];
     let allDenied = denied;
     // Both directions: a scan's pages may deliver requests out of time order.
     for (const x of ctx.history.sameUser(e)) {
@@ -136,6 +149,7 @@ export default defineRule<Options>({
       const u = unitOf(x, secretRead(x), o, ctx.identities);
       if (u === undefined) continue;
       units.add(u);
+      counted.push(x);
       if (!isDenied(x)) allDenied = false;
     }
     if (units.has(unit)) return null; // not a new Secret: the count did not move
@@ -146,7 +160,10 @@ export default defineRule<Options>({
     return {
       severity: allDenied ? 'medium' : 'high',
       summary: `${who} read ${units.size} distinct secrets within ${o.windowMinutes} minutes in ${e.cluster ?? 'the cluster'} ${describeClient(e)}${allDenied ? ' (all denied)' : ''}`,
-      facts: { ...common, pattern: 'many-secrets', distinctSecrets: units.size, threshold: o.threshold, windowMinutes: o.windowMinutes, units: list.slice(0, 50) },
+      facts: {
+        ...common, pattern: 'many-secrets', distinctSecrets: units.size, threshold: o.threshold, windowMinutes: o.windowMinutes, units: list.slice(0, 50),
+        ...((ev) => (ev.length === 0 ? {} : { earlierRuns: ev.slice(0, 50) }))(earlierRunEvidence(ctx.history, counted)),
+      },
     };
   },
   examples: [

@@ -19,20 +19,73 @@ export interface EksSourceOptions {
   client?: CloudWatchLogsClient;
   /** A role in the cluster's account to assume for its logs (adapters/eks/client.ts). */
   roleArn?: string;
-  /** How far before the window's start events are looked for, by event time. */
+  /**
+   * The most, by event time, a window looks back before its start for late arrivals (the cap of
+   * the adaptive margin; see `LateArrivalMargin`).
+   */
   lateArrivalMs?: number;
+  /** The least the adaptive margin shrinks to; default 4 minutes. Equal to `lateArrivalMs`: a fixed margin. */
+  minLateArrivalMs?: number;
   /** Most FilterLogEvents requests per query and window; bounds a service that never ends paging. */
   pageLimit?: number;
 }
 
 /**
- * EKS delivers audit lines "within a few minutes", best effort (https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html); 30
- * minutes leaves a wide margin for a delivery backlog. Events whose ingestion lags their
- * timestamp by more than this are not seen by any window. The cost is a longer event-time range
- * to search: with a 6-minute window, (6 + 30) / 6 = 6 times the window's matching events are
- * downloaded and all but the window's own are dropped here.
+ * EKS delivers audit lines "within a few minutes", best effort (https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html); 30 minutes is the widest margin
+ * (the cap): a fresh source starts there and the adaptive margin (LateArrivalMargin) never goes
+ * beyond it. Events whose ingestion lags their timestamp by more than the margin in use are not
+ * seen by any window. The cost is a longer event-time range to search: with a 6-minute window
+ * and the full cap, (6 + 30) / 6 = 6 times the window's matching events are downloaded and all
+ * but the window's own are dropped here.
  */
 export const DEFAULT_LATE_ARRIVAL_MS = 30 * 60_000;
+/** The adaptive margin never shrinks below this: a few minutes of CloudWatch delivery delay. */
+export const DEFAULT_MIN_LATE_ARRIVAL_MS = 4 * 60_000;
+/** The margin is this multiple of the largest ingestion lag of the recent windows. */
+export const LAG_SAFETY_FACTOR = 3;
+/** Windows whose largest lag the margin remembers (an hour of 5-minute runs). */
+const RECENT_WINDOWS = 12;
+/** Every this many reads, one searches the whole cap, to see lags the margin would hide. */
+export const PROBE_EVERY = 24;
+/** A window whose largest lag exceeds this share of the margin warns and widens at once. */
+const NEAR_SHARE = 0.5;
+
+/**
+ * The late-arrival margin of one EKS source, learned from the ingestion lag (`ingestionTime −
+ * timestamp`) of the events each window keeps. A fresh source (a new process, a cold Lambda)
+ * starts at the cap; after each complete window the margin becomes LAG_SAFETY_FACTOR times the
+ * largest lag of the last RECENT_WINDOWS windows, within [min, cap]. A lag above half the margin
+ * warns (metric IngestionLagNearMargin) and widens the margin to the cap for the next window,
+ * since events later than the margin are not searched. Every PROBE_EVERY-th window searches the
+ * whole cap, so a backlog the margin hides is seen within a couple of hours at most.
+ */
+export class LateArrivalMargin {
+  private readonly lags: number[] = [];
+  private reads = 0;
+  private widen = false;
+
+  constructor(
+    readonly capMs: number,
+    readonly minMs: number,
+  ) {}
+
+  /** The margin the next read uses. */
+  current(): number {
+    if (this.lags.length === 0 || this.widen || this.reads % PROBE_EVERY === PROBE_EVERY - 1) return this.capMs;
+    return Math.min(this.capMs, Math.max(this.minMs, LAG_SAFETY_FACTOR * Math.max(...this.lags)));
+  }
+
+  /** After a complete read with margin `usedMs`: its largest lag; returns a warning when the lag neared the margin. */
+  observe(maxLagMs: number, usedMs: number): string | undefined {
+    this.reads++;
+    this.lags.push(Math.max(0, maxLagMs));
+    if (this.lags.length > RECENT_WINDOWS) this.lags.shift();
+    this.widen = maxLagMs > usedMs * NEAR_SHARE;
+    if (!this.widen) return undefined;
+    return `EKS ingestion lag reached ${Math.round(maxLagMs / 1000)} s, more than half the ${Math.round(usedMs / 60_000)}-minute late-arrival margin: the next window searches the full ${Math.round(this.capMs / 60_000)} minutes${maxLagMs >= usedMs * 0.95 ? '; events later than the margin may have been missed in earlier windows: re-scan the last hour with `credwatch scan --eks … --since 1h`' : ''}`;
+  }
+}
+
 /** API-server clocks may run ahead of CloudWatch's: also read a little past the window's end. */
 export const CLOCK_SKEW_MS = 60_000;
 /** 5,000 pages of up to 10,000 events is far above what a scan window holds. */
@@ -65,6 +118,12 @@ export function createEksSource(opts: EksSourceOptions): LogSource {
   if (!Number.isInteger(lateArrivalMs) || lateArrivalMs < 0) {
     throw new ConfigError('eks-late-arrival', `lateArrivalMs must be a non-negative integer of milliseconds, got ${lateArrivalMs}`);
   }
+  const minLateArrivalMs = Math.min(lateArrivalMs, opts.minLateArrivalMs ?? DEFAULT_MIN_LATE_ARRIVAL_MS);
+  if (!Number.isInteger(minLateArrivalMs) || minLateArrivalMs < 0) {
+    throw new ConfigError('eks-late-arrival', `minLateArrivalMs must be a non-negative integer of milliseconds, got ${minLateArrivalMs}`);
+  }
+  const margin = new LateArrivalMargin(lateArrivalMs, minLateArrivalMs);
+  let report: { metrics: Record<string, number>; warnings: string[] } | undefined;
   const pageLimit = opts.pageLimit ?? DEFAULT_PAGE_LIMIT;
   if (!Number.isInteger(pageLimit) || pageLimit < 1) throw new ConfigError('eks-page-limit', `pageLimit must be a positive integer, got ${pageLimit}`);
   const logGroup = `/aws/eks/${opts.cluster}/cluster`;
@@ -74,10 +133,14 @@ export function createEksSource(opts: EksSourceOptions): LogSource {
     name,
     cloud: 'eks',
     cluster: opts.cluster,
+    readReport: () => report,
     async *read(window: ScanWindow, options: ReadOptions): AsyncIterable<SourcePage> {
       const from = window.from.getTime();
       const to = window.to.getTime();
+      report = undefined;
       if (!(from < to)) return;
+      const marginMs = margin.current();
+      let maxLag = 0;
       // One more query per window brings the lines CloudWatch cut, which no JSON pattern matches.
       const queries = withCutLineQuery(compileEksFilter(options.needs), options.needs);
       const progress: ReadProgress = { requests: 0, pages: 0, downloaded: 0, kept: 0 };
@@ -87,7 +150,7 @@ export function createEksSource(opts: EksSourceOptions): LogSource {
       };
       const cursors = queries.map((q) => new QueryCursor(client, q, {
         logGroupName: logGroup,
-        startTime: Math.max(0, from - lateArrivalMs),
+        startTime: Math.max(0, from - marginMs),
         endTime: to + CLOCK_SKEW_MS,
         pageLimit,
         progress,
@@ -140,11 +203,18 @@ export function createEksSource(opts: EksSourceOptions): LogSource {
         progress.lastEventTime = Math.max(progress.lastEventTime ?? ts, ts);
         const ingested = e.ingestionTime ?? ts;
         if (ingested < from || ingested >= to) continue;
+        if (ingested - ts > maxLag) maxLag = ingested - ts;
         progress.kept++;
         batch.push(e);
         if (batch.length >= FLUSH_EVENTS) yield flush();
       }
       if (batch.length > 0) yield flush();
+      // Only a complete read teaches the margin: a failed one is read again.
+      const warning = margin.observe(maxLag, marginMs);
+      report = {
+        metrics: { LateArrivalMarginMs: marginMs, IngestionLagMaxMs: maxLag, ...(warning === undefined ? {} : { IngestionLagNearMargin: 1 }) },
+        warnings: warning === undefined ? [] : [warning],
+      };
     },
   };
 }

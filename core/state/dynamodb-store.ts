@@ -7,7 +7,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { StateError } from '../errors.js';
-import type { Checkpoint, ClaimResult, StateStore } from './store.js';
+import { invalidLease, validCheckpointTime, type Checkpoint, type CheckpointExpectation, type ClaimResult, type StateStore } from './store.js';
 
 /** The table's key and TTL attribute; infra/aws creates the table with exactly these. */
 export const DYNAMO_KEY = 'pk';
@@ -19,7 +19,7 @@ const S = (v: string): AttributeValue => ({ S: v });
 const N = (v: number): AttributeValue => ({ N: String(v) });
 
 // `owner` and `state` are DynamoDB reserved words: always go through attribute names.
-const NAMES = { '#pk': DYNAMO_KEY, '#owner': 'owner', '#state': 'state', '#until': 'until' };
+const NAMES = { '#pk': DYNAMO_KEY, '#owner': 'owner', '#state': 'state', '#until': 'until', '#seq': 'seq' };
 
 /**
  * State in one DynamoDB table (on-demand, TTL on `expiresAt`). Leases and alert claims are
@@ -35,31 +35,54 @@ export class DynamoDbStateStore implements StateStore {
 
   async readCheckpoint(source: string): Promise<Checkpoint | undefined> {
     const item = await this.get(`checkpoint#${source}`);
-    if (item?.['to']?.S === undefined) return undefined;
-    const cp: Checkpoint = { to: item['to'].S, updatedAt: item['updatedAt']?.S ?? item['to'].S };
+    if (item === undefined) return undefined;
+    const raw = item['to']?.S ?? item['to']?.N ?? item['to'];
+    const to = validCheckpointTime(raw, `DynamoDB table ${this.table}, item ${DYNAMO_KEY}=checkpoint#${source}, attribute to`);
+    const cp: Checkpoint = { to, updatedAt: item['updatedAt']?.S ?? to };
     if (item['runId']?.S !== undefined) cp.runId = item['runId'].S;
+    const seq = Number(item['seq']?.N);
+    if (Number.isSafeInteger(seq)) cp.seq = seq;
+    if (item['correlation']?.B !== undefined) cp.correlation = item['correlation'].B;
     return cp;
   }
 
-  async writeCheckpoint(source: string, checkpoint: Checkpoint): Promise<void> {
+  async writeCheckpoint(source: string, checkpoint: Checkpoint, expected?: CheckpointExpectation): Promise<boolean> {
     const item: Record<string, AttributeValue> = { [DYNAMO_KEY]: S(`checkpoint#${source}`), to: S(checkpoint.to), updatedAt: S(checkpoint.updatedAt) };
     if (checkpoint.runId !== undefined) item['runId'] = S(checkpoint.runId);
-    await this.call('write the checkpoint', () => this.client.send(new PutItemCommand({ TableName: this.table, Item: item })));
+    if (checkpoint.seq !== undefined) item['seq'] = N(checkpoint.seq);
+    // One item holds checkpoint and correlation state, so one conditional put commits both.
+    if (checkpoint.correlation !== undefined) item['correlation'] = { B: checkpoint.correlation };
+    if (expected === undefined) {
+      await this.call('write the checkpoint', () => this.client.send(new PutItemCommand({ TableName: this.table, Item: item })));
+      return true;
+    }
+    return expected.seq === undefined
+      ? this.conditionalPut(item, 'attribute_not_exists(#pk) OR attribute_not_exists(#seq)', {}, 'write the checkpoint')
+      : this.conditionalPut(item, '#seq = :seq', { ':seq': N(expected.seq) }, 'write the checkpoint');
   }
 
-  async acquireLease(source: string, owner: string, now: Date, ttlMs: number): Promise<boolean> {
+  async acquireLease(source: string, owner: string, now: Date, ttlMs: number, onInvalid?: (why: string) => void): Promise<boolean> {
     const until = now.getTime() + ttlMs;
-    return this.conditionalPut(
-      {
-        [DYNAMO_KEY]: S(`lease#${source}`),
-        owner: S(owner),
-        until: N(until),
-        [DYNAMO_TTL_ATTRIBUTE]: N(seconds(until) + 3600),
-      },
-      'attribute_not_exists(#pk) OR #owner = :owner OR #until < :now',
-      { ':owner': S(owner), ':now': N(now.getTime()) },
-      'take the lease',
-    );
+    const item = {
+      [DYNAMO_KEY]: S(`lease#${source}`),
+      owner: S(owner),
+      until: N(until),
+      [DYNAMO_TTL_ATTRIBUTE]: N(seconds(until) + 3600),
+    };
+    if (await this.conditionalPut(item, 'attribute_not_exists(#pk) OR #owner = :owner OR #until < :now', { ':owner': S(owner), ':now': N(now.getTime()) }, 'take the lease')) {
+      return true;
+    }
+    // Held: honoured only if its expiry is a sane time (a bad clock or hand edit would lock the source forever).
+    const held = await this.get(`lease#${source}`);
+    if (held === undefined) return false;
+    const heldUntil = held['until']?.N === undefined ? held['until'] : Number(held['until'].N);
+    const invalid = invalidLease(heldUntil, now);
+    if (invalid === undefined) return false;
+    const heldOwner = held['owner']?.S ?? '(no owner)';
+    // Taken over only if nobody changed it since we read it.
+    const took = await this.conditionalPut(item, '#owner = :held', { ':held': S(heldOwner) }, 'take over the lease');
+    if (took) onInvalid?.(`the lease on ${source} (DynamoDB table ${this.table}, item ${DYNAMO_KEY}=lease#${source}) held by ${heldOwner} was taken over: ${invalid}`);
+    return took;
   }
 
   async releaseLease(source: string, owner: string): Promise<void> {
@@ -125,7 +148,13 @@ export class DynamoDbStateStore implements StateStore {
   ): Promise<boolean> {
     try {
       await this.client.send(
-        new PutItemCommand({ TableName: this.table, Item: item, ConditionExpression: condition, ExpressionAttributeNames: usedNames(condition), ExpressionAttributeValues: values }),
+        new PutItemCommand({
+          TableName: this.table,
+          Item: item,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: usedNames(condition),
+          ...(Object.keys(values).length === 0 ? {} : { ExpressionAttributeValues: values }),
+        }),
       );
       return true;
     } catch (err) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Timestamp, type DocumentReference, type DocumentSnapshot, type Firestore } from '@google-cloud/firestore';
 import { StateError } from '../errors.js';
-import { claimDecision, type Checkpoint, type ClaimResult, type StateStore } from './store.js';
+import { claimDecision, invalidLease, validCheckpointTime, type Checkpoint, type CheckpointExpectation, type ClaimResult, type StateStore } from './store.js';
 
 /** The collection the function keeps its state in unless CREDWATCH_FIRESTORE_COLLECTION says otherwise. */
 export const FIRESTORE_DEFAULT_COLLECTION = 'credwatch';
@@ -53,23 +53,41 @@ export class FirestoreStateStore implements StateStore {
   ) {}
 
   async readCheckpoint(source: string): Promise<Checkpoint | undefined> {
-    const snap = await this.read(this.ref('checkpoint', source), 'read the checkpoint');
-    const to = snap.get('to') as unknown;
-    if (!snap.exists || typeof to !== 'string') return undefined;
+    const ref = this.ref('checkpoint', source);
+    const snap = await this.read(ref, 'read the checkpoint');
+    if (!snap.exists) return undefined;
+    const to = validCheckpointTime(snap.get('to') as unknown, `Firestore document ${this.collection}/${ref.id} (checkpoint of ${source}), field to`);
     const updatedAt = snap.get('updatedAt') as unknown;
     const runId = snap.get('runId') as unknown;
+    const seq = snap.get('seq') as unknown;
+    const correlation = snap.get('correlation') as unknown;
     const cp: Checkpoint = { to, updatedAt: typeof updatedAt === 'string' ? updatedAt : to };
     if (typeof runId === 'string') cp.runId = runId;
+    if (typeof seq === 'number' && Number.isSafeInteger(seq)) cp.seq = seq;
+    if (correlation instanceof Uint8Array) cp.correlation = new Uint8Array(correlation);
     return cp;
   }
 
-  async writeCheckpoint(source: string, checkpoint: Checkpoint): Promise<void> {
+  async writeCheckpoint(source: string, checkpoint: Checkpoint, expected?: CheckpointExpectation): Promise<boolean> {
     const data: Record<string, unknown> = { kind: 'checkpoint', key: source, to: checkpoint.to, updatedAt: checkpoint.updatedAt };
     if (checkpoint.runId !== undefined) data['runId'] = checkpoint.runId;
-    await this.call('write the checkpoint', () => this.ref('checkpoint', source).set(data));
+    if (checkpoint.seq !== undefined) data['seq'] = checkpoint.seq;
+    // One document holds checkpoint and correlation state, so one write commits both.
+    if (checkpoint.correlation !== undefined) data['correlation'] = Buffer.from(checkpoint.correlation);
+    const ref = this.ref('checkpoint', source);
+    if (expected === undefined) {
+      await this.call('write the checkpoint', () => ref.set(data));
+      return true;
+    }
+    const snap = await this.read(ref, 'read the checkpoint');
+    const storedSeq = snap.exists && typeof snap.get('seq') === 'number' ? (snap.get('seq') as number) : undefined;
+    if (storedSeq !== expected.seq) return false;
+    if (!snap.exists || snap.updateTime === undefined) return this.createOnce(ref, data, 'write the checkpoint');
+    // Replaced only if nobody wrote it since the read that checked its sequence.
+    return this.replaceIfUnchanged(ref, snap.updateTime, data, 'write the checkpoint');
   }
 
-  async acquireLease(source: string, owner: string, now: Date, ttlMs: number): Promise<boolean> {
+  async acquireLease(source: string, owner: string, now: Date, ttlMs: number, onInvalid?: (why: string) => void): Promise<boolean> {
     const ref = this.ref('lease', source);
     const until = now.getTime() + ttlMs;
     const data = { kind: 'lease', key: source, owner, until, [FIRESTORE_TTL_FIELD]: Timestamp.fromMillis(until + LINGER_MS) };
@@ -78,9 +96,14 @@ export class FirestoreStateStore implements StateStore {
     // Released between our create and this read: the next run takes it.
     if (!snap.exists || snap.updateTime === undefined) return false;
     const held = snap.get('owner') === owner;
-    const expired = Number(snap.get('until')) < now.getTime();
-    if (!held && !expired) return false;
-    return this.replaceIfUnchanged(ref, snap.updateTime, data, 'take over the lease');
+    const invalid = invalidLease(snap.get('until') as unknown, now);
+    const expired = invalid === undefined && Number(snap.get('until')) < now.getTime();
+    if (!held && !expired && invalid === undefined) return false;
+    const took = await this.replaceIfUnchanged(ref, snap.updateTime, data, 'take over the lease');
+    if (took && invalid !== undefined && !held) {
+      onInvalid?.(`the lease on ${source} (Firestore document ${this.collection}/${ref.id}) held by ${String(snap.get('owner'))} was taken over: ${invalid}`);
+    }
+    return took;
   }
 
   async releaseLease(source: string, owner: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { claimDecision, type AlertRecord, type Checkpoint, type ClaimResult, type LeaseRecord, type StateStore } from './store.js';
+import { claimDecision, invalidLease, type AlertRecord, type Checkpoint, type CheckpointExpectation, type ClaimResult, type LeaseRecord, type StateStore } from './store.js';
 
 /** In-process state: a one-shot CLI scan, and the reference the other stores are tested against. */
 export class MemoryStateStore implements StateStore {
@@ -11,13 +11,17 @@ export class MemoryStateStore implements StateStore {
     return this.checkpoints.get(source);
   }
 
-  async writeCheckpoint(source: string, checkpoint: Checkpoint): Promise<void> {
+  async writeCheckpoint(source: string, checkpoint: Checkpoint, expected?: CheckpointExpectation): Promise<boolean> {
+    if (expected !== undefined && this.checkpoints.get(source)?.seq !== expected.seq) return false;
     this.checkpoints.set(source, checkpoint);
+    return true;
   }
 
-  async acquireLease(source: string, owner: string, now: Date, ttlMs: number): Promise<boolean> {
+  async acquireLease(source: string, owner: string, now: Date, ttlMs: number, onInvalid?: (why: string) => void): Promise<boolean> {
     const lease = this.leases.get(source);
-    if (lease !== undefined && lease.owner !== owner && lease.expiresAt > now.getTime()) return false;
+    const invalid = lease === undefined ? undefined : invalidLease(lease.expiresAt, now);
+    if (invalid !== undefined) onInvalid?.(`the lease on ${source} held by ${lease!.owner} was taken over: ${invalid}`);
+    else if (lease !== undefined && lease.owner !== owner && lease.expiresAt > now.getTime()) return false;
     this.leases.set(source, { owner, expiresAt: now.getTime() + ttlMs });
     return true;
   }

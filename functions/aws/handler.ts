@@ -62,6 +62,7 @@ export function createHandler(overrides: Partial<AwsHandlerDeps> = {}) {
       },
       ...(overrides.clock === undefined ? {} : { clock: overrides.clock }),
       runId: context?.awsRequestId ?? event.id,
+      ...(context === undefined ? {} : { runTimeoutMs: context.getRemainingTimeInMillis() + 5_000 }),
     });
     report(summary, logger, metrics);
     return summary;
@@ -86,6 +87,10 @@ function report(summary: RunSummary, logger: Logger, metrics: Metrics): void {
   metrics.addMetric(METRIC.alertsSent, MetricUnit.Count, sum((s) => s.alertsSent));
   metrics.addMetric(METRIC.alertsFailed, MetricUnit.Count, sum((s) => s.alertsFailed));
   metrics.addMetric(METRIC.recordsRejected, MetricUnit.Count, sum((s) => Object.values(s.rejected).reduce((a, n) => a + (n ?? 0), 0)));
+  // The scan's own named counts (checkpoint clamped, lease taken over, alerts set aside, state size…).
+  const named = new Map<string, number>();
+  for (const s of summary.sources) for (const [k, v] of Object.entries(s.metrics)) named.set(k, (named.get(k) ?? 0) + v);
+  for (const [k, v] of named) metrics.addMetric(k, k.endsWith('Bytes') ? MetricUnit.Bytes : MetricUnit.Count, v);
   metrics.publishStoredMetrics();
 }
 

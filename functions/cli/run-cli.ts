@@ -82,6 +82,7 @@ const WATCH_EXAMPLES = `
 Examples:
   $ credwatch watch --eks prod-eks-1 --region us-west-2 --every 5m --state ./credwatch-state.json
   $ credwatch watch --gke my-project --format jsonl >> alerts.jsonl
+  $ credwatch watch --eks prod-eks-1 --from 2026-03-02T09:00Z --to 2026-03-02T10:00Z   replay a past hour run by run
   $ credwatch watch --aks <workspace-id> --aks-runtime --runtime-containers falco
 
 Each run scans what the log service ingested since the previous run (the first run looks back
@@ -168,6 +169,8 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
       if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number of at least 1');
       return n;
     })
+    .option('--from <iso>', 'replay: run the scheduled scans over a past period, from this time, without sleeping')
+    .option('--to <iso>', 'replay: end of the past period (with --from)')
     .addHelpText('after', WATCH_EXAMPLES)
     .action(async (files: string[], flags: ScanFlags & { every: string; lookback: string; state: string; runs?: number }) => {
       if (files.length > 0) {
@@ -190,6 +193,9 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
             ...(flags.runs === undefined ? {} : { runs: flags.runs }),
             noColor: !flags.color,
             ...(flags.timeout === undefined ? {} : { timeoutMs: parseDuration('--timeout', flags.timeout) }),
+            ...(flags.from === undefined ? {} : { from: flags.from }),
+            ...(flags.to === undefined ? {} : { to: flags.to }),
+            stateGiven: watch.getOptionValueSource('state') !== 'default',
           },
           io,
           deps,

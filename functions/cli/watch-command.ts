@@ -11,11 +11,14 @@ import { describeSourceFailure, type Cloud } from './source-failure.js';
 import { terminalStyle } from './terminal.js';
 import type { LogSource } from '../../core/source.js';
 import { FileStateStore } from '../../core/state/file-store.js';
+import { MemoryStateStore } from '../../core/state/memory-store.js';
+import type { StateStore } from '../../core/state/store.js';
+import type { ScanWindow } from '../../core/source.js';
 import { defaultConfig, loadConfigFile } from './config-file.js';
 import { planLiveSources, type LiveFlags, type PlannedSource } from './live-sources.js';
 import type { OutputFormat, ScanDeps } from './scan-command.js';
 import { EXIT_OK, EXIT_USAGE } from './scan-command.js';
-import { parseDuration, selectRules } from './scan-options.js';
+import { parseDuration, resolveWindow, selectRules } from './scan-options.js';
 import type { CliIo } from './types.js';
 
 export interface WatchRequest {
@@ -32,6 +35,14 @@ export interface WatchRequest {
   noColor?: boolean;
   /** How long a live source may take to return its first page. */
   timeoutMs?: number;
+  /**
+   * Replay: run the scheduled scans over this past period, one every `every`, on a simulated
+   * clock (no sleeping). Both or neither.
+   */
+  from?: string;
+  to?: string;
+  /** Replay only: the state file was named on the command line (else replay keeps state in memory). */
+  stateGiven?: boolean;
 }
 
 export interface WatchDeps extends ScanDeps {
@@ -71,8 +82,9 @@ export async function runWatch(req: WatchRequest, io: CliIo, deps: WatchDeps): P
     const everyMs = parseDuration('--every', req.every);
     if (everyMs < 10_000) throw new CredwatchError('invalid-duration', '--every must be at least 10s: the log services count every read against a quota.');
     const lookbackMs = parseDuration('--lookback', req.lookback);
+    const replay = replayWindow(req, deps.now());
     const config = req.config === undefined ? defaultConfig() : await loadConfigFile(req.config, rules);
-    setup = { rules, everyMs, lookbackMs, config };
+    setup = { rules, everyMs, lookbackMs, config, replay };
     pending = planned;
   } catch (err) {
     if (err instanceof CredwatchError) {
@@ -81,7 +93,15 @@ export async function runWatch(req: WatchRequest, io: CliIo, deps: WatchDeps): P
     }
     throw err;
   }
-  const store = new FileStateStore(resolve(req.state));
+  const { replay } = setup;
+  // A replay must not move the live watch's checkpoints: its state stays in memory unless a file is named.
+  const store: StateStore = replay !== undefined && req.stateGiven !== true ? new MemoryStateStore() : new FileStateStore(resolve(req.state));
+  // Replay: the scheduled runs' times, from one interval after --from to --to; the clock is simulated.
+  let simulated = replay === undefined ? undefined : Math.min(replay.from.getTime() + setup.everyMs, replay.to.getTime());
+  const clock = simulated === undefined ? deps.now : () => new Date(simulated!);
+  let allOk = true;
+  let runsDone = 0;
+  let alerts = 0;
   const style = terminalStyle(io.stdout as { isTTY?: boolean; columns?: number }, io.env, req.noColor === true);
   const printer = new GroupPrinter((t) => void io.stdout.write(t), { style, ruleWidth: Math.max(4, ...setup.rules.map((r) => r.id.length)), clusterWidth: 0 });
   const sink: AlertSink = req.format === 'jsonl' ? new JsonLinesSink('stdout', io.stdout) : new AlertTableSink(printer);
@@ -112,10 +132,14 @@ export async function runWatch(req: WatchRequest, io: CliIo, deps: WatchDeps): P
         engine: { rules: setup.rules, ruleOptions: setup.config.ruleOptions, identities: setup.config.identities },
         store,
         sink,
-        settings: { firstRunLookbackMs: setup.lookbackMs, alertMinSeverity: req.minSeverity },
-        clock: deps.now,
+        // A run's lease expires with the interval: a killed watch blocks its sources one interval at most.
+        settings: { firstRunLookbackMs: setup.lookbackMs, alertMinSeverity: req.minSeverity, leaseTtlMs: setup.everyMs, claimTtlMs: setup.everyMs },
+        clock,
       });
       printer.flush();
+      runsDone++;
+      allOk &&= last.ok;
+      alerts += last.sources.reduce((n, s) => n + s.alertsSent, 0);
       for (const s of last.sources) io.stderr.write(sourceLine(s));
       if (pending.length > 0) last = { ...last, ok: false };
     } catch (err) {
@@ -124,10 +148,32 @@ export async function runWatch(req: WatchRequest, io: CliIo, deps: WatchDeps): P
       return EXIT_USAGE;
     }
     if (deps.signal.aborted || (req.runs !== undefined && run >= req.runs)) break;
+    if (simulated !== undefined && replay !== undefined) {
+      if (simulated >= replay.to.getTime()) break;
+      simulated = Math.min(simulated + setup.everyMs, replay.to.getTime());
+      continue;
+    }
     await deps.sleep(setup.everyMs, deps.signal);
     if (deps.signal.aborted) break;
   }
+  if (replay !== undefined) {
+    io.stderr.write(`credwatch watch: replayed ${runsDone} runs every ${req.every} from ${replay.from.toISOString()} to ${replay.to.toISOString()}: ${alerts} alerts\n`);
+    return allOk && pending.length === 0 ? EXIT_OK : EXIT_USAGE;
+  }
   return last === undefined || last.ok ? EXIT_OK : EXIT_USAGE;
+}
+
+/** The replayed period, or undefined for a live watch; a period that is not in the past is refused. */
+function replayWindow(req: WatchRequest, now: Date): ScanWindow | undefined {
+  if (req.from === undefined && req.to === undefined) return undefined;
+  if (req.from === undefined || req.to === undefined) {
+    throw new CredwatchError('invalid-window', 'watch --from and --to go together: they name the past period to replay.');
+  }
+  const window = resolveWindow({ from: req.from, to: req.to }, now);
+  if (window.to.getTime() > now.getTime()) {
+    throw new CredwatchError('invalid-window', `watch --to ${window.to.toISOString()} is in the future: a replay covers a past period (drop --from/--to to watch live).`);
+  }
+  return window;
 }
 
 export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {

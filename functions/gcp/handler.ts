@@ -25,6 +25,8 @@ export interface GcpRuntimeConfig extends CommonRuntimeConfig {
   topic: string;
   collection: string;
   database: string;
+  /** How long a run may take (the function's timeout); leases and claims last that long. */
+  runTimeoutMs?: number;
 }
 
 const DATABASE_ID = /^(\(default\)|[a-z][a-z0-9-]{2,61}[a-z0-9])$/;
@@ -43,7 +45,16 @@ export function readGcpConfig(env: Record<string, string | undefined>): GcpRunti
   if (!DATABASE_ID.test(database)) {
     throw new ConfigError('invalid-env', `${ENV.firestoreDatabase}=${database}: expected (default) or a database ID of 4 to 63 lowercase letters, digits and hyphens that starts with a letter.`);
   }
-  return { ...common, project, topic, collection, database };
+  const timeout = env[ENV.runTimeoutSeconds]?.trim();
+  let runTimeoutMs: number | undefined;
+  if (timeout !== undefined && timeout !== '') {
+    const seconds = Number(timeout);
+    if (!Number.isInteger(seconds) || seconds < 60 || seconds > 3600) {
+      throw new ConfigError('invalid-env', `${ENV.runTimeoutSeconds}=${timeout}: expected the function's timeout in whole seconds, 60 to 3600 (infra/gcp sets it from function_timeout_seconds).`);
+    }
+    runTimeoutMs = seconds * 1000;
+  }
+  return { ...common, project, topic, collection, database, ...(runTimeoutMs === undefined ? {} : { runTimeoutMs }) };
 }
 
 /** The Cloud Scheduler headers worth keeping in the run's log line. */
@@ -88,6 +99,7 @@ export function createGcpHandler(overrides: Partial<GcpHandlerDeps> = {}): HttpF
         sink: new PubSubSink(clients.pubsub, config.topic, overrides.publishRetry),
         ...(overrides.buildSource === undefined ? {} : { buildSource: overrides.buildSource }),
         ...(overrides.clock === undefined ? {} : { clock: overrides.clock }),
+        ...(config.runTimeoutMs === undefined ? {} : { runTimeoutMs: config.runTimeoutMs }),
         runId,
       });
       const scheduler = schedulerOf(req);

@@ -24,6 +24,8 @@ export const ENV = Object.freeze({
   firestoreDatabase: 'CREDWATCH_FIRESTORE_DATABASE',
   pubsubTopic: 'CREDWATCH_PUBSUB_TOPIC',
   gcpProject: 'GOOGLE_CLOUD_PROJECT',
+  /** The function's own time limit: leases and alert claims last that long (the Lambda reads its own). */
+  runTimeoutSeconds: 'CREDWATCH_RUN_TIMEOUT_SECONDS',
 });
 
 /**

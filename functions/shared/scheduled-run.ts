@@ -135,7 +135,15 @@ export interface ScheduledRunDeps {
   rules?: readonly AnyRule[];
   clock?: () => Date;
   runId?: string;
+  /** The invocation's remaining time: the run's leases and claims expire with it. */
+  runTimeoutMs?: number;
 }
+
+/**
+ * EKS sources built by earlier runs in this (warm) container: each keeps its adaptive
+ * late-arrival margin (adapters/eks/source.ts), which a source built afresh starts at its cap.
+ */
+const warmEksSources = new Map<string, LogSource>();
 
 /** One scheduled run, shared by the Lambda and the Cloud Function. */
 export async function scheduledRun(deps: ScheduledRunDeps): Promise<RunSummary> {
@@ -145,7 +153,11 @@ export async function scheduledRun(deps: ScheduledRunDeps): Promise<RunSummary> 
   const sources: LogSource[] = [];
   for (const spec of deps.config.sources) {
     try {
-      sources.push(await build(spec));
+      const key = spec.cloud === 'eks' && deps.buildSource === undefined ? JSON.stringify(spec) : undefined;
+      const warm = key === undefined ? undefined : warmEksSources.get(key);
+      const source = warm ?? (await build(spec));
+      if (key !== undefined) warmEksSources.set(key, source);
+      sources.push(source);
     } catch (err) {
       sources.push(new UnbuildableSource(sourceName(spec), spec, err));
     }
@@ -155,7 +167,7 @@ export async function scheduledRun(deps: ScheduledRunDeps): Promise<RunSummary> 
     engine: { rules, ruleOptions: detection.ruleOptions, identities: detection.identities },
     store: deps.store,
     sink: deps.sink,
-    settings: deps.config.settings,
+    settings: deps.runTimeoutMs === undefined ? deps.config.settings : { ...deps.config.settings, leaseTtlMs: deps.runTimeoutMs, claimTtlMs: deps.runTimeoutMs },
     ...(deps.clock === undefined ? {} : { clock: deps.clock }),
     ...(deps.runId === undefined ? {} : { runId: deps.runId }),
   });

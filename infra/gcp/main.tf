@@ -29,6 +29,7 @@ locals {
       CREDWATCH_PUBSUB_TOPIC         = google_pubsub_topic.alerts.id
       GOOGLE_CLOUD_PROJECT           = var.project
       CREDWATCH_LOOKBACK_MINUTES     = tostring(var.lookback_minutes)
+      CREDWATCH_RUN_TIMEOUT_SECONDS  = tostring(var.function_timeout_seconds)
     },
     var.alert_min_severity == null ? {} : { CREDWATCH_ALERT_MIN_SEVERITY = var.alert_min_severity },
     length(var.rules) == 0 ? {} : { CREDWATCH_RULES = join(",", var.rules) },

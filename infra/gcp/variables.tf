@@ -135,7 +135,7 @@ variable "function_timeout_seconds" {
   description = "A run must end before the next is due (below the schedule period); the scheduler's deadline is set 60 s above it."
   validation {
     condition     = var.function_timeout_seconds >= 60 && var.function_timeout_seconds <= 840 && floor(var.function_timeout_seconds) == var.function_timeout_seconds
-    error_message = "function_timeout_seconds must be a whole number from 60 to 840: a run must end well inside the 16-minute state lease (docs/deploy-gcp-runtime.md)."
+    error_message = "function_timeout_seconds must be a whole number from 60 to 840: a run's leases last this long, and a run must end before the next is due (docs/deploy-gcp-runtime.md)."
   }
 }
 

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +86,23 @@ describe('credwatch watch', () => {
     const expected = groupFindings(alerts).map((g) => renderGroup(g, layout)).join('');
     expect(table.stdout).toBe(expected);
     expect(table.stdout).toMatch(/^HIGH {6}2026-03-02T08:57:00Z  prod-eks-1  alice list secrets in namespace payments/);
+  });
+
+  it('takes over at once the lease of a watch killed with -9, instead of waiting for it to expire', async () => {
+    fake.putEvents(GROUP, [secretList('k-1', T - 3 * MIN, T - 2 * MIN)]);
+    // A real process takes the lease through the state file and dies by SIGKILL holding it.
+    const storeModule = new URL('../../core/state/file-store.ts', import.meta.url).href;
+    const script = `const { FileStateStore } = await import(${JSON.stringify(storeModule)}); await new FileStateStore(${JSON.stringify(state)}).acquireLease('eks:prod-eks-1', 'killed-run', new Date(${T}), 300000); process.kill(process.pid, 'SIGKILL');`;
+    const killed = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]);
+    expect(killed.signal).toBe('SIGKILL');
+    const saved = JSON.parse(await readFile(state, 'utf8')) as { leases: Record<string, { owner: string }> };
+    expect(saved.leases['eks:prod-eks-1']?.owner).toBe('killed-run');
+    const clock = timeline(T + MIN);
+    const out = await cli([...argv, '--state', state, '--runs', '1'], { rules: TEST_RULES, now: clock.now, sleep: clock.sleep }, env);
+    expect(out.code).toBe(0);
+    expect(out.stderr).toMatch(/the lease on eks:prod-eks-1 in .* was held by process \d+, which is gone: taken over/);
+    expect(out.stderr).toContain('credwatch watch: eks:prod-eks-1 ok');
+    expect(out.stdout).toContain('"k-1"');
   });
 
   it('stops between runs when interrupted', async () => {

@@ -1,4 +1,7 @@
-import { CreateTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { randomBytes } from 'node:crypto';
+import { DEFAULT_CORRELATION_BUDGET_BYTES, decodeCorrelation, emptyCorrelation, encodeCorrelation } from '../../core/state/correlation.js';
+import { secretGet } from '../helpers/scripted-source.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateError } from '../../core/errors.js';
 import { DYNAMO_KEY, DYNAMO_TTL_ATTRIBUTE, DynamoDbStateStore } from '../../core/state/dynamodb-store.js';
@@ -54,5 +57,38 @@ describe('dynamodb state store', () => {
     const err = await store.readCheckpoint('x').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StateError);
     expect((err as Error).message).toContain('The table no-such-table does not exist: check CREDWATCH_STATE_TABLE');
+  });
+
+  it('fits a large correlation state in one item within the 400 KB limit, which the server enforces', async () => {
+    const store = await freshStore();
+    // 20,000 distinct events with incompressible ids: far more than one item holds.
+    const events = Array.from({ length: 20_000 }, (_, i) => ({
+      event: { ...secretGet({ time: Date.parse('2026-03-02T08:00:00Z') + i * 100, id: randomBytes(16).toString('hex') }), userAgent: randomBytes(12).toString('base64') },
+      until: Date.parse('2026-03-03T09:00:00Z'),
+      run: 'r1',
+    }));
+    const encoded = encodeCorrelation({ ...emptyCorrelation(), events });
+    expect(encoded.bytes.length).toBeLessThanOrEqual(DEFAULT_CORRELATION_BUDGET_BYTES);
+    expect(encoded.droppedEvents).toBeGreaterThan(0);
+    expect(await store.writeCheckpoint('eks:big', { to: '2026-03-02T09:00:00.000Z', updatedAt: 'u', seq: 1, correlation: encoded.bytes }, { seq: undefined })).toBe(true);
+    const back = decodeCorrelation((await store.readCheckpoint('eks:big'))!.correlation!, 'test');
+    expect(back.events.length).toBe(20_000 - encoded.droppedEvents);
+    // The newest are kept.
+    expect(back.events.at(-1)!.event.id).toBe(events.at(-1)!.event.id);
+    // Unbounded, the same state is refused by DynamoDB (dynalite enforces the item size limit).
+    const unbounded = encodeCorrelation({ ...emptyCorrelation(), events }, 10_000_000);
+    expect(unbounded.bytes.length).toBeGreaterThan(400 * 1024);
+    const err = await store.writeCheckpoint('eks:big', { to: '2026-03-02T09:05:00.000Z', updatedAt: 'u', seq: 2, correlation: unbounded.bytes }, { seq: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StateError);
+    expect(String((err as StateError).cause)).toMatch(/size/i);
+  });
+
+  it('names the table and item of a garbage checkpoint', async () => {
+    const store = await freshStore();
+    await db.client.send(new PutItemCommand({ TableName: store.table, Item: { [DYNAMO_KEY]: { S: 'checkpoint#eks:x' }, to: { S: 'yesterday-ish' } } }));
+    const err = await store.readCheckpoint('eks:x').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StateError);
+    expect((err as StateError).code).toBe('checkpoint-invalid');
+    expect((err as Error).message).toContain(`DynamoDB table ${store.table}, item pk=checkpoint#eks:x, attribute to holds the checkpoint "yesterday-ish"`);
   });
 });

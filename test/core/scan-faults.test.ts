@@ -92,7 +92,7 @@ describe('scheduled scan under faults', () => {
     expect(w.runs.slice(6, 9).map((r) => r.sources[0]!.status)).toEqual(['failed', 'failed', 'failed']);
   });
 
-  it('keeps alerts the sink refused for the next run', async () => {
+  it('sets aside alerts the sink refused and delivers them on the next run, the checkpoint moving on', async () => {
     const w = workload();
     await w.schedule((n) => {
       if (n === 3) w.sink.failNext = 1_000;
@@ -102,8 +102,11 @@ describe('scheduled scan under faults', () => {
     const refused = w.runs[3]!.sources[0]!;
     expect(refused.status).toBe('undelivered');
     expect(refused.alertsFailed).toBeGreaterThan(0);
-    expect(refused.checkpointAdvanced).toBe(false);
+    expect(refused.alertsSetAside).toBe(refused.alertsFailed);
+    expect(refused.metrics['AlertsSetAside']).toBe(refused.alertsFailed);
+    expect(refused.checkpointAdvanced).toBe(true);
     expect(w.runs[3]!.ok).toBe(false);
+    expect(w.runs[4]!.sources[0]!.metrics['AlertsRetriedSent']).toBe(refused.alertsFailed);
   });
 
   it('re-sends at most once, with the same alert id, when the process dies between publish and store write', async () => {
@@ -145,8 +148,9 @@ describe('scheduled scan under faults', () => {
     expect(crashed).toBeDefined();
     expect(counts.get(crashed!)).toBe(2);
     expect(w.expected.filter((k) => k !== crashed && counts.get(k) !== 1)).toEqual([]);
-    // The dead run's lease and claim expire (16 min): runs in between wait instead of racing it.
-    expect(w.runs[3]!.sources[0]!.status).toBe('locked');
+    // The dead run's lease and claim expire with the run's own timeout (5 min): the next
+    // scheduled run takes the source over instead of waiting 16 minutes.
+    expect(w.runs[3]!.sources[0]!.status).toBe('ok');
   });
 
   it('never sends one alert twice when two runs start at once', async () => {
@@ -187,8 +191,10 @@ describe('scheduled scan under faults', () => {
       });
       w.expectExactlyOnce();
       expect(w.runs[0]!.sources[0]!.status).toBe(fault === 'read' ? 'failed' : 'undelivered');
-      // The second run starts where the first one was meant to start (minus the overlap).
-      expect(w.runs[1]!.sources[0]!.window!.from).toBe(new Date(T0 + 5 * MIN - 6 * MIN - 2 * MIN).toISOString());
+      // A failed read: the second run starts where the first one was meant to start (minus the
+      // overlap). A refused alert is set aside, so the first window counts as read.
+      const start = fault === 'read' ? T0 + 5 * MIN - 6 * MIN : T0 + 5 * MIN;
+      expect(w.runs[1]!.sources[0]!.window!.from).toBe(new Date(start - 2 * MIN).toISOString());
     }
   });
 

@@ -182,13 +182,15 @@ describe('Google Cloud Function, end to end', () => {
       const { status, body } = await fn.invoke();
       // The EKS source fails (no AWS here): the run answers 500 so Scheduler and monitoring see it.
       expect(status).toBe(500);
-      expect(body.sources[0]).toMatchObject({ status: 'ok', events: 1, alertsSent: 0, duplicatesSuppressed: sent, checkpointAdvanced: true });
+      // The re-read request came in with the first run's correlation state: judged there, not again.
+      expect(body.sources[0]).toMatchObject({ status: 'ok', events: 1, alertsSent: 0, checkpointAdvanced: true, correlation: expect.objectContaining({ skippedAsJudged: 1 }) });
+      expect(sent).toBeGreaterThan(0);
       expect(pubsubFake.published).toHaveLength(0);
       expect(checkpointOf('credwatch')).toEqual({ stringValue: new Date(NOW + 5 * MIN).toISOString() });
     });
   });
 
-  it('keeps the checkpoint when publishing fails, and delivers on the next run', async () => {
+  it('sets alerts aside when publishing fails, advances the checkpoint, and delivers them on the next run', async () => {
     const clock = { now: NOW - 5 * MIN };
     const fn = await deploy(envFor('credwatch-sink-down'), clock, 50);
     // The run before: nothing in its window yet, so it checkpoints at NOW - 5 min.
@@ -199,19 +201,20 @@ describe('Google Cloud Function, end to end', () => {
     // Undelivered alerts are a failed run for Cloud Scheduler and monitoring.
     expect(down.status).toBe(500);
     const failed = down.body.sources[0]!;
-    expect(failed).toMatchObject({ status: 'undelivered', events: 1, alertsSent: 0, checkpointAdvanced: false });
+    expect(failed).toMatchObject({ status: 'undelivered', events: 1, alertsSent: 0, checkpointAdvanced: true });
     expect(failed.alertsFailed).toBe(failed.findings - failed.belowAlertSeverity);
     expect(failed.alertsFailed).toBeGreaterThan(0);
-    expect(failed.warnings.at(-1)).toBe('checkpoint kept: the next run re-reads this window and delivers what is still pending');
+    expect(failed.alertsSetAside).toBe(failed.alertsFailed);
+    expect(failed.warnings.at(-1)).toContain('set aside, the next runs retry it');
     expect(pubsubFake.published).toHaveLength(0);
-    expect(checkpointOf('credwatch-sink-down')).toEqual({ stringValue: new Date(NOW - 5 * MIN).toISOString() });
+    expect(checkpointOf('credwatch-sink-down')).toEqual({ stringValue: new Date(NOW).toISOString() });
     expect(fn.logs.at(-2)).toMatchObject({ severity: 'ERROR', message: 'alerts not delivered', source: GKE_SOURCE });
 
     pubsubFake.failAlways(undefined);
     clock.now = NOW + 5 * MIN;
     const next = await fn.invoke();
     expect(next.body.sources[0]).toMatchObject({ status: 'ok', alertsSent: failed.alertsFailed, duplicatesSuppressed: 0, checkpointAdvanced: true });
-    expect(next.body.sources[0]!.window).toEqual({ from: new Date(NOW - 7 * MIN).toISOString(), to: new Date(NOW + 5 * MIN).toISOString() });
+    expect(next.body.sources[0]!.window).toEqual({ from: new Date(NOW - 2 * MIN).toISOString(), to: new Date(NOW + 5 * MIN).toISOString() });
     expect(alertsPublished().map((a) => a.event.id)).toEqual(Array.from({ length: failed.alertsFailed }, () => AUDIT_ID));
     expect(checkpointOf('credwatch-sink-down')).toEqual({ stringValue: new Date(NOW + 5 * MIN).toISOString() });
   });

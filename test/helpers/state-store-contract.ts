@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { StateStore } from '../../core/state/store.js';
+import { decodeCorrelation, encodeCorrelation, emptyCorrelation } from '../../core/state/correlation.js';
+import { MAX_LEASE_MS, type StateStore } from '../../core/state/store.js';
 
 const now = new Date('2026-03-02T09:00:00Z');
 const later = (ms: number) => new Date(now.getTime() + ms);
@@ -45,6 +46,36 @@ export function stateStoreContract(name: string, make: () => Promise<StateStore>
       await s.abandonAlert('k2', 'r1');
       expect(await s.claimAlert('k2', 'r2', now, 60_000)).toBe('claimed');
       expect(await s.claimAlert('k2', 'r3', later(60_001), 60_000)).toBe('claimed');
+    });
+
+    it('keeps the correlation state with the checkpoint, and commits only over the sequence it read', async () => {
+      const s = await make();
+      const state = { ...emptyCorrelation(), pending: [{ alert: '{"id":"a1"}', key: 'a1', rule: 'r', attempts: 1, firstFailedAt: now.toISOString(), lastError: 'x' }] };
+      const blob = encodeCorrelation(state).bytes;
+      expect(await s.writeCheckpoint('src', { to: '2026-03-02T09:00:00.000Z', updatedAt: 'u', seq: 1, correlation: blob }, { seq: undefined })).toBe(true);
+      const read = await s.readCheckpoint('src');
+      expect(read?.seq).toBe(1);
+      expect(decodeCorrelation(read!.correlation!, 'test').pending.map((p) => p.key)).toEqual(['a1']);
+      // Two runs that both read seq 1: one commits, the other is refused and writes nothing.
+      const results = await Promise.all([
+        s.writeCheckpoint('src', { to: '2026-03-02T09:05:00.000Z', updatedAt: 'u', seq: 2 }, { seq: 1 }),
+        s.writeCheckpoint('src', { to: '2026-03-02T09:06:00.000Z', updatedAt: 'u', seq: 2 }, { seq: 1 }),
+      ]);
+      expect(results.filter((r) => r).length).toBe(1);
+      expect(await s.writeCheckpoint('src', { to: '2026-03-02T09:07:00.000Z', updatedAt: 'u', seq: 2 }, { seq: undefined })).toBe(false);
+      expect((await s.readCheckpoint('src'))?.seq).toBe(2);
+    });
+
+    it('takes over a lease whose stored expiry is absurd, and says so', async () => {
+      const s = await make();
+      expect(await s.acquireLease('src', 'bad-clock', now, MAX_LEASE_MS * 1_000)).toBe(true);
+      const why: string[] = [];
+      expect(await s.acquireLease('src', 'r2', later(1_000), 60_000, (w) => why.push(w))).toBe(true);
+      expect(why).toHaveLength(1);
+      expect(why[0]).toContain('held by bad-clock was taken over');
+      expect(why[0]).toContain('minutes ahead');
+      // A sane lease is still honoured.
+      expect(await s.acquireLease('src', 'r3', later(2_000), 60_000)).toBe(false);
     });
   });
 }
