@@ -153,7 +153,9 @@ export async function runScan(req: ScanRequest, io: CliIo, deps: ScanDeps): Prom
   // Nothing read is not a clean bill of health: a PNG, an empty file or folder is exit 2 with the
   // reason, like an unreadable one. A live window read to the end counts as scanned, even empty.
   const verdicts = req.inputs.length > 0 ? inputVerdicts(req.inputs, inputs) : [];
-  const nothingScanned = failures.length === 0 && tally.events === 0 && liveRead === 0;
+  // Audit requests the prefilter read and found no rule needs were scanned as much as any event.
+  const examined = tally.events + (tally.skipped.byReason['not-needed'] ?? 0);
+  const nothingScanned = failures.length === 0 && examined === 0 && liveRead === 0;
   if (req.format === 'table') {
     const style = terminalStyle(io.stdout as { isTTY?: boolean; columns?: number }, io.env, req.noColor === true);
     if (collected.length > 0) io.stdout.write(renderFindings(collected, style));

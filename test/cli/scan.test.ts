@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { asAks, asEksSubscription, asGke, k8sEvent } from '../../core/example-records.js';
+import { asAks, asEks, asEksSubscription, asGke, k8sEvent } from '../../core/example-records.js';
 import { cli, TEST_RULES } from './cli-harness.js';
 
 const deps = { rules: TEST_RULES };
@@ -160,6 +160,19 @@ describe('credwatch scan', () => {
     expect(bad.code).toBe(2);
     expect(bad.stdout).toBe('');
     expect(bad.stderr).toBe('credwatch: --rules: unknown rule ids no-such-rule, other. Run `credwatch rules` to list them.\n');
+  });
+
+  it('counts a file of requests no rule needs as scanned: exit 0, every line counted unparsed', async () => {
+    const leases = join(dir, 'leases.jsonl');
+    const lease = (i: number) => JSON.stringify(asEks(k8sEvent({ verb: 'update', user: `system:node:n${i}`, resource: 'leases', apiGroup: 'coordination.k8s.io', namespace: 'kube-node-lease', name: `n${i}` })));
+    writeFileSync(leases, [1, 2, 3].map(lease).join('\n') + '\n');
+    const r = await cli(['scan', leases], deps);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('No findings at or above info.\n');
+    expect(r.stderr).toMatch(/^credwatch: 3 records → 0 events, 3 skipped, 0 rejected/);
+    expect(r.stderr).toContain('skipped: not-needed 3');
+    // With every line parsed, they are events.
+    expect((await cli(['scan', leases, '--validate'], deps)).stderr).toMatch(/^credwatch: 3 records → 3 events, 0 skipped, 0 rejected/);
   });
 
   it('exits 2 naming an unreadable path', async () => {
