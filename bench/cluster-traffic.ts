@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../core/example-records.js';
+import { k8sEvent, type K8sEventInit } from '../core/example-records.js';
+import { render as renderLine } from './generate.js';
 import { attackMaterial, attacks } from '../scripts/demo/attacks.js';
 import { APP_UA, DEMO_CLUSTERS, KCM_SHARED_UA, KUBECTL, KUBELET_UA, SCHEDULER_UA, type DemoCluster, type DemoNode } from '../scripts/demo/clusters.js';
 import { Prng } from '../scripts/demo/prng.js';
@@ -211,15 +212,7 @@ function nodesOf(cluster: DemoCluster, count: number): DemoNode[] {
 }
 
 function render(cluster: DemoCluster, init: K8sEventInit, rng: Prng, stage?: string): string {
-  const ev = k8sEvent(stage === undefined ? init : { ...init, stage });
-  switch (cluster.cloud) {
-    case 'eks':
-      return JSON.stringify(asEks(ev, { delayMs: 800 + rng.int(3_000) }));
-    case 'aks':
-      return JSON.stringify(asAks(ev, { cluster: cluster.name, form: 'diagnostic' }));
-    case 'gke':
-      return JSON.stringify(asGke(ev, { cluster: cluster.name, delayMs: 800 + rng.int(3_000) }));
-  }
+  return renderLine(cluster, k8sEvent(stage === undefined ? init : { ...init, stage }), rng);
 }
 
 export interface ClusterTrafficFile {

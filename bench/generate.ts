@@ -38,7 +38,8 @@ interface ClusterState {
   rng: Prng;
 }
 
-function render(cluster: DemoCluster, ev: ReturnType<typeof k8sEvent>, rng: Prng): string {
+/** One audit event as one line in its cluster's cloud shape (EKS CloudWatch event, AKS diagnostic record, GKE LogEntry). */
+export function render(cluster: DemoCluster, ev: ReturnType<typeof k8sEvent>, rng: Prng): string {
   switch (cluster.cloud) {
     case 'eks':
       return JSON.stringify(asEks(ev, { delayMs: 800 + rng.int(3_000) }));
