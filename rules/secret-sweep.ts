@@ -59,6 +59,34 @@ const T = '2026-03-02T09:00:00Z';
 const isSecretRead = (e: AuditEvent): boolean =>
   e.target.resource === 'secrets' && (e.verb === 'get' || e.verb === 'list' || e.verb === 'watch');
 
+/** What the sweep counts of one earlier request; null when it is not a counted Secret read. */
+interface Counted {
+  ms: number;
+  unit: string;
+  denied: boolean;
+}
+
+/**
+ * Each read is compared with every read of its user in the window, so what it counts as is worked
+ * out once per event and options, not again at every later read (Date.parse and the identity and
+ * scope classification were most of the rule's time).
+ */
+const COUNTED = new WeakMap<Options, WeakMap<AuditEvent, Counted | null>>();
+function countedOf(x: AuditEvent, o: Options, identities: IdentityTables): Counted | null {
+  let memo = COUNTED.get(o);
+  if (memo === undefined) {
+    memo = new WeakMap();
+    COUNTED.set(o, memo);
+  }
+  let c = memo.get(x);
+  if (c === undefined) {
+    const unit = isSecretRead(x) ? unitOf(x, secretRead(x), o, identities) : undefined;
+    c = unit === undefined ? null : { ms: eventTimeMs(x), unit, denied: isDenied(x) };
+    memo.set(x, c);
+  }
+  return c;
+}
+
 export default defineRule<Options>({
   id: 'secret-sweep',
   title: 'Secrets swept: all namespaces listed or many Secrets read',
@@ -145,12 +173,12 @@ export default defineRule<Options>({
     let allDenied = denied;
     // Both directions: a scan's pages may deliver requests out of time order.
     for (const x of ctx.history.sameUser(e)) {
-      if (x.id === e.id || !isSecretRead(x) || Math.abs(now - eventTimeMs(x)) > windowMs) continue;
-      const u = unitOf(x, secretRead(x), o, ctx.identities);
-      if (u === undefined) continue;
-      units.add(u);
+      if (x.id === e.id) continue;
+      const c = countedOf(x, o, ctx.identities);
+      if (c === null || Math.abs(now - c.ms) > windowMs) continue;
+      units.add(c.unit);
       counted.push(x);
-      if (!isDenied(x)) allDenied = false;
+      if (!c.denied) allDenied = false;
     }
     if (units.has(unit)) return null; // not a new Secret: the count did not move
     units.add(unit);
