@@ -185,7 +185,11 @@ async function main(): Promise<void> {
         const memory = typeof r['historyBytes'] === 'number' && typeof r['retainedHeapBytes'] === 'number' && typeof r['stateBytes'] === 'number'
           ? `history ${fixed(r['historyBytes'] / 1048576)} MB estimated (bound ${fixed(Number(r['historyBoundBytes']) / 1048576)}), ${fixed(r['retainedHeapBytes'] / 1048576)} MB heap kept; correlation state ${int(r['stateBytes'])} bytes (${int(Number(r['stateDroppedEvents']))} oldest events over budget)`
           : '';
-        lines.push(`${m.title}: ${[share, rate, steady, memory].filter((s) => s !== '').join(', ')}`);
+        const bundle = typeof r['eksOnlyBytes'] === 'number' && typeof r['eksOnlyLoadCpuVsAwsClients'] === 'number'
+          ? `EKS-only ${fixed(r['eksOnlyBytes'] / 1048576, 2)} MB (${int(Number(r['eksOnlyOtherCloudBytes']))} bytes of other clouds), all clouds ${fixed(Number(r['allCloudsBytes']) / 1048576, 2)} MB; ` +
+            `load CPU ${fixed(Number((r['eksOnlyLoad'] as { cpuMs: number }).cpuMs), 0)} ms vs ${fixed(Number((r['awsClientsAloneLoad'] as { cpuMs: number }).cpuMs), 0)} ms for the AWS clients alone: ${fixed(r['eksOnlyLoadCpuVsAwsClients'], 2)}x (${r['withinTarget'] === true ? 'met' : 'NOT met'})`
+          : '';
+        lines.push(`${m.title}: ${[share, rate, steady, memory, bundle].filter((s) => s !== '').join(', ')}`);
       }
     }
     process.stdout.write(lines.join('\n') + '\n');
