@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { bundleDefines, type BundleCloud } from '../functions/shared/bundled-clouds.js';
-import { HANDLER_BUNDLE } from '../infra/aws/handler-bundle.js';
+import { HANDLER_BUNDLE, handlerEsbuildOptions } from '../infra/aws/handler-bundle.js';
 
 /**
  * The Lambda bundle per deploy: size, how much of it is other clouds' client code, and the cost
@@ -54,14 +54,7 @@ async function bundle(root: string, entry: string, outDir: string, clouds: reado
     // The baseline is source text resolved from the repository, so it finds the same packages.
     ...(entry.startsWith('\n') ? { stdin: { contents: entry, resolveDir: root, loader: 'ts' as const } } : { entryPoints: [entry] }),
     outfile: file,
-    bundle: true,
-    platform: HANDLER_BUNDLE.platform,
-    format: HANDLER_BUNDLE.format,
-    target: HANDLER_BUNDLE.target,
-    external: [...HANDLER_BUNDLE.externals],
-    mainFields: [...HANDLER_BUNDLE.mainFields],
-    minify: HANDLER_BUNDLE.minify,
-    sourcemap: HANDLER_BUNDLE.sourcemap,
+    ...handlerEsbuildOptions(),
     absWorkingDir: root,
     metafile: true,
     logLevel: 'silent',

@@ -34,6 +34,23 @@ export const HANDLER_BUNDLE = Object.freeze({
   sourcemap: false,
 });
 
+/**
+ * HANDLER_BUNDLE as esbuild's own build options, for the builds that stand in for NodejsFunction's
+ * (the bundle test, the bundle bench), so they bundle exactly as the stack does.
+ */
+export function handlerEsbuildOptions() {
+  return {
+    bundle: true,
+    platform: HANDLER_BUNDLE.platform,
+    format: HANDLER_BUNDLE.format,
+    target: HANDLER_BUNDLE.target,
+    external: [...HANDLER_BUNDLE.externals],
+    mainFields: [...HANDLER_BUNDLE.mainFields],
+    minify: HANDLER_BUNDLE.minify,
+    sourcemap: HANDLER_BUNDLE.sourcemap,
+  };
+}
+
 /** The clouds a set of sources reads, for `bundleDefines`. */
 export function bundleCloudsOf(sources: ReadonlyArray<{ cloud: string }>): BundleCloud[] {
   const clouds = new Set(sources.map((s) => s.cloud.replace(/-runtime$/, '') as BundleCloud));

@@ -10,7 +10,7 @@ import { asEks, k8sEvent } from '../../core/example-records.js';
 import { DYNAMO_KEY } from '../../core/state/dynamodb-store.js';
 import { ENV } from '../../functions/shared/runtime-config.js';
 import { bundleDefines } from '../../functions/shared/bundled-clouds.js';
-import { HANDLER_BUNDLE, HANDLER_ENTRY, handlerDefines } from '../../infra/aws/handler-bundle.js';
+import { HANDLER_ENTRY, handlerDefines, handlerEsbuildOptions } from '../../infra/aws/handler-bundle.js';
 import { readStackConfig, sourceSpecs } from '../../infra/aws/stack-config.js';
 import { FakeCloudWatchLogs } from '../fakes/cloudwatch-logs.js';
 import { SnsFake } from '../fakes/sns.js';
@@ -37,14 +37,7 @@ async function bundleFor(outfile: string, define: Record<string, string>): Promi
   const result = await build({
     entryPoints: [HANDLER_ENTRY],
     outfile,
-    bundle: true,
-    platform: HANDLER_BUNDLE.platform,
-    format: HANDLER_BUNDLE.format,
-    target: HANDLER_BUNDLE.target,
-    external: [...HANDLER_BUNDLE.externals],
-    mainFields: [...HANDLER_BUNDLE.mainFields],
-    minify: HANDLER_BUNDLE.minify,
-    sourcemap: HANDLER_BUNDLE.sourcemap,
+    ...handlerEsbuildOptions(),
     define,
     metafile: true,
     logLevel: 'silent',
