@@ -1,8 +1,8 @@
 import { createAksSource } from '../adapters/aks/source.js';
 import type { AksLayout } from '../adapters/aks/filter.js';
-import { Engine } from '../core/engine.js';
-import { unionNeeds } from '../core/needs.js';
-import type { AnyRule } from '../core/rule.js';
+import { Engine } from '../core/engine/engine.js';
+import { unionNeeds } from '../core/model/needs.js';
+import type { AnyRule } from '../core/model/rule.js';
 import { RULES } from '../rules/index.js';
 import { FakeLogAnalytics } from '../test/fakes/log-analytics.js';
 import { identities, lcg, pickKind, trafficEvent } from './window-traffic.js';

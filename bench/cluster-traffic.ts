@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { k8sEvent, type K8sEventInit } from '../core/example-records.js';
+import { k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
 import { render as renderLine } from './generate.js';
 import { attackMaterial, attacks } from '../scripts/demo/attacks.js';
 import { APP_UA, DEMO_CLUSTERS, KCM_SHARED_UA, KUBECTL, KUBELET_UA, SCHEDULER_UA, type DemoCluster, type DemoNode } from '../scripts/demo/clusters.js';

@@ -1,7 +1,7 @@
 import { createEksSource, DEFAULT_LATE_ARRIVAL_MS, DEFAULT_MIN_LATE_ARRIVAL_MS, LateArrivalMargin, PROBE_EVERY } from '../adapters/eks/source.js';
-import type { AuditEvent } from '../core/event.js';
-import { matchesNeeds, unionNeeds } from '../core/needs.js';
-import type { AnyRule } from '../core/rule.js';
+import type { AuditEvent } from '../core/model/event.js';
+import { matchesNeeds, unionNeeds } from '../core/model/needs.js';
+import type { AnyRule } from '../core/model/rule.js';
 import { RULES } from '../rules/index.js';
 import { fakeClient, FakeCloudWatchLogs, type SeedEvent } from '../test/fakes/cloudwatch-logs.js';
 import { identities, lcg, pickKind, trafficEvent, type TrafficKind } from './window-traffic.js';

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { asAks, asEks, asGke, k8sEvent } from '../core/example-records.js';
+import { asAks, asEks, asGke, k8sEvent } from '../examples/audit-records.js';
 import { attackMaterial, attacks, type AttackMaterial } from '../scripts/demo/attacks.js';
 import { benignMinute } from '../scripts/demo/benign.js';
 import { DEMO_CLUSTERS, type DemoCluster, type DemoNode } from '../scripts/demo/clusters.js';

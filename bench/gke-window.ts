@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { createGkeSource } from '../adapters/gke/source.js';
-import { asGke, k8sEvent, KUBECTL_UA, type K8sEventInit } from '../core/example-records.js';
-import { unionNeeds } from '../core/needs.js';
+import { asGke, k8sEvent, KUBECTL_UA, type K8sEventInit } from '../examples/audit-records.js';
+import { unionNeeds } from '../core/model/needs.js';
 import { RULES } from '../rules/index.js';
 import { FakeCloudLogging, type LogEntryJson } from '../test/fakes/cloud-logging.js';
 

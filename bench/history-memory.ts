@@ -1,10 +1,10 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Engine } from '../core/engine.js';
-import type { AuditEvent } from '../core/event.js';
-import { BoundedHistory, DEFAULT_HISTORY_BYTES } from '../core/history.js';
-import type { AnyRule } from '../core/rule.js';
-import { encodeCorrelation, emptyCorrelation } from '../core/state/correlation.js';
+import { Engine } from '../core/engine/engine.js';
+import type { AuditEvent } from '../core/model/event.js';
+import { BoundedHistory, DEFAULT_HISTORY_BYTES } from '../core/engine/history.js';
+import type { AnyRule } from '../core/model/rule.js';
+import { encodeCorrelation, emptyCorrelation } from '../core/engine/carried-events.js';
 import { RULES } from '../rules/index.js';
 
 /**

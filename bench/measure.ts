@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { readInputs } from '../adapters/file/read.js';
-import { Engine } from '../core/engine.js';
-import { Pipeline } from '../core/pipeline.js';
-import type { AuditEvent } from '../core/event.js';
-import type { AnyRule, RuleContext } from '../core/rule.js';
+import { Engine } from '../core/engine/engine.js';
+import { Pipeline } from '../core/engine/pipeline.js';
+import type { AuditEvent } from '../core/model/event.js';
+import type { AnyRule, RuleContext } from '../core/model/rule.js';
 import { RULES } from '../rules/index.js';
 
 /**

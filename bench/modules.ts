@@ -1,4 +1,4 @@
-import type { AnyRule } from '../core/rule.js';
+import type { AnyRule } from '../core/model/rule.js';
 
 /**
  * Extra bench sections, run after the file pipeline in the same `npm run bench`: each live source

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { csrFacts, decisionOf, readCsr } from '../core/csr.js';
-import { SIGNERS } from '../core/csr-subject.js';
-import { asAks, asEks, asGke } from '../core/example-records.js';
-import { classifyCaller, trustSignalsFrom } from '../core/k8s-identity.js';
-import { defineRule, earlierRunEvidence } from '../core/rule.js';
-import { keepCsrRequest } from '../core/csr-memory.js';
-import { maxSeverity, type Severity } from '../core/severity.js';
+import { csrFacts, decisionOf, readCsr } from '../core/detection/csr.js';
+import { SIGNERS } from '../core/detection/csr-subject.js';
+import { asAks, asEks, asGke } from '../examples/audit-records.js';
+import { classifyCaller, trustSignalsFrom } from '../core/detection/identity.js';
+import { defineRule, earlierRunEvidence } from '../core/model/rule.js';
+import { keepCsrRequest } from '../core/detection/csr-memory.js';
+import { maxSeverity, type Severity } from '../core/model/severity.js';
 import { csrCreate, csrDecide, csrIssue, csrPatch, seedWithTime } from './data/csr-events.js';
 import { credentialIdOf, PEM } from './data/csr-samples.js';
 

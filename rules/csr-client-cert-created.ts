@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { csrBodyLoss, csrFacts, readCsr } from '../core/csr.js';
-import { assessRequestedSubject, SIGNERS } from '../core/csr-subject.js';
-import { asAks, asEks, asGke } from '../core/example-records.js';
-import { classifyCaller, trustSignalsFrom } from '../core/k8s-identity.js';
-import { defineRule } from '../core/rule.js';
-import { maxSeverity, type Severity } from '../core/severity.js';
+import { csrBodyLoss, csrFacts, readCsr } from '../core/detection/csr.js';
+import { assessRequestedSubject, SIGNERS } from '../core/detection/csr-subject.js';
+import { asAks, asEks, asGke } from '../examples/audit-records.js';
+import { classifyCaller, trustSignalsFrom } from '../core/detection/identity.js';
+import { defineRule } from '../core/model/rule.js';
+import { maxSeverity, type Severity } from '../core/model/severity.js';
 import { csrCreate, seedWithTime } from './data/csr-events.js';
 import { PEM } from './data/csr-samples.js';
 

@@ -1,11 +1,11 @@
-import { csrFacts, decisionOf, readCsr, type CsrView } from '../core/csr.js';
-import { keepCsrRequest } from '../core/csr-memory.js';
-import { assessRequestedSubject, SIGNERS } from '../core/csr-subject.js';
-import type { AuditEvent } from '../core/event.js';
-import { asAks, asEks, asGke, type K8sAuditEventJson } from '../core/example-records.js';
-import { classifyCaller, trustSignalsFrom, type CallerIdentity } from '../core/k8s-identity.js';
-import { defineRule, earlierRunEvidence, type RuleContext } from '../core/rule.js';
-import type { Severity } from '../core/severity.js';
+import { csrFacts, decisionOf, readCsr, type CsrView } from '../core/detection/csr.js';
+import { keepCsrRequest } from '../core/detection/csr-memory.js';
+import { assessRequestedSubject, SIGNERS } from '../core/detection/csr-subject.js';
+import type { AuditEvent } from '../core/model/event.js';
+import { asAks, asEks, asGke, type K8sAuditEventJson } from '../examples/audit-records.js';
+import { classifyCaller, trustSignalsFrom, type CallerIdentity } from '../core/detection/identity.js';
+import { defineRule, earlierRunEvidence, type RuleContext } from '../core/model/rule.js';
+import type { Severity } from '../core/model/severity.js';
 import { csrCreate, csrDecide, csrDelete, csrGet, csrIssue, type CsrBody } from './data/csr-events.js';
 import { credentialIdOf, PEM } from './data/csr-samples.js';
 

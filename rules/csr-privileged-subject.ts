@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { csrFacts, decisionOf, readCsr } from '../core/csr.js';
-import { assessRequestedSubject, SIGNERS } from '../core/csr-subject.js';
-import { asAks, asEks, asGke, k8sEvent } from '../core/example-records.js';
-import { classifyCaller, deriveAuth, trustSignalsFrom, type CallerIdentity } from '../core/k8s-identity.js';
-import { defineRule } from '../core/rule.js';
-import { maxSeverity, type Severity } from '../core/severity.js';
+import { csrFacts, decisionOf, readCsr } from '../core/detection/csr.js';
+import { assessRequestedSubject, SIGNERS } from '../core/detection/csr-subject.js';
+import { asAks, asEks, asGke, k8sEvent } from '../examples/audit-records.js';
+import { classifyCaller, deriveAuth, trustSignalsFrom, type CallerIdentity } from '../core/detection/identity.js';
+import { defineRule } from '../core/model/rule.js';
+import { maxSeverity, type Severity } from '../core/model/severity.js';
 import { csrCreate, csrDecide } from './data/csr-events.js';
 import { b64, HOSTILE_REQUESTS, PEM } from './data/csr-samples.js';
 

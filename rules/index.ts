@@ -1,4 +1,4 @@
-import type { AnyRule } from '../core/rule.js';
+import type { AnyRule } from '../core/model/rule.js';
 
 // One import per rule file; keep sorted by family, then id.
 import csrApprovedByNonSystem from './csr-approved-by-non-system.js';

@@ -1,6 +1,6 @@
-import { asAks, asEks, k8sEvent } from '../core/example-records.js';
-import { HOST_PROCESS_NOTE, NO_EXEC_NOTE } from '../core/exec-correlation.js';
-import { defineRuntimeRule } from '../core/rule.js';
+import { asAks, asEks, k8sEvent } from '../examples/audit-records.js';
+import { HOST_PROCESS_NOTE, NO_EXEC_NOTE } from '../core/detection/exec-correlation.js';
+import { defineRuntimeRule } from '../core/model/rule.js';
 import {
   accessFacts,
   describeExec,
@@ -14,7 +14,7 @@ import {
   processFacts,
   runtimeCredentialOptions,
   type RuntimeCredentialOptions,
-} from '../core/runtime-credentials.js';
+} from '../core/detection/runtime-credentials.js';
 import {
   asCloudLoggingContainer,
   asContainerLogV2,
@@ -26,9 +26,9 @@ import {
   traceeOpen,
   traceeRename,
   type RuntimeInit,
-} from '../core/runtime-example-records.js';
-import { POSSIBLE_READ_NOTE } from '../core/runtime-credentials.js';
-import { classifyPath } from '../core/sensitive-paths.js';
+} from '../examples/runtime-records.js';
+import { POSSIBLE_READ_NOTE } from '../core/detection/runtime-credentials.js';
+import { classifyPath } from '../core/detection/sensitive-paths.js';
 
 const host = (comm: string, exe: string, init: Partial<RuntimeInit> = {}): RuntimeInit => ({ comm, exe, container: null, ...init });
 const O_RDONLY = 32768; // O_RDONLY | O_LARGEFILE, as Tracee prints the raw int

@@ -1,7 +1,7 @@
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../core/example-records.js';
-import { readsPrivateKey, sensitiveReads } from '../core/exec-command.js';
-import { NO_EXEC_NOTE } from '../core/exec-correlation.js';
-import { defineRuntimeRule } from '../core/rule.js';
+import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
+import { readsPrivateKey, sensitiveReads } from '../core/detection/exec-command.js';
+import { NO_EXEC_NOTE } from '../core/detection/exec-correlation.js';
+import { defineRuntimeRule } from '../core/model/rule.js';
 import {
   accessFacts,
   describeExec,
@@ -13,7 +13,7 @@ import {
   processFacts,
   runtimeCredentialOptions,
   type RuntimeCredentialOptions,
-} from '../core/runtime-credentials.js';
+} from '../core/detection/runtime-credentials.js';
 import {
   asCloudLoggingContainer,
   asContainerLogV2,
@@ -28,9 +28,9 @@ import {
   traceeNextExec,
   traceeOpen,
   type RuntimeInit,
-} from '../core/runtime-example-records.js';
-import { POSSIBLE_READ_NOTE } from '../core/runtime-credentials.js';
-import { classifyPath } from '../core/sensitive-paths.js';
+} from '../examples/runtime-records.js';
+import { POSSIBLE_READ_NOTE } from '../core/detection/runtime-credentials.js';
+import { classifyPath } from '../core/detection/sensitive-paths.js';
 
 const KEY = '/var/lib/kubelet/pki/kubelet-client-current.pem';
 const shell = (argv: string[], init: Partial<RuntimeInit> = {}): RuntimeInit => ({ comm: argv[0]!, exe: `/usr/bin/${argv[0]!}`, argv, tty: true, ...init });
@@ -50,7 +50,7 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
     'The Elastic rule "Kubelet Certificate File Access Detected via Defend for Containers" on Defend for Containers, Tracee or Falco events: a process ' +
     'in a container opens a file under /var/lib/kubelet/pki (or the kubelet and bootstrap kubeconfigs), also through a host ' +
     'mount such as /host; or a program starts whose arguments read such a file: cat, head, tail, more, less, sed, awk as in the ' +
-    'Elastic rule, plus every reader core/exec-command.ts knows (base64, xxd, od, strings, dd, cp, tar, openssl, curl, shell -c scripts…). ' +
+    'Elastic rule, plus every reader core/detection/exec-command.ts knows (base64, xxd, od, strings, dd, cp, tar, openssl, curl, shell -c scripts…). ' +
     'Unlike the Elastic rule, an interactive terminal is not required (Elastic dropped that clause too, detection-rules PR #6518, and ' +
     'Tracee file events carry no terminal): facts.tty says whether one was attached. A read-only open counts, which the Elastic rule\'s ' +
     'sensor cannot see. The finding names the Kubernetes user whose kubectl exec started the process, from the same scan\'s ' +

@@ -1,11 +1,11 @@
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
-import type { AuditEvent } from '../core/event.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sAuditEventJson, type K8sEventInit } from '../core/example-records.js';
-import { nodeName } from '../core/k8s-identity.js';
-import { isKubeletUserAgent } from '../core/kubelet.js';
-import { defineRule, earlierRunEvidence } from '../core/rule.js';
-import { ADDRESS_BASELINE_MS, addressBaselineKey } from '../core/address-book.js';
+import type { AuditEvent } from '../core/model/event.js';
+import { asAks, asEks, asGke, k8sEvent, type K8sAuditEventJson, type K8sEventInit } from '../examples/audit-records.js';
+import { nodeName } from '../core/detection/identity.js';
+import { isKubeletUserAgent } from '../core/detection/kubelet.js';
+import { defineRule, earlierRunEvidence } from '../core/model/rule.js';
+import { ADDRESS_BASELINE_MS, addressBaselineKey } from '../core/detection/address-book.js';
 
 const options = z.object({
   /**

@@ -1,9 +1,9 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
-import { SKIPPED_BODY_MARKER, type AuditEvent } from '../core/event.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../core/example-records.js';
-import { classifyIdentity } from '../core/k8s-identity.js';
-import { defineRule } from '../core/rule.js';
+import { SKIPPED_BODY_MARKER, type AuditEvent } from '../core/model/event.js';
+import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
+import { classifyIdentity } from '../core/detection/identity.js';
+import { defineRule } from '../core/model/rule.js';
 
 /** Node directories that hold the kubelet and control-plane credentials (docs/rules-cert-theft.md; Falco sensitive mounts). */
 const CREDENTIAL_DIRS: readonly string[] = Object.freeze(['/etc/kubernetes', '/var/lib/kubelet']);

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { execCommand, readsPrivateKey, sensitiveReads } from '../core/exec-command.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../core/example-records.js';
-import { defineRule } from '../core/rule.js';
-import { DEFAULT_HOST_MOUNT_PREFIXES } from '../core/sensitive-paths.js';
+import { execCommand, readsPrivateKey, sensitiveReads } from '../core/detection/exec-command.js';
+import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
+import { defineRule } from '../core/model/rule.js';
+import { DEFAULT_HOST_MOUNT_PREFIXES } from '../core/detection/sensitive-paths.js';
 
 const options = z.object({
   /** Mount points of the node filesystem inside pods; `kubectl debug node/…` uses /host. */

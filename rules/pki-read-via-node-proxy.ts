@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { execCommand, readsPrivateKey, sensitiveReads } from '../core/exec-command.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../core/example-records.js';
-import { classifyIdentity } from '../core/k8s-identity.js';
-import { kubeletProxyPath } from '../core/kubelet.js';
-import { defineRule } from '../core/rule.js';
-import { DEFAULT_HOST_MOUNT_PREFIXES } from '../core/sensitive-paths.js';
+import { execCommand, readsPrivateKey, sensitiveReads } from '../core/detection/exec-command.js';
+import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
+import { classifyIdentity } from '../core/detection/identity.js';
+import { kubeletProxyPath } from '../core/detection/kubelet.js';
+import { defineRule } from '../core/model/rule.js';
+import { DEFAULT_HOST_MOUNT_PREFIXES } from '../core/detection/sensitive-paths.js';
 
 /** Kubelet API endpoints that run commands or open streams into containers (Elastic AKS kubelet-proxy rule). */
 const COMMAND_ENDPOINTS: readonly string[] = Object.freeze(['exec', 'run', 'attach', 'portforward', 'cri']);

@@ -1,9 +1,9 @@
-import { ADDRESS_BASELINE_MS, addressBaselineKey, addressesIn, addressEvidence } from '../core/address-book.js';
-import type { AuditEvent } from '../core/event.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../core/example-records.js';
-import { classifyIdentity } from '../core/k8s-identity.js';
-import { isKubeletUserAgent } from '../core/kubelet.js';
-import { defineRule, earlierRunEvidence, type EventHistory } from '../core/rule.js';
+import { ADDRESS_BASELINE_MS, addressBaselineKey, addressesIn, addressEvidence } from '../core/detection/address-book.js';
+import type { AuditEvent } from '../core/model/event.js';
+import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
+import { classifyIdentity } from '../core/detection/identity.js';
+import { isKubeletUserAgent } from '../core/detection/kubelet.js';
+import { defineRule, earlierRunEvidence, type EventHistory } from '../core/model/rule.js';
 import {
   UNVERIFIED,
   clientAddress,
@@ -11,7 +11,7 @@ import {
   describeRead,
   isDenied,
   secretRead,
-} from '../core/secret-scope.js';
+} from '../core/detection/secret-scope.js';
 
 const KUBELET_UA = 'kubelet/v1.30.2 (linux/amd64) kubernetes/3968350';
 const EKS_NODE = 'system:node:ip-10-0-1-23.eu-west-1.compute.internal';

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { ADDRESS_BASELINE_MS, addressBaselineKey, addressesIn, addressEvidence } from '../core/address-book.js';
-import type { AuditEvent } from '../core/event.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../core/example-records.js';
-import { classifyIdentity } from '../core/k8s-identity.js';
-import { defineRule, earlierRunEvidence, type EventHistory } from '../core/rule.js';
-import { maxSeverity, type Severity } from '../core/severity.js';
-import { allowlistOf, secretAllowlistOptions } from '../core/secret-readers.js';
+import { ADDRESS_BASELINE_MS, addressBaselineKey, addressesIn, addressEvidence } from '../core/detection/address-book.js';
+import type { AuditEvent } from '../core/model/event.js';
+import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
+import { classifyIdentity } from '../core/detection/identity.js';
+import { defineRule, earlierRunEvidence, type EventHistory } from '../core/model/rule.js';
+import { maxSeverity, type Severity } from '../core/model/severity.js';
+import { allowlistOf, secretAllowlistOptions } from '../core/detection/secret-readers.js';
 import {
   UNVERIFIED,
   clientAddress,
@@ -17,7 +17,7 @@ import {
   podBinding,
   secretRead,
   userAgentOutsidePod,
-} from '../core/secret-scope.js';
+} from '../core/detection/secret-scope.js';
 
 const options = z.object({ ...secretAllowlistOptions });
 type Options = z.infer<typeof options>;

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { eventTimeMs, type AuditEvent } from '../core/event.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../core/example-records.js';
-import { classifyIdentity, type IdentityTables } from '../core/k8s-identity.js';
-import { isKubeletUserAgent } from '../core/kubelet.js';
-import { defineRule, earlierRunEvidence } from '../core/rule.js';
-import { allowlistOf, secretAllowlistOptions } from '../core/secret-readers.js';
+import { eventTimeMs, type AuditEvent } from '../core/model/event.js';
+import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
+import { classifyIdentity, type IdentityTables } from '../core/detection/identity.js';
+import { isKubeletUserAgent } from '../core/detection/kubelet.js';
+import { defineRule, earlierRunEvidence } from '../core/model/rule.js';
+import { allowlistOf, secretAllowlistOptions } from '../core/detection/secret-readers.js';
 import {
   controlPlaneReader,
   describeClient,
@@ -13,7 +13,7 @@ import {
   matchController,
   secretRead,
   type SecretRead,
-} from '../core/secret-scope.js';
+} from '../core/detection/secret-scope.js';
 
 const options = z.object({
   /**

@@ -1,9 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLOUDS } from '../core/event.js';
-import type { AnyRule } from '../core/rule.js';
-import { RULE_DOC_FAMILIES, RULE_FAMILY, ruleHeading, type RuleDocFamily } from '../core/rule-docs.js';
+import { CLOUDS } from '../core/model/event.js';
+import type { AnyRule } from '../core/model/rule.js';
+import { RULE_DOC_FAMILIES, RULE_FAMILY, ruleHeading, type RuleDocFamily } from '../core/model/rule-docs.js';
 import { RULES } from '../rules/index.js';
 
 /**
@@ -81,7 +81,7 @@ export function familyPath(family: RuleDocFamily): string {
   return join(repoRoot(), RULE_DOC_FAMILIES[family].file);
 }
 
-/** Rules that have no family: each must be added to core/rule-docs.ts. */
+/** Rules that have no family: each must be added to core/model/rule-docs.ts. */
 export function undocumented(rules: readonly AnyRule[]): string[] {
   return rules.filter((r) => RULE_FAMILY[r.id] === undefined).map((r) => r.id);
 }
@@ -89,7 +89,7 @@ export function undocumented(rules: readonly AnyRule[]): string[] {
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const missing = undocumented(RULES);
   if (missing.length > 0) {
-    process.stderr.write(`gen-rule-docs: no docs family for ${missing.join(', ')}; add them to RULE_FAMILY in core/rule-docs.ts\n`);
+    process.stderr.write(`gen-rule-docs: no docs family for ${missing.join(', ')}; add them to RULE_FAMILY in core/model/rule-docs.ts\n`);
     process.exit(2);
   }
   for (const family of Object.keys(RULE_DOC_FAMILIES) as RuleDocFamily[]) {

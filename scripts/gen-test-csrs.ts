@@ -8,7 +8,7 @@ import * as x509 from '@peculiar/x509';
 /**
  * Generates the CSRs and certificates the CSR rules' examples carry (rules/data/csr-samples.ts),
  * with real RSA and EC keys. Rule examples must be plain data (no randomness when rules are
- * evaluated), so this runs once and its output is committed; test/core/csr.test.ts uses the
+ * evaluated), so this runs once and its output is committed; test/core/detection/csr.test.ts uses the
  * same functions to generate fresh requests at test time.
  *
  *   npx esbuild scripts/gen-test-csrs.ts --bundle --platform=node --format=esm --packages=external \

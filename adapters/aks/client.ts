@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { LogsQueryClient, LogsQueryResultStatus, type LogsTable } from '@azure/monitor-query-logs';
-import { ConfigError, SourceError } from '../../core/errors.js';
+import { ConfigError, SourceError } from '../../core/model/errors.js';
 
 /**
  * The Log Analytics side of the AKS source: building the `LogsQueryClient` (credential,

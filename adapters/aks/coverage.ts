@@ -1,4 +1,4 @@
-import type { CoverageNotice } from '../../core/source.js';
+import type { CoverageNotice } from '../../core/model/source.js';
 import type { AksTableSource } from './filter.js';
 
 /**

@@ -1,5 +1,5 @@
-import type { NeedsUnion } from '../../core/needs.js';
-import type { ScanWindow } from '../../core/source.js';
+import type { NeedsUnion } from '../../core/model/needs.js';
+import type { ScanWindow } from '../../core/model/source.js';
 
 /**
  * The KQL the AKS source sends to Log Analytics (https://learn.microsoft.com/azure/azure-monitor/logs/api/overview): a window on ingestion

@@ -1,4 +1,4 @@
-import type { Origin } from '../../core/event.js';
+import type { Origin } from '../../core/model/event.js';
 import {
   isObject,
   k8sEventToAudit,
@@ -6,8 +6,8 @@ import {
   parseK8sEventText,
   type JsonObject,
   type K8sEventContext,
-} from '../../core/k8s-audit.js';
-import { rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/parse-result.js';
+} from '../k8s/parse.js';
+import { rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/model/parse-result.js';
 
 /**
  * AKS audit logs (docs/source-aks.md; https://learn.microsoft.com/azure/azure-monitor/reference/tables/aksaudit) in their three shapes:

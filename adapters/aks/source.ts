@@ -1,8 +1,8 @@
 import type { LogsQueryClient } from '@azure/monitor-query-logs';
-import { ConfigError, SourceError } from '../../core/errors.js';
-import type { Origin } from '../../core/event.js';
-import type { ParseHints, ParseOutcome } from '../../core/parse-result.js';
-import type { CoverageNotice, LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/source.js';
+import { ConfigError, SourceError } from '../../core/model/errors.js';
+import type { Origin } from '../../core/model/event.js';
+import type { ParseHints, ParseOutcome } from '../../core/model/parse-result.js';
+import type { CoverageNotice, LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/model/source.js';
 import { createLogsClient, runQuery, type AksClientOptions, type QueryOutcome } from './client.js';
 import { AKS_CLUSTER_NAME, buildDataQuery, buildProbeQuery, type AksLayout, type AksTableSource } from './filter.js';
 import { parseAksAuditRow, parseAzureDiagnosticsRow } from './parse.js';

@@ -1,7 +1,7 @@
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { ConfigError, describeError } from '../../core/errors.js';
+import { ConfigError, describeError } from '../../core/model/errors.js';
 
 /**
  * FilterLogEvents allows 5 TPS per account and Region, shared by every caller: the SDK's

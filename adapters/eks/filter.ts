@@ -1,4 +1,4 @@
-import type { NeedsUnion } from '../../core/needs.js';
+import type { NeedsUnion } from '../../core/model/needs.js';
 
 /**
  * The CloudWatch Logs filter pattern compiled from the enabled rules' needs, so FilterLogEvents

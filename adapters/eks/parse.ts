@@ -1,6 +1,6 @@
-import { originWith, type Origin } from '../../core/event.js';
-import { isObject, parseK8sEventText, type JsonObject, type K8sEventContext } from '../../core/k8s-audit.js';
-import { rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/parse-result.js';
+import { originWith, type Origin } from '../../core/model/event.js';
+import { isObject, parseK8sEventText, type JsonObject, type K8sEventContext } from '../k8s/parse.js';
+import { rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/model/parse-result.js';
 
 /**
  * EKS control-plane logs in CloudWatch (https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html): a log event

@@ -1,5 +1,5 @@
-import { SourceError } from '../../core/errors.js';
-import type { ScanWindow } from '../../core/source.js';
+import { SourceError } from '../../core/model/errors.js';
+import type { ScanWindow } from '../../core/model/source.js';
 
 /** How far a window's read got, for the message of a failure part-way. */
 export interface ReadProgress {

@@ -1,7 +1,7 @@
 import { CloudWatchLogsClient, FilterLogEventsCommand, type FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
-import { ConfigError, SourceError } from '../../core/errors.js';
-import type { ParseOutcome } from '../../core/parse-result.js';
-import type { LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/source.js';
+import { ConfigError, SourceError } from '../../core/model/errors.js';
+import type { ParseOutcome } from '../../core/model/parse-result.js';
+import type { LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/model/source.js';
 import { cloudWatchLogsFor } from './client.js';
 import { compileEksFilter, withCutLineQuery, type EksQuery } from './filter.js';
 import { parse } from './parse.js';

@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import { originWith, type Origin } from '../../core/event.js';
+import { originWith, type Origin } from '../../core/model/event.js';
 import {
   isK8sAuditEvent,
   isObject,
@@ -8,13 +8,13 @@ import {
   salvageK8sEvent,
   type JsonObject,
   type K8sEventContext,
-} from '../../core/k8s-audit.js';
-import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../../core/json-prefix.js';
-import { rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/parse-result.js';
+} from '../k8s/parse.js';
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../k8s/json-prefix.js';
+import { rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/model/parse-result.js';
 import { isAksAuditRow, isAksDiagnosticRecord, isAzureDiagnosticsRow, parseAksAuditRow, parseAksRecord, parseAzureDiagnosticsRow } from '../aks/parse.js';
 import { clusterOfLogGroup, isCloudWatchEvent, isSubscriptionPayload, parseEksRecord, parseEksSubscription } from '../eks/parse.js';
 import { isGkeLogEntry, parseGkeRecord } from '../gke/parse.js';
-import { detectRuntimeRecord, detectRuntimeSubscription } from '../runtime/detect.js';
+import { detectRuntimeRecord, detectRuntimeSubscription } from '../sensors/detect.js';
 
 /**
  * Auto-detection of one parsed JSON value (docs/input-formats.md): every shape any adapter accepts,
@@ -117,7 +117,7 @@ function detectObject(v: JsonObject, origin: Origin, hints: ParseHints, depth: n
   if (isK8sAuditEvent(v)) return [k8sEventToAudit(v, rawEventContext(origin, hints))];
   const pubsub = pubsubMessageOf(v);
   if (pubsub !== undefined) return fromPubsub(pubsub, origin, hints, depth);
-  // Runtime sensor lines (Tracee, Falco), bare or in the log services' envelopes (adapters/runtime/detect.ts).
+  // Runtime sensor lines (Tracee, Falco), bare or in the log services' envelopes (adapters/sensors/detect.ts).
   const runtime = detectRuntimeRecord(v, origin, hints);
   if (runtime !== undefined) return runtime;
   if (isCloudWatchEvent(v)) return [parseEksRecord(v, origin, hints)];

@@ -1,4 +1,4 @@
-import type { AnyRule, RuleNeeds } from '../../core/rule.js';
+import type { AnyRule, RuleNeeds } from '../../core/model/rule.js';
 import { parseResourceName } from '../gke/resource-name.js';
 
 /**

@@ -1,6 +1,6 @@
-import { ConfigError } from '../../core/errors.js';
-import type { NeedsUnion } from '../../core/needs.js';
-import type { ScanWindow } from '../../core/source.js';
+import { ConfigError } from '../../core/model/errors.js';
+import type { NeedsUnion } from '../../core/model/needs.js';
+import type { ScanWindow } from '../../core/model/source.js';
 
 /**
  * The Cloud Logging query (entries.list `filter`) for one project and window, with the enabled

@@ -1,7 +1,7 @@
-import { originWith, type AuditEvent, type Origin, type Target, type UserInfo } from '../../core/event.js';
-import { isObject, normaliseTime, stableId, type JsonObject } from '../../core/k8s-audit.js';
-import { deriveAuth } from '../../core/k8s-identity.js';
-import { parsed, rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/parse-result.js';
+import { originWith, type AuditEvent, type Origin, type Target, type UserInfo } from '../../core/model/event.js';
+import { isObject, normaliseTime, stableId, type JsonObject } from '../k8s/parse.js';
+import { deriveAuth } from '../../core/detection/identity.js';
+import { parsed, rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/model/parse-result.js';
 import { parseResourceName } from './resource-name.js';
 import { gkeOutcome } from './status.js';
 
@@ -126,7 +126,7 @@ export function parseGkeRecord(record: unknown, origin: Origin, hints: ParseHint
     const m = parseResourceName(resourceName);
     if (m.kind === 'unmatched') return rejected(at, 'unsupported-resource-path', `resourceName ${JSON.stringify(m.path).slice(0, 300)} (method ${method})`);
     target = m.target;
-    // A proxied path is what the raw Event's requestURI carries (core/kubelet.ts reads it there);
+    // A proxied path is what the raw Event's requestURI carries (core/detection/kubelet.ts reads it there);
     // GKE logs no query string, so the URI has none.
     if (m.proxyPath !== undefined) requestURI = `${apiPrefix(target)}${resourceName.slice(resourceName.indexOf('/', resourceName.indexOf('/') + 1))}`;
   }

@@ -1,4 +1,4 @@
-import type { Target } from '../../core/event.js';
+import type { Target } from '../../core/model/event.js';
 
 /**
  * GKE `protoPayload.resourceName` → target (docs/source-gke.md). The path is

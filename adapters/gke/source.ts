@@ -1,9 +1,9 @@
 import { Logging } from '@google-cloud/logging';
 import { credentials } from '@grpc/grpc-js';
-import { ConfigError, SourceError } from '../../core/errors.js';
-import type { Origin } from '../../core/event.js';
-import { rejected, type ParseOutcome } from '../../core/parse-result.js';
-import type { CoverageNotice, LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/source.js';
+import { ConfigError, SourceError } from '../../core/model/errors.js';
+import type { Origin } from '../../core/model/event.js';
+import { rejected, type ParseOutcome } from '../../core/model/parse-result.js';
+import type { CoverageNotice, LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/model/source.js';
 import { buildGkeFilter, dataAccessProbeFilter, validateCluster, validateProject, type GkeFilterInput } from './filter.js';
 import { EntryDecodeError, logEntryToJson } from './log-entry.js';
 import { parseGkeRecord } from './parse.js';

@@ -1,4 +1,4 @@
-import type { Outcome } from '../../core/event.js';
+import type { Outcome } from '../../core/model/event.js';
 
 /**
  * GKE logs a google.rpc.Status (gRPC code) instead of the HTTP status (https://cloud.google.com/logging/docs/reference/audit/auditlog/rest/Shared.Types/AuditLog).

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { resolveDetectionConfig, type ResolvedDetectionConfig } from '../../core/detection-config.js';
-import { ConfigError, describeError } from '../../core/errors.js';
-import { DEFAULT_IDENTITY_TABLES } from '../../core/k8s-identity.js';
-import type { AnyRule } from '../../core/rule.js';
+import { resolveDetectionConfig, type ResolvedDetectionConfig } from '../../core/engine/detection-config.js';
+import { ConfigError, describeError } from '../../core/model/errors.js';
+import { DEFAULT_IDENTITY_TABLES } from '../../core/detection/identity.js';
+import type { AnyRule } from '../../core/model/rule.js';
 
 /** The `--config FILE` of `scan` and `watch`: the same schema as the functions' CREDWATCH_CONFIG. */
 export type ResolvedConfig = ResolvedDetectionConfig;

@@ -1,7 +1,7 @@
 import stringWidth from 'string-width';
 import wrapAnsi from 'wrap-ansi';
-import type { Alert } from '../../core/finding.js';
-import { severityRank, type Severity } from '../../core/severity.js';
+import type { Alert } from '../../core/model/finding.js';
+import { severityRank, type Severity } from '../../core/model/severity.js';
 import { paintBold, paintDim, paintSeverity, type TerminalStyle } from './terminal.js';
 
 /**

@@ -1,5 +1,5 @@
-import { SourceError } from '../../core/errors.js';
-import type { LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/source.js';
+import { SourceError } from '../../core/model/errors.js';
+import type { LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/model/source.js';
 import { withDeadline } from './live-credentials.js';
 import { describeSourceFailure, LiveSourceError, apiName, type Cloud } from './source-failure.js';
 

@@ -1,6 +1,6 @@
-import { ConfigError } from '../../core/errors.js';
-import type { LogSource } from '../../core/source.js';
-import { sensorContainers } from '../../adapters/runtime/sensor-containers.js';
+import { ConfigError } from '../../core/model/errors.js';
+import type { LogSource } from '../../core/model/source.js';
+import { sensorContainers } from '../../adapters/sensors/sensor-containers.js';
 
 /**
  * Builds the live sources named on the command line. Each cloud's adapter is imported only when
@@ -24,7 +24,7 @@ export interface GkeFlags {
   endpoint?: string;
 }
 
-/** What every runtime source takes beside its cloud's flags (adapters/runtime/*-source.ts). */
+/** What every runtime source takes beside its cloud's flags (adapters/sensors/*-source.ts). */
 export interface RuntimeFlags {
   /** Container names of the sensor pods; the adapters default to tracee and falco. */
   sensorContainers?: string[];
@@ -67,15 +67,15 @@ export const lazySourceFactories: Required<SourceFactories> = {
     return createGkeSource({ ...opts, logging, gaxOptions: GKE_CALL_OPTIONS });
   },
   async eksRuntime(opts, audit) {
-    const [{ createEksRuntimeSource }, client] = await Promise.all([import('../../adapters/runtime/eks-source.js'), checkedCloudWatchClient(opts, '--eks-runtime')]);
+    const [{ createEksRuntimeSource }, client] = await Promise.all([import('../../adapters/eks/runtime-source.js'), checkedCloudWatchClient(opts, '--eks-runtime')]);
     return createEksRuntimeSource({ ...opts, client, audit });
   },
   async aksRuntime(opts, audit) {
-    const [{ createAksRuntimeSource }, credential] = await Promise.all([import('../../adapters/runtime/aks-source.js'), checkedAzureCredential(`--aks-runtime ${opts.workspaceId}`)]);
+    const [{ createAksRuntimeSource }, credential] = await Promise.all([import('../../adapters/aks/runtime-source.js'), checkedAzureCredential(`--aks-runtime ${opts.workspaceId}`)]);
     return createAksRuntimeSource({ ...opts, ...(credential === undefined ? {} : { credential }), audit });
   },
   async gkeRuntime(opts, audit) {
-    const [{ createGkeRuntimeSource }, logging] = await Promise.all([import('../../adapters/runtime/gke-source.js'), checkedLogging(opts, `--gke-runtime ${opts.projects.join(',')}`)]);
+    const [{ createGkeRuntimeSource }, logging] = await Promise.all([import('../../adapters/gke/runtime-source.js'), checkedLogging(opts, `--gke-runtime ${opts.projects.join(',')}`)]);
     return createGkeRuntimeSource({ ...opts, logging, audit, gaxOptions: GKE_CALL_OPTIONS });
   },
 };

@@ -1,9 +1,9 @@
-import { CLOUDS } from '../../core/event.js';
-import { describeOrigin, topRejections, type PipelineTally } from '../../core/pipeline.js';
-import type { AnyRule } from '../../core/rule.js';
-import { ruleDocsLink } from '../../core/rule-docs.js';
-import { SEVERITIES } from '../../core/severity.js';
-import type { CoverageNotice } from '../../core/source.js';
+import { CLOUDS } from '../../core/model/event.js';
+import { describeOrigin, topRejections, type PipelineTally } from '../../core/engine/pipeline.js';
+import type { AnyRule } from '../../core/model/rule.js';
+import { ruleDocsLink } from '../../core/model/rule-docs.js';
+import { SEVERITIES } from '../../core/model/severity.js';
+import type { CoverageNotice } from '../../core/model/source.js';
 import stringWidth from 'string-width';
 import wrapAnsi from 'wrap-ansi';
 import { paintBold, paintSeverity, type TerminalStyle } from './terminal.js';

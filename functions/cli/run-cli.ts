@@ -1,7 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { CredwatchError, describeError } from '../../core/errors.js';
-import type { AnyRule } from '../../core/rule.js';
-import { SEVERITIES, type Severity } from '../../core/severity.js';
+import { CredwatchError, describeError } from '../../core/model/errors.js';
+import type { AnyRule } from '../../core/model/rule.js';
+import { SEVERITIES, type Severity } from '../../core/model/severity.js';
 import { readInputs } from '../../adapters/file/read.js';
 import { RULES } from '../../rules/index.js';
 import { demoInputs, findDemoDir } from './demo-data.js';

@@ -1,7 +1,7 @@
-import { ConfigError } from '../../core/errors.js';
-import type { AnyRule } from '../../core/rule.js';
-import { selectRules as selectFromRegistry, splitIds } from '../../core/rule-selection.js';
-import type { ScanWindow } from '../../core/source.js';
+import { ConfigError } from '../../core/model/errors.js';
+import type { AnyRule } from '../../core/model/rule.js';
+import { selectRules as selectFromRegistry, splitIds } from '../../core/engine/rule-selection.js';
+import type { ScanWindow } from '../../core/model/source.js';
 
 /**
  * Validation of `scan` flags that commander cannot check by itself. Each error is a ConfigError

@@ -1,4 +1,4 @@
-import { CredwatchError } from '../../core/errors.js';
+import { CredwatchError } from '../../core/model/errors.js';
 
 /**
  * One line per failed live source: what went wrong and the command that fixes it. SDK errors

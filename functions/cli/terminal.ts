@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import type { Severity } from '../../core/severity.js';
+import type { Severity } from '../../core/model/severity.js';
 
 /**
  * How the findings output looks on the stream it goes to: a width to fit and whether to colour.

@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import type { ParseHints, ParseOutcome } from '../../core/parse-result.js';
+import type { ParseHints, ParseOutcome } from '../../core/model/parse-result.js';
 import type { LinePrefilter } from '../../adapters/file/prefilter.js';
 
 /** The process surface the CLI uses; tests pass in-memory streams and run it in-process. */

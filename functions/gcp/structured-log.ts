@@ -1,4 +1,4 @@
-import type { RunSummary, SourceRunSummary } from '../../core/scan.js';
+import type { RunSummary, SourceRunSummary } from '../../core/scan/scan.js';
 
 /**
  * One line of structured logging. Cloud Run functions send each JSON line written to stdout to

@@ -1,4 +1,4 @@
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError } from '../../core/model/errors.js';
 
 /**
  * Which clouds' adapters (and SDKs) a deploy bundles. The functions' bundlers replace

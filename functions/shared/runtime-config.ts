@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { ConfigError } from '../../core/errors.js';
-import { DEFAULT_SCAN_SETTINGS, type ScanSettings } from '../../core/scan.js';
-import { SEVERITIES } from '../../core/severity.js';
+import { ConfigError } from '../../core/model/errors.js';
+import { DEFAULT_SCAN_SETTINGS, type ScanSettings } from '../../core/scan/scan.js';
+import { SEVERITIES } from '../../core/model/severity.js';
 
 /**
  * Configuration of the scheduled functions, from environment variables. infra/ sets exactly these

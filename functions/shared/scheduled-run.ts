@@ -1,11 +1,11 @@
-import { resolveDetectionConfig } from '../../core/detection-config.js';
-import { ConfigError, describeError } from '../../core/errors.js';
-import type { AnyRule } from '../../core/rule.js';
-import { selectRules } from '../../core/rule-selection.js';
-import { runScan, type RunSummary } from '../../core/scan.js';
-import type { AlertSink } from '../../core/sinks/sink.js';
-import type { LogSource, ScanWindow, SourcePage } from '../../core/source.js';
-import type { StateStore } from '../../core/state/store.js';
+import { resolveDetectionConfig } from '../../core/engine/detection-config.js';
+import { ConfigError, describeError } from '../../core/model/errors.js';
+import type { AnyRule } from '../../core/model/rule.js';
+import { selectRules } from '../../core/engine/rule-selection.js';
+import { runScan, type RunSummary } from '../../core/scan/scan.js';
+import type { AlertSink } from '../../core/scan/sinks/sink.js';
+import type { LogSource, ScanWindow, SourcePage } from '../../core/model/source.js';
+import type { StateStore } from '../../core/scan/state/store.js';
 import { RULES } from '../../rules/index.js';
 import { notBundled } from './bundled-clouds.js';
 import type { CommonRuntimeConfig, SourceSpec } from './runtime-config.js';
@@ -54,7 +54,7 @@ async function buildRuntimeSource(spec: RuntimeSpec): Promise<LogSource> {
   switch (spec.cloud) {
     case 'eks-runtime': {
       if (process.env['CREDWATCH_OMIT_EKS'] !== 'true') {
-        const { createEksRuntimeSource } = await import('../../adapters/runtime/eks-source.js');
+        const { createEksRuntimeSource } = await import('../../adapters/eks/runtime-source.js');
         const audit = correlate ? await buildLiveSource({ cloud: 'eks', cluster: spec.cluster, ...(spec.region === undefined ? {} : { region: spec.region }), ...(spec.roleArn === undefined ? {} : { roleArn: spec.roleArn }) }) : undefined;
         return createEksRuntimeSource({
           ...common,
@@ -69,7 +69,7 @@ async function buildRuntimeSource(spec: RuntimeSpec): Promise<LogSource> {
     }
     case 'aks-runtime': {
       if (process.env['CREDWATCH_OMIT_AKS'] !== 'true') {
-        const { createAksRuntimeSource } = await import('../../adapters/runtime/aks-source.js');
+        const { createAksRuntimeSource } = await import('../../adapters/aks/runtime-source.js');
         const audit = correlate ? await buildLiveSource({ cloud: 'aks', workspaceId: spec.workspaceId, ...common }) : undefined;
         return createAksRuntimeSource({ ...common, workspaceId: spec.workspaceId, ...(audit === undefined ? {} : { audit }) });
       }
@@ -77,7 +77,7 @@ async function buildRuntimeSource(spec: RuntimeSpec): Promise<LogSource> {
     }
     case 'gke-runtime': {
       if (process.env['CREDWATCH_OMIT_GKE'] !== 'true') {
-        const { createGkeRuntimeSource } = await import('../../adapters/runtime/gke-source.js');
+        const { createGkeRuntimeSource } = await import('../../adapters/gke/runtime-source.js');
         const audit = correlate ? await buildLiveSource({ cloud: 'gke', projects: spec.projects, ...common }) : undefined;
         return createGkeRuntimeSource({ ...common, projects: spec.projects, ...(audit === undefined ? {} : { audit }) });
       }

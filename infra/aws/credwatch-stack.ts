@@ -13,7 +13,7 @@ import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { DYNAMO_KEY, DYNAMO_TTL_ATTRIBUTE } from '../../core/state/dynamodb-store.js';
+import { DYNAMO_KEY, DYNAMO_TTL_ATTRIBUTE } from '../../core/scan/state/dynamodb-store.js';
 import { ENV } from '../../functions/shared/runtime-config.js';
 import { addAlarms } from './alarms.js';
 import { HANDLER_BUNDLE, HANDLER_ENTRY, HANDLER_EXPORT, handlerDefines, LOCK_FILE, REPO_ROOT } from './handler-bundle.js';

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { resolveDetectionConfig } from '../../core/detection-config.js';
-import { describeError } from '../../core/errors.js';
-import { selectRules } from '../../core/rule-selection.js';
-import { SEVERITIES, type Severity } from '../../core/severity.js';
+import { resolveDetectionConfig } from '../../core/engine/detection-config.js';
+import { describeError } from '../../core/model/errors.js';
+import { selectRules } from '../../core/engine/rule-selection.js';
+import { SEVERITIES, type Severity } from '../../core/model/severity.js';
 import type { SourceSpec } from '../../functions/shared/runtime-config.js';
 import { RULES } from '../../rules/index.js';
 import { parseSchedule, ScheduleError } from './schedule.js';

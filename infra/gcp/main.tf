@@ -2,7 +2,7 @@ locals {
   gke_projects    = length(var.gke_projects) > 0 ? var.gke_projects : [var.project]
   source_dir      = coalesce(var.function_source_dir, "${path.module}/../../dist/gcp-function")
   firestore_where = coalesce(var.firestore_location, var.region)
-  # Must be the collection core/state/firestore-store.ts writes (FIRESTORE_DEFAULT_COLLECTION) and its TTL field.
+  # Must be the collection core/scan/state/firestore-store.ts writes (FIRESTORE_DEFAULT_COLLECTION) and its TTL field.
   state_collection = "credwatch"
   ttl_field        = "expiresAt"
   function_name    = "credwatch-scan"

@@ -1,5 +1,5 @@
-import { k8sEvent, type K8sAuditEventJson, type K8sEventInit } from '../../core/example-records.js';
-import { SIGNERS } from '../../core/csr-subject.js';
+import { k8sEvent, type K8sAuditEventJson, type K8sEventInit } from '../../examples/audit-records.js';
+import { SIGNERS } from '../../core/detection/csr-subject.js';
 import { b64 } from './csr-samples.js';
 
 /**

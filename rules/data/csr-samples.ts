@@ -1,4 +1,4 @@
-import { decodeIssuedCertificate } from '../../core/csr.js';
+import { decodeIssuedCertificate } from '../../core/detection/csr.js';
 import * as pems from './csr-pems.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { K8sEventInit } from '../../core/example-records.js';
+import type { K8sEventInit } from '../../examples/audit-records.js';
 import { APP_UA, CERT_MANAGER_UA, KCM_SHARED_UA, KUBECTL, KUBELET_UA, SCHEDULER_UA, type DemoNode, type Person } from './clusters.js';
 import type { TrafficContext } from './traffic-context.js';
 

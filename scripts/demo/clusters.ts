@@ -1,4 +1,4 @@
-import type { Cloud } from '../../core/event.js';
+import type { Cloud } from '../../core/model/event.js';
 
 /**
  * The three demo clusters: who lives in them (nodes with their addresses, controllers, people)

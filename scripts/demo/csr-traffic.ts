@@ -1,4 +1,4 @@
-import type { K8sEventInit } from '../../core/example-records.js';
+import type { K8sEventInit } from '../../examples/audit-records.js';
 import { KUBELET_UA, type DemoCluster, type DemoNode } from './clusters.js';
 import { base64, csrPem } from './pki.js';
 import type { TrafficContext } from './traffic-context.js';

@@ -1,4 +1,4 @@
-import { asAks, asGke, k8sEvent, type K8sAuditEventJson } from '../../core/example-records.js';
+import { asAks, asGke, k8sEvent, type K8sAuditEventJson } from '../../examples/audit-records.js';
 import type { DemoCluster } from './clusters.js';
 import type { Prng } from './prng.js';
 import type { TimedEvent } from './traffic-context.js';

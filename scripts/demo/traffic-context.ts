@@ -1,4 +1,4 @@
-import type { K8sEventInit } from '../../core/example-records.js';
+import type { K8sEventInit } from '../../examples/audit-records.js';
 import type { DemoCluster } from './clusters.js';
 import { auditTime, Prng } from './prng.js';
 

@@ -13,8 +13,8 @@ import { compilePrefilter } from '../../adapters/file/prefilter.js';
 import { readInputs } from '../../adapters/file/read.js';
 import { writeClusterTraffic } from '../../bench/cluster-traffic.js';
 import { generateBenchFile } from '../../bench/generate.js';
-import { Engine } from '../../core/engine.js';
-import { Pipeline } from '../../core/pipeline.js';
+import { Engine } from '../../core/engine/engine.js';
+import { Pipeline } from '../../core/engine/pipeline.js';
 import { RULES } from '../../rules/index.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;

@@ -1,6 +1,6 @@
 import { Readable, Writable } from 'node:stream';
 import { runCli, type CliDeps } from '../../functions/cli/run-cli.js';
-import { defineRule } from '../../core/rule.js';
+import { defineRule } from '../../core/model/rule.js';
 
 /** Runs the CLI in-process with in-memory streams; returns the exit code and what it wrote. */
 export async function cli(argv: string[], deps: CliDeps = {}, env: NodeJS.ProcessEnv = {}, stdinText = '', terminal?: { isTTY: boolean; columns: number }) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asGke, k8sEvent, KUBECTL_UA } from '../../core/example-records.js';
+import { asGke, k8sEvent, KUBECTL_UA } from '../../examples/audit-records.js';
 import { FakeCloudLogging } from '../fakes/cloud-logging.js';
 import { closedPort, isolatedEnv, limited, runCredwatch, silentPort, type ProcessResult } from './cli-process.js';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseAnyRecord } from '../../adapters/file/detect.js';
-import { asEks, asGke, k8sEvent } from '../../core/example-records.js';
-import { SourceError } from '../../core/errors.js';
-import type { LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/source.js';
+import { asEks, asGke, k8sEvent } from '../../examples/audit-records.js';
+import { SourceError } from '../../core/model/errors.js';
+import type { LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/model/source.js';
 import type { AksFlags, EksFlags, GkeFlags, SourceFactories } from '../../functions/cli/live-sources.js';
 import { cli, TEST_RULES } from './cli-harness.js';
 

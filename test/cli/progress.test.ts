@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { k8sEvent } from '../../core/example-records.js';
+import { k8sEvent } from '../../examples/audit-records.js';
 import { runCli } from '../../functions/cli/run-cli.js';
 import { PROGRESS_MIN_BYTES, startProgress, totalInputBytes } from '../../functions/cli/progress.js';
 import { TEST_RULES } from './cli-harness.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { asAks, k8sEvent } from '../../core/example-records.js';
+import { asAks, k8sEvent } from '../../examples/audit-records.js';
 import { RULES } from '../../rules/index.js';
 import { FakeLogAnalytics } from '../fakes/log-analytics.js';
 import { cli, TEST_RULES } from './cli-harness.js';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { asEks, k8sEvent } from '../../core/example-records.js';
+import { asEks, k8sEvent } from '../../examples/audit-records.js';
 import { RULES } from '../../rules/index.js';
 import { FakeCloudWatchLogs, type SeedEvent } from '../fakes/cloudwatch-logs.js';
 import { cli, TEST_RULES } from './cli-harness.js';

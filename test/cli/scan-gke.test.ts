@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { asGke, k8sEvent, KUBECTL_UA } from '../../core/example-records.js';
+import { asGke, k8sEvent, KUBECTL_UA } from '../../examples/audit-records.js';
 import { runCli } from '../../functions/cli/run-cli.js';
 import { FakeCloudLogging } from '../fakes/cloud-logging.js';
 

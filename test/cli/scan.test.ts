@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { asAks, asEks, asEksSubscription, asGke, k8sEvent } from '../../core/example-records.js';
+import { asAks, asEks, asEksSubscription, asGke, k8sEvent } from '../../examples/audit-records.js';
 import { cli, TEST_RULES } from './cli-harness.js';
 
 const deps = { rules: TEST_RULES };

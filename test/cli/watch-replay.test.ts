@@ -2,7 +2,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { asEks, k8sEvent, type K8sAuditEventJson } from '../../core/example-records.js';
+import { asEks, k8sEvent, type K8sAuditEventJson } from '../../examples/audit-records.js';
 import { RULES } from '../../rules/index.js';
 import { csrCreate, csrDecide, csrDelete, csrGet, csrIssue } from '../../rules/data/csr-events.js';
 import { PEM } from '../../rules/data/csr-samples.js';

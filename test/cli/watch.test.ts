@@ -3,9 +3,9 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { asEks, k8sEvent } from '../../core/example-records.js';
+import { asEks, k8sEvent } from '../../examples/audit-records.js';
 import { FakeCloudWatchLogs, type SeedEvent } from '../fakes/cloudwatch-logs.js';
-import type { Alert } from '../../core/finding.js';
+import type { Alert } from '../../core/model/finding.js';
 import { groupFindings, renderGroup } from '../../functions/cli/findings-table.js';
 import { cli, TEST_RULES } from './cli-harness.js';
 import { stubAwsCredentialEnv } from '../helpers/aws-clients.js';
@@ -91,7 +91,7 @@ describe('credwatch watch', () => {
   it('takes over at once the lease of a watch killed with -9, instead of waiting for it to expire', async () => {
     fake.putEvents(GROUP, [secretList('k-1', T - 3 * MIN, T - 2 * MIN)]);
     // A real process takes the lease through the state file and dies by SIGKILL holding it.
-    const storeModule = new URL('../../core/state/file-store.ts', import.meta.url).href;
+    const storeModule = new URL('../../core/scan/state/file-store.ts', import.meta.url).href;
     const script = `const { FileStateStore } = await import(${JSON.stringify(storeModule)}); await new FileStateStore(${JSON.stringify(state)}).acquireLease('eks:prod-eks-1', 'killed-run', new Date(${T}), 300000); process.kill(process.pid, 'SIGKILL');`;
     const killed = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]);
     expect(killed.signal).toBe('SIGKILL');

@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readInputs } from '../../adapters/file/read.js';
-import type { AuditEvent } from '../../core/event.js';
-import type { ParseOutcome } from '../../core/parse-result.js';
+import type { AuditEvent } from '../../core/model/event.js';
+import type { ParseOutcome } from '../../core/model/parse-result.js';
 
 /**
  * Every file of the vendored real records (test/fixtures/real, sources in its PROVENANCE.md) read as the CLI reads it. Per file: events, skipped

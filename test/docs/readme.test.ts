@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { resolveDetectionConfig } from '../../core/detection-config.js';
-import { Engine } from '../../core/engine.js';
+import { resolveDetectionConfig } from '../../core/engine/detection-config.js';
+import { Engine } from '../../core/engine/engine.js';
 import { RULES } from '../../rules/index.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');

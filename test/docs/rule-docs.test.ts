@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { toAlert } from '../../core/finding.js';
-import { RULE_DOC_FAMILIES, ruleDocsLink, type RuleDocFamily } from '../../core/rule-docs.js';
+import { toAlert } from '../../core/model/finding.js';
+import { RULE_DOC_FAMILIES, ruleDocsLink, type RuleDocFamily } from '../../core/model/rule-docs.js';
 import { RULES } from '../../rules/index.js';
 import { BEGIN, END, familyPath, renderFamily, undocumented, withGenerated } from '../../scripts/gen-rule-docs.js';
 import { runExample } from '../helpers/run-example.js';

@@ -1,7 +1,7 @@
 import { Logging } from '@google-cloud/logging';
 import { credentials, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asGke, k8sEvent } from '../../core/example-records.js';
+import { asGke, k8sEvent } from '../../examples/audit-records.js';
 import { FakeCloudLogging } from './cloud-logging.js';
 
 /** The fake, driven by the real `@google-cloud/logging` client over gRPC. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readGcpConfig } from '../../functions/gcp/handler.js';
 import { ENV } from '../../functions/shared/runtime-config.js';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError } from '../../core/model/errors.js';
 
 const base = {
   [ENV.sources]: JSON.stringify([{ cloud: 'gke', projects: ['acme-prod'] }]),

@@ -1,6 +1,6 @@
-import { SinkError } from '../../core/errors.js';
-import type { Alert } from '../../core/finding.js';
-import type { AlertSink } from '../../core/sinks/sink.js';
+import { SinkError } from '../../core/model/errors.js';
+import type { Alert } from '../../core/model/finding.js';
+import type { AlertSink } from '../../core/scan/sinks/sink.js';
 
 /** Records every alert it accepts; can be told to refuse the next N sends. */
 export class RecordingSink implements AlertSink {

@@ -1,7 +1,7 @@
-import { Engine } from '../../core/engine.js';
-import type { DetectionEvent } from '../../core/runtime-event.js';
-import type { Finding } from '../../core/finding.js';
-import type { AnyRule, RuleExample } from '../../core/rule.js';
+import { Engine } from '../../core/engine/engine.js';
+import type { DetectionEvent } from '../../core/model/runtime-event.js';
+import type { Finding } from '../../core/model/finding.js';
+import type { AnyRule, RuleExample } from '../../core/model/rule.js';
 import { parseAnyRecord } from '../../adapters/file/detect.js';
 
 /** Runs one example through the real parsers and engine, as a scan would. */

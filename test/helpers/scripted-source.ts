@@ -1,7 +1,7 @@
-import type { AuditEvent } from '../../core/event.js';
-import { SourceError } from '../../core/errors.js';
-import type { LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/source.js';
-import { defineRule } from '../../core/rule.js';
+import type { AuditEvent } from '../../core/model/event.js';
+import { SourceError } from '../../core/model/errors.js';
+import type { LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/model/source.js';
+import { defineRule } from '../../core/model/rule.js';
 
 /** A record on the ingestion-time axis, as a log service holds it. */
 export interface ScriptedRecord {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCorrelation, encodeCorrelation, emptyCorrelation } from '../../core/state/correlation.js';
-import { MAX_LEASE_MS, type StateStore } from '../../core/state/store.js';
+import { decodeCorrelation, encodeCorrelation, emptyCorrelation } from '../../core/engine/carried-events.js';
+import { MAX_LEASE_MS, type StateStore } from '../../core/scan/state/store.js';
 
 const now = new Date('2026-03-02T09:00:00Z');
 const later = (ms: number) => new Date(now.getTime() + ms);

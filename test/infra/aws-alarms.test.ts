@@ -6,7 +6,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DYNAMO_KEY } from '../../core/state/dynamodb-store.js';
+import { DYNAMO_KEY } from '../../core/scan/state/dynamodb-store.js';
 import { createHandler } from '../../functions/aws/handler.js';
 import { ENV } from '../../functions/shared/runtime-config.js';
 import { CredwatchStack } from '../../infra/aws/credwatch-stack.js';

@@ -8,7 +8,7 @@ import { FLAGS } from 'aws-cdk-lib/cx-api';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { DYNAMO_KEY, DYNAMO_TTL_ATTRIBUTE } from '../../core/state/dynamodb-store.js';
+import { DYNAMO_KEY, DYNAMO_TTL_ATTRIBUTE } from '../../core/scan/state/dynamodb-store.js';
 import { ENV, SourceSpecSchema } from '../../functions/shared/runtime-config.js';
 import { CredwatchStack } from '../../infra/aws/credwatch-stack.js';
 import { CONTEXT_KEYS, readStackConfig, StackConfigError } from '../../infra/aws/stack-config.js';

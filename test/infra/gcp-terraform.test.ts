@@ -5,8 +5,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { resolveDetectionConfig } from '../../core/detection-config.js';
-import { FIRESTORE_DEFAULT_COLLECTION, FIRESTORE_TTL_FIELD } from '../../core/state/firestore-store.js';
+import { resolveDetectionConfig } from '../../core/engine/detection-config.js';
+import { FIRESTORE_DEFAULT_COLLECTION, FIRESTORE_TTL_FIELD } from '../../core/scan/state/firestore-store.js';
 import { ENV, SourceSpecSchema } from '../../functions/shared/runtime-config.js';
 import { RULES } from '../../rules/index.js';
 import { GCP_ENTRY_POINT, packageGcpFunction } from '../../scripts/package-gcp-function.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseAnyRecord } from '../../adapters/file/detect.js';
-import { Engine } from '../../core/engine.js';
-import type { AuditEvent } from '../../core/event.js';
-import { asAks, type K8sAuditEventJson } from '../../core/example-records.js';
+import { Engine } from '../../core/engine/engine.js';
+import type { AuditEvent } from '../../core/model/event.js';
+import { asAks, type K8sAuditEventJson } from '../../examples/audit-records.js';
 import chain from '../../rules/csr-issuance-chain.js';
 import { csrCreate, csrDecide, csrDelete, csrGet, csrIssue } from '../../rules/data/csr-events.js';
 import { credentialIdOf, PEM } from '../../rules/data/csr-samples.js';

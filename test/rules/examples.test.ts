@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Finding } from '../../core/finding.js';
-import { severityRank, type Severity } from '../../core/severity.js';
+import type { Finding } from '../../core/model/finding.js';
+import { severityRank, type Severity } from '../../core/model/severity.js';
 import { runExample } from '../helpers/run-example.js';
 import { RULES } from '../../rules/index.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAnyRecord } from '../../adapters/file/detect.js';
-import { Engine } from '../../core/engine.js';
-import { asAks, k8sEvent, type K8sAuditEventJson, type K8sEventInit } from '../../core/example-records.js';
+import { Engine } from '../../core/engine/engine.js';
+import { asAks, k8sEvent, type K8sAuditEventJson, type K8sEventInit } from '../../examples/audit-records.js';
 import { RULES } from '../../rules/index.js';
 
 const NODE = 'system:node:aks-nodepool1-31718369-vmss000002';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAnyRecord } from '../../adapters/file/detect.js';
-import type { AnyRule } from '../../core/rule.js';
-import { severityRank, type Severity } from '../../core/severity.js';
+import type { AnyRule } from '../../core/model/rule.js';
+import { severityRank, type Severity } from '../../core/model/severity.js';
 import nodeCredentialOffNode from '../../rules/node-credential-off-node.js';
 import pkiReadViaExec from '../../rules/pki-read-via-exec.js';
 import { runExample } from '../helpers/run-example.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Engine } from '../../core/engine.js';
-import type { AuditEvent } from '../../core/event.js';
-import { kubeletProxyPath } from '../../core/kubelet.js';
+import { Engine } from '../../core/engine/engine.js';
+import type { AuditEvent } from '../../core/model/event.js';
+import { kubeletProxyPath } from '../../core/detection/kubelet.js';
 import nodeCredentialOffNode from '../../rules/node-credential-off-node.js';
 import { exposesCredentials, hostPathsIn } from '../../rules/pki-host-mount.js';
 

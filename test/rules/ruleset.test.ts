@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CLOUDS } from '../../core/event.js';
-import { coversCloud } from '../../core/rule.js';
-import { isSeverity } from '../../core/severity.js';
+import { CLOUDS } from '../../core/model/event.js';
+import { coversCloud } from '../../core/model/rule.js';
+import { isSeverity } from '../../core/model/severity.js';
 import { RULES } from '../../rules/index.js';
 import { runExample } from '../helpers/run-example.js';
 

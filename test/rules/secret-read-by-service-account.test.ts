@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseAnyRecord } from '../../adapters/file/detect.js';
-import { Engine } from '../../core/engine.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../../core/example-records.js';
-import type { Finding } from '../../core/finding.js';
+import { Engine } from '../../core/engine/engine.js';
+import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../../examples/audit-records.js';
+import type { Finding } from '../../core/model/finding.js';
 import rule from '../../rules/secret-read-by-service-account.js';
 
 function scan(records: readonly unknown[], options?: unknown): Finding[] {

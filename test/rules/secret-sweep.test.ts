@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseAnyRecord } from '../../adapters/file/detect.js';
-import { Engine } from '../../core/engine.js';
-import { ConfigError } from '../../core/errors.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../../core/example-records.js';
-import type { Finding } from '../../core/finding.js';
+import { Engine } from '../../core/engine/engine.js';
+import { ConfigError } from '../../core/model/errors.js';
+import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../../examples/audit-records.js';
+import type { Finding } from '../../core/model/finding.js';
 import rule from '../../rules/secret-sweep.js';
 
 const BASE = Date.parse('2026-03-02T09:00:00.000Z');

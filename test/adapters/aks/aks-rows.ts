@@ -1,4 +1,4 @@
-import { asAks, k8sEvent, type K8sAuditEventJson, type K8sEventInit } from '../../../core/example-records.js';
+import { asAks, k8sEvent, type K8sAuditEventJson, type K8sEventInit } from '../../../examples/audit-records.js';
 
 /** Log Analytics rows for the AKS fake, rendered from audit Events by the shared builders. */
 

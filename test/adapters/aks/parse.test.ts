@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parse, parseAksAuditRow, parseAksRecord, parseAzureDiagnosticsRow } from '../../../adapters/aks/parse.js';
-import type { AuditEvent } from '../../../core/event.js';
-import { asAks, k8sEvent } from '../../../core/example-records.js';
-import type { ParseOutcome } from '../../../core/parse-result.js';
+import type { AuditEvent } from '../../../core/model/event.js';
+import { asAks, k8sEvent } from '../../../examples/audit-records.js';
+import type { ParseOutcome } from '../../../core/model/parse-result.js';
 
 const origin = { source: 'aks.json', index: 3 };
 const get = k8sEvent({ verb: 'get', user: 'system:node:aks-nodepool1-1', resource: 'secrets', namespace: 'kube-system', name: 'token', auditID: 'g1' });

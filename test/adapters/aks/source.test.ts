@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAksSource, type AksSourceOptions } from '../../../adapters/aks/source.js';
-import { ConfigError, SourceError } from '../../../core/errors.js';
-import type { AuditEvent } from '../../../core/event.js';
-import type { NeedsUnion } from '../../../core/needs.js';
-import type { LogSource, ScanWindow } from '../../../core/source.js';
+import { ConfigError, SourceError } from '../../../core/model/errors.js';
+import type { AuditEvent } from '../../../core/model/event.js';
+import type { NeedsUnion } from '../../../core/model/needs.js';
+import type { LogSource, ScanWindow } from '../../../core/model/source.js';
 import { FakeLogAnalytics } from '../../fakes/log-analytics.js';
 import { auditEvent, rowFor, type TableName } from './aks-rows.js';
 

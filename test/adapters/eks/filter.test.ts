@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { compileEksFilter, CUT_LINE_PATTERN, FILTER_PATTERN_MAX_LENGTH, withCutLineQuery } from '../../../adapters/eks/filter.js';
 import { parseAnyRecord } from '../../../adapters/file/detect.js';
-import type { AuditEvent } from '../../../core/event.js';
-import { k8sEvent } from '../../../core/example-records.js';
-import { coversCloud } from '../../../core/rule.js';
-import { matchesNeeds, matchesUnion, unionNeeds, type NeedsUnion } from '../../../core/needs.js';
+import type { AuditEvent } from '../../../core/model/event.js';
+import { k8sEvent } from '../../../examples/audit-records.js';
+import { coversCloud } from '../../../core/model/rule.js';
+import { matchesNeeds, matchesUnion, unionNeeds, type NeedsUnion } from '../../../core/model/needs.js';
 import { RULES } from '../../../rules/index.js';
 import { compilePattern } from '../../fakes/cloudwatch-logs-pattern.js';
 

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createEksSource, DEFAULT_LATE_ARRIVAL_MS, LateArrivalMargin, PROBE_EVERY } from '../../../adapters/eks/source.js';
-import { asEks, k8sEvent } from '../../../core/example-records.js';
-import type { NeedsUnion } from '../../../core/needs.js';
-import type { LogSource } from '../../../core/source.js';
+import { asEks, k8sEvent } from '../../../examples/audit-records.js';
+import type { NeedsUnion } from '../../../core/model/needs.js';
+import type { LogSource } from '../../../core/model/source.js';
 import { fakeClient, FakeCloudWatchLogs, type SeedEvent } from '../../fakes/cloudwatch-logs.js';
 
 const CLUSTER = 'prod-eks-1';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseEksRecord, parseEksSubscription } from '../../../adapters/eks/parse.js';
-import type { AuditEvent } from '../../../core/event.js';
-import { asEks, asEksSubscription, k8sEvent } from '../../../core/example-records.js';
-import type { ParseOutcome } from '../../../core/parse-result.js';
+import type { AuditEvent } from '../../../core/model/event.js';
+import { asEks, asEksSubscription, k8sEvent } from '../../../examples/audit-records.js';
+import type { ParseOutcome } from '../../../core/model/parse-result.js';
 
 const origin = { source: 'eks.jsonl', line: 7 };
 const big = k8sEvent({

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createEksSource, type EksSourceOptions } from '../../../adapters/eks/source.js';
 import { CUT_LINE_PATTERN } from '../../../adapters/eks/filter.js';
-import { ConfigError, SourceError } from '../../../core/errors.js';
-import { asEks, k8sEvent } from '../../../core/example-records.js';
-import type { NeedsUnion } from '../../../core/needs.js';
-import type { ScanWindow, SourcePage } from '../../../core/source.js';
+import { ConfigError, SourceError } from '../../../core/model/errors.js';
+import { asEks, k8sEvent } from '../../../examples/audit-records.js';
+import type { NeedsUnion } from '../../../core/model/needs.js';
+import type { ScanWindow, SourcePage } from '../../../core/model/source.js';
 import { fakeClient, FakeCloudWatchLogs, type SeedEvent } from '../../fakes/cloudwatch-logs.js';
 
 const CLUSTER = 'prod-eks-1';

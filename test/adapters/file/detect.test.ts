@@ -1,9 +1,9 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parseAnyLine, parseAnyRecord } from '../../../adapters/file/detect.js';
-import type { AuditEvent } from '../../../core/event.js';
-import { asAks, asEks, asEksSubscription, asGke, k8sEvent } from '../../../core/example-records.js';
-import type { ParseOutcome } from '../../../core/parse-result.js';
+import type { AuditEvent } from '../../../core/model/event.js';
+import { asAks, asEks, asEksSubscription, asGke, k8sEvent } from '../../../examples/audit-records.js';
+import type { ParseOutcome } from '../../../core/model/parse-result.js';
 
 const origin = { source: 'test.jsonl', line: 1 };
 

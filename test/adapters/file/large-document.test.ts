@@ -3,8 +3,8 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ArrayStreamer, RecordCounter } from '../../../adapters/file/json-stream.js';
 import { readInputs, type ReadInputsOptions } from '../../../adapters/file/read.js';
-import { asEks, k8sEvent } from '../../../core/example-records.js';
-import type { ParseOutcome } from '../../../core/parse-result.js';
+import { asEks, k8sEvent } from '../../../examples/audit-records.js';
+import type { ParseOutcome } from '../../../core/model/parse-result.js';
 
 /** A real GKE audit entry (Panther's GCP audit-log parser test), repeated with its own insertId: the exact shape, many records. */
 const real = JSON.parse(readFileSync(new URL('../../fixtures/real/panther/gke-nodes-proxy-cadvisor.jsonl', import.meta.url), 'utf8')) as Record<string, unknown>;

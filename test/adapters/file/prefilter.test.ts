@@ -9,11 +9,11 @@ import { parseAnyLine } from '../../../adapters/file/detect.js';
 import { compilePrefilter, type LinePrefilter } from '../../../adapters/file/prefilter.js';
 import { readInputs } from '../../../adapters/file/read.js';
 import { generateBenchFile } from '../../../bench/generate.js';
-import { Engine } from '../../../core/engine.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../../../core/example-records.js';
-import { matchesNeeds } from '../../../core/needs.js';
-import { Pipeline, type PipelineTally } from '../../../core/pipeline.js';
-import type { AnyRule } from '../../../core/rule.js';
+import { Engine } from '../../../core/engine/engine.js';
+import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../../../examples/audit-records.js';
+import { matchesNeeds } from '../../../core/model/needs.js';
+import { Pipeline, type PipelineTally } from '../../../core/engine/pipeline.js';
+import type { AnyRule } from '../../../core/model/rule.js';
 import { RULES } from '../../../rules/index.js';
 
 const REPO = new URL('../../../', import.meta.url).pathname;

@@ -6,9 +6,9 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readInputs, type InputProgress, type ReadInputsOptions } from '../../../adapters/file/read.js';
-import { SourceError } from '../../../core/errors.js';
-import { asAks, asEks, asGke, k8sEvent } from '../../../core/example-records.js';
-import type { ParseOutcome } from '../../../core/parse-result.js';
+import { SourceError } from '../../../core/model/errors.js';
+import { asAks, asEks, asGke, k8sEvent } from '../../../examples/audit-records.js';
+import type { ParseOutcome } from '../../../core/model/parse-result.js';
 
 let dir: string;
 const ev = (name: string) => k8sEvent({ verb: 'get', user: 'alice', resource: 'secrets', namespace: 'ns', name });

@@ -6,10 +6,10 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAnyLine, parseAnyRecord } from '../../../adapters/file/detect.js';
 import { readInputs } from '../../../adapters/file/read.js';
-import { k8sEvent } from '../../../core/example-records.js';
-import type { ParseOutcome } from '../../../core/parse-result.js';
-import { Pipeline } from '../../../core/pipeline.js';
-import { Engine } from '../../../core/engine.js';
+import { k8sEvent } from '../../../examples/audit-records.js';
+import type { ParseOutcome } from '../../../core/model/parse-result.js';
+import { Pipeline } from '../../../core/engine/pipeline.js';
+import { Engine } from '../../../core/engine/engine.js';
 import { RULES } from '../../../rules/index.js';
 
 const real = (path: string) => readFileSync(new URL(`../../fixtures/real/${path}`, import.meta.url), 'utf8');

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildGkeFilter, compileNeedsClause, dataAccessProbeFilter, DEFAULT_MAX_LATENESS_MS } from '../../../adapters/gke/filter.js';
 import { parseAnyRecord } from '../../../adapters/file/detect.js';
-import type { AuditEvent } from '../../../core/event.js';
-import { asGke, k8sEvent, type K8sEventInit } from '../../../core/example-records.js';
-import { matchesNeeds, matchesUnion, unionNeeds, type NeedsUnion } from '../../../core/needs.js';
-import type { AnyRule } from '../../../core/rule.js';
+import type { AuditEvent } from '../../../core/model/event.js';
+import { asGke, k8sEvent, type K8sEventInit } from '../../../examples/audit-records.js';
+import { matchesNeeds, matchesUnion, unionNeeds, type NeedsUnion } from '../../../core/model/needs.js';
+import type { AnyRule } from '../../../core/model/rule.js';
 import { RULES } from '../../../rules/index.js';
 import { FakeCloudLogging, type LogEntryJson } from '../../fakes/cloud-logging.js';
 

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseGkeRecord } from '../../../adapters/gke/parse.js';
 import { parseResourceName } from '../../../adapters/gke/resource-name.js';
-import { Engine } from '../../../core/engine.js';
-import type { Finding } from '../../../core/finding.js';
-import { kubeletProxyPath } from '../../../core/kubelet.js';
+import { Engine } from '../../../core/engine/engine.js';
+import type { Finding } from '../../../core/model/finding.js';
+import { kubeletProxyPath } from '../../../core/detection/kubelet.js';
 import { RULES } from '../../../rules/index.js';
 
 /** A real GKE entry: Prometheus reading cAdvisor metrics through nodes/proxy (Panther's GCP audit-log parser test). */

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { parseGkeRecord } from '../../../adapters/gke/parse.js';
 import { parseResourceName } from '../../../adapters/gke/resource-name.js';
 import { gkeOutcome } from '../../../adapters/gke/status.js';
-import type { AuditEvent } from '../../../core/event.js';
-import { asGke, k8sEvent } from '../../../core/example-records.js';
-import type { ParseOutcome } from '../../../core/parse-result.js';
+import type { AuditEvent } from '../../../core/model/event.js';
+import { asGke, k8sEvent } from '../../../examples/audit-records.js';
+import type { ParseOutcome } from '../../../core/model/parse-result.js';
 
 const origin = { source: 'gke.jsonl', line: 2 };
 const event = (o: ParseOutcome): AuditEvent => {

@@ -2,11 +2,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { status } from '@grpc/grpc-js';
 import { buildGkeFilter } from '../../../adapters/gke/filter.js';
 import { clientFor, createGkeSource, type GkeSourceOptions } from '../../../adapters/gke/source.js';
-import { ConfigError, SourceError } from '../../../core/errors.js';
-import { asGke, k8sEvent, type K8sEventInit } from '../../../core/example-records.js';
-import type { NeedsUnion } from '../../../core/needs.js';
-import type { ParseOutcome } from '../../../core/parse-result.js';
-import type { ScanWindow, SourcePage } from '../../../core/source.js';
+import { ConfigError, SourceError } from '../../../core/model/errors.js';
+import { asGke, k8sEvent, type K8sEventInit } from '../../../examples/audit-records.js';
+import type { NeedsUnion } from '../../../core/model/needs.js';
+import type { ParseOutcome } from '../../../core/model/parse-result.js';
+import type { ScanWindow, SourcePage } from '../../../core/model/source.js';
 import { FakeCloudLogging, type LogEntryJson } from '../../fakes/cloud-logging.js';
 
 const NEEDS: NeedsUnion = {
