@@ -1,7 +1,8 @@
+import type { IdentityTables } from '../core/model/identity-tables.js';
 import { z } from 'zod';
 import { eventTimeMs, type AuditEvent } from '../core/model/event.js';
 import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
-import { classifyIdentity, type IdentityTables } from '../core/detection/identity.js';
+import { classifyIdentity } from '../core/detection/identity.js';
 import { isKubeletUserAgent } from '../core/detection/kubelet.js';
 import { defineRule, earlierRunEvidence } from '../core/model/rule.js';
 import { allowlistOf, secretAllowlistOptions } from '../core/detection/secret-readers.js';

@@ -1,17 +1,8 @@
+import type { AddressChannel } from '../model/rule.js';
 import type { AuditEvent } from '../model/event.js';
 import { isKubeletUserAgent } from './kubelet.js';
 import { clientAddress, userAgentOutsidePod } from './secret-scope.js';
 
-/**
- * The client addresses a user's earlier requests came from, kept up to date as history records
- * them, so that a rule asks once per event instead of scanning the user's whole history (up to
- * its bound) on every Secret read; that scan was a visible share of a scan's time.
- *
- * A channel is the kind of client whose addresses are wanted:
- * - `kubelet`: requests sent with the kubelet's user agent (a node's own kubelet);
- * - `{ pod }`: requests made with a token bound to that pod, from a client that may run in a pod.
- */
-export type AddressChannel = 'kubelet' | { pod: string };
 
 /**
  * The reference answer: distinct client addresses of the `earlier` requests in `channel`, in the

@@ -1,5 +1,6 @@
+import type { IdentityTables } from '../model/identity-tables.js';
 import type { DecodedCsr } from './csr.js';
-import { classifyIdentity, nodeName, type Identity, type IdentityTables } from './identity.js';
+import { classifyIdentity, nodeName, type Identity } from './identity.js';
 import { maxSeverity, type Severity } from '../model/severity.js';
 
 /**

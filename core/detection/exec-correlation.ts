@@ -1,6 +1,5 @@
 import { queryValues, type AuditEvent } from '../model/event.js';
 import { execCommand } from './exec-command.js';
-import { podKey } from '../engine/history.js';
 import type { EventHistory } from '../model/rule.js';
 import type { RuntimeEvent } from '../model/runtime-event.js';
 
@@ -21,6 +20,11 @@ export const HOST_PROCESS_NOTE = 'a process on the node, outside any pod: no kub
 
 export function isExecRequest(e: AuditEvent): boolean {
   return e.target.resource === 'pods' && e.target.subresource === 'exec' && (e.verb === 'create' || e.verb === 'get');
+}
+
+/** The key execs and runtime events of one pod share. */
+export function podKey(cluster: string | undefined, namespace: string, pod: string): string {
+  return `${cluster ?? ''}\u0000${namespace}\u0000${pod}`;
 }
 
 export function podKeyOfExec(e: AuditEvent): string | undefined {

@@ -1,3 +1,4 @@
+import type { IdentityTables } from '../model/identity-tables.js';
 import { ConfigError, describeError } from '../model/errors.js';
 import type { AuditEvent, Origin } from '../model/event.js';
 import { isExecRequest, podKeyOfExec, podKeyOfRuntime } from '../detection/exec-correlation.js';
@@ -5,7 +6,7 @@ import { findingKey, type Finding } from '../model/finding.js';
 import { BoundedHistory, DEFAULT_HISTORY_BYTES } from './history.js';
 import type { CarriedEvent } from './carried-events.js';
 import { slimEvent } from './carried-events.js';
-import { DEFAULT_IDENTITY_TABLES, type IdentityTables } from '../detection/identity.js';
+import { DEFAULT_IDENTITY_TABLES } from '../detection/identity.js';
 import { matchesNeeds } from '../model/needs.js';
 import { isRuntimeRule, type AnyRule, type Rule, type RuleContext, type RuntimeFindingDraft, type RuntimeRule } from '../model/rule.js';
 import type { DetectionEvent, RuntimeEvent } from '../model/runtime-event.js';

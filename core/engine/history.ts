@@ -1,4 +1,6 @@
-import { AddressBook, type AddressChannel } from '../detection/address-book.js';
+import { podKey } from '../detection/exec-correlation.js';
+import { AddressBook } from '../detection/address-book.js';
+import type { AddressChannel } from '../model/rule.js';
 import { issuedCredentialId } from '../detection/csr.js';
 import type { AuditEvent } from '../model/event.js';
 import type { EventHistory } from '../model/rule.js';
@@ -315,10 +317,6 @@ function bodyBytes(body: unknown): number {
 function objectKey(e: AuditEvent): string {
   const t = e.target;
   return `${e.cluster ?? ''}\u0000${t.apiGroup ?? ''}\u0000${t.resource ?? ''}\u0000${t.namespace ?? ''}\u0000${t.name ?? ''}`;
-}
-
-export function podKey(cluster: string | undefined, namespace: string, pod: string): string {
-  return `${cluster ?? ''}\u0000${namespace}\u0000${pod}`;
 }
 
 function userKey(e: AuditEvent): string {

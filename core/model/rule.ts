@@ -1,7 +1,6 @@
 import type { z } from 'zod';
-import type { AddressChannel } from '../detection/address-book.js';
 import type { AuditEvent, Cloud } from './event.js';
-import type { IdentityTables } from '../detection/identity.js';
+import type { IdentityTables } from './identity-tables.js';
 import type { RuntimeEvent, RuntimeOperation } from './runtime-event.js';
 import type { Severity } from './severity.js';
 
@@ -62,6 +61,17 @@ export interface FindingDraft {
 }
 
 /** Events the engine saw earlier in this scan, for correlation. Read-only; oldest first. */
+/**
+ * The client addresses a user's earlier requests came from, kept up to date as history records
+ * them, so that a rule asks once per event instead of scanning the user's whole history (up to
+ * its bound) on every Secret read; that scan was a visible share of a scan's time.
+ *
+ * A channel is the kind of client whose addresses are wanted:
+ * - `kubelet`: requests sent with the kubelet's user agent (a node's own kubelet);
+ * - `{ pod }`: requests made with a token bound to that pod, from a client that may run in a pod.
+ */
+export type AddressChannel = 'kubelet' | { pod: string };
+
 export interface EventHistory {
   /** Earlier events on the same object: cluster, resource, namespace and name. */
   sameObject(event: AuditEvent): readonly AuditEvent[];
