@@ -101,8 +101,8 @@ export default defineRule<Options>({
     const argv = command?.argv.length === 1 && target.endpoint === 'run' ? ['sh', '-c', command.argv[0]!] : command?.argv;
     const reads = argv === undefined ? [] : sensitiveReads(argv, { hostMountPrefixes: ctx.options.hostMountPrefixes });
     const key = readsPrivateKey(reads);
-    // GKE logs the proxied path but not its query: a command endpoint's argv is unknown, not absent.
-    const commandUnknown = isCommand && argv === undefined && e.cloud === 'gke' && (target.endpoint === 'exec' || target.endpoint === 'run');
+    // A log without query strings (GKE's) has the proxied path only: a command endpoint's argv is unknown, not absent.
+    const commandUnknown = isCommand && argv === undefined && e.queryUnlogged === true && (target.endpoint === 'exec' || target.endpoint === 'run');
     const severity = denied ? (isCommand ? 'medium' : 'low') : key ? 'critical' : isCommand || target.endpoint === 'checkpoint' ? 'high' : 'medium';
     return {
       severity,

@@ -6,7 +6,8 @@ import type { LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/
 import { createLogsClient, type AksClientOptions } from './client.js';
 import { AKS_CLUSTER_NAME, clusterClause, ingestionClause, kqlString } from './filter.js';
 import { queryWindow, readInPieces, aksQuerySettings, type AksQuerySettings } from './source.js';
-import { detectRuntimeRecord } from '../sensors/detect.js';
+import { detectSensorRecord } from '../sensors/detect.js';
+import { isContainerLogV2Row, sensorRecordOfContainerLogRow } from './container-log.js';
 import { lookbackOf, readExecs } from '../sensors/exec-lookback.js';
 import { sensorContainers } from '../sensors/sensor-containers.js';
 
@@ -71,7 +72,7 @@ function outcomeOf(row: Record<string, unknown>, origin: Origin, cluster: string
   const hints: ParseHints = {};
   if (cluster !== undefined) hints.cluster = cluster;
   if (typeof row['IngestedAt'] === 'string') hints.ingestedAt = row['IngestedAt'];
-  const found = detectRuntimeRecord(row, origin, hints)?.[0];
+  const found = (isContainerLogV2Row(row) ? sensorRecordOfContainerLogRow(row, origin, hints) : detectSensorRecord(row, origin, hints))?.[0];
   // A sensor's banner and status lines are not events and not errors.
   if (found === undefined || (found.kind === 'rejected' && found.rejection.reason === 'unknown-shape')) {
     return skipped(origin, 'other-category', `container ${String(row['ContainerName'] ?? '?').slice(0, 60)}: not a Tracee event or a Falco alert`);

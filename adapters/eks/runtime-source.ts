@@ -5,7 +5,7 @@ import type { CoverageNotice, LogSource, ReadOptions, ScanWindow, SourcePage } f
 import { cloudWatchLogsFor } from './client.js';
 import { describeFailure, type ReadProgress } from './source-errors.js';
 import { CLOCK_SKEW_MS, DEFAULT_LATE_ARRIVAL_MS, DEFAULT_PAGE_LIMIT } from './source.js';
-import { detectRuntimeRecord } from '../sensors/detect.js';
+import { isLogEvent, sensorRecordOfLogEvent } from './container-log.js';
 import { countExecs, execsIn, lookbackOf, readExecs } from '../sensors/exec-lookback.js';
 import { sensorContainers } from '../sensors/sensor-containers.js';
 
@@ -96,7 +96,7 @@ export function createEksRuntimeSource(opts: EksRuntimeSourceOptions): LogSource
         const outcomes: ParseOutcome[] = batch.map((e, index) => {
           const origin = { source: name, page: p, index, ...(e.eventId === undefined ? {} : { recordId: e.eventId }) };
           const record = { ...e, message: e.message ?? '' } as Record<string, unknown>;
-          return detectRuntimeRecord(record, origin, hints)?.[0] ?? skipped(origin, 'other-category', `log stream ${e.logStreamName ?? '?'}: not a Tracee or Falco line`);
+          return (isLogEvent(record) ? sensorRecordOfLogEvent(record, origin, hints)?.[0] : undefined) ?? skipped(origin, 'other-category', `log stream ${e.logStreamName ?? '?'}: not a Tracee or Falco line`);
         });
         batch = [];
         return { outcomes, page: p };

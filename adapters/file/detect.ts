@@ -14,7 +14,10 @@ import { rejected, skipped, type ParseHints, type ParseOutcome } from '../../cor
 import { isAksAuditRow, isAksDiagnosticRecord, isAzureDiagnosticsRow, parseAksAuditRow, parseAksRecord, parseAzureDiagnosticsRow } from '../aks/parse.js';
 import { clusterOfLogGroup, isCloudWatchEvent, isSubscriptionPayload, parseEksRecord, parseEksSubscription } from '../eks/parse.js';
 import { isGkeLogEntry, parseGkeRecord } from '../gke/parse.js';
-import { detectRuntimeRecord, detectRuntimeSubscription } from '../sensors/detect.js';
+import { isContainerLogV2Row, sensorRecordOfContainerLogRow } from '../aks/container-log.js';
+import { detectRuntimeSubscription, isLogEvent, sensorRecordOfLogEvent } from '../eks/container-log.js';
+import { isContainerLogEntry, sensorRecordOfLogEntry } from '../gke/container-log.js';
+import { bareSensorRecord, searchHitsOf } from '../sensors/detect.js';
 
 /**
  * Auto-detection of one parsed JSON value (docs/input-formats.md): every shape any adapter accepts,
@@ -30,6 +33,20 @@ const MAX_ENVELOPE_DEPTH = 4;
 const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
 
 const GZIP_BASE64_PREFIX = 'H4sI';
+
+/**
+ * A runtime sensor record in any shape a file may hold it: Elasticsearch search hits, a cloud's
+ * container-log record (CloudWatch log event, Cloud Logging entry, ContainerLogV2 row), or the
+ * sensor's own line, bare or in Fluent Bit's record. Undefined when the value is none of these.
+ */
+function detectRuntimeRecord(v: JsonObject, origin: Origin, hints: ParseHints): ParseOutcome[] | undefined {
+  const hits = searchHitsOf(v, origin, hints);
+  if (hits !== undefined) return hits;
+  if (typeof v['message'] === 'string') return isLogEvent(v) ? sensorRecordOfLogEvent(v, origin, hints) : undefined;
+  if (isContainerLogEntry(v)) return sensorRecordOfLogEntry(v, origin, hints);
+  if (isContainerLogV2Row(v)) return sensorRecordOfContainerLogRow(v, origin, hints);
+  return bareSensorRecord(v, origin, hints);
+}
 
 function rawEventContext(origin: Origin, hints: ParseHints): K8sEventContext {
   // A raw Event says nothing about its cloud; an EKS log-group hint does.

@@ -1,6 +1,6 @@
 import { originWith, type AuditEvent, type Origin, type Target, type UserInfo } from '../../core/model/event.js';
 import { isObject, normaliseTime, stableId, type JsonObject } from '../k8s/parse.js';
-import { deriveAuth } from '../../core/detection/identity.js';
+import { deriveAuth } from '../../core/model/auth.js';
 import { parsed, rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/model/parse-result.js';
 import { parseResourceName } from './resource-name.js';
 import { gkeOutcome } from './status.js';
@@ -22,7 +22,7 @@ export function isGkeLogEntry(v: JsonObject): boolean {
 }
 
 function isGoClientDump(v: JsonObject): boolean {
-  return isObject(v['Entry']) && (typeof v['AuditPayload'] === 'string' || isObject((v['Entry'] as JsonObject)['Payload']));
+  return isObject(v['Entry']) && (typeof v['AuditPayload'] === 'string' || isObject((v['Entry'])['Payload']));
 }
 
 /**
@@ -159,7 +159,7 @@ export function parseGkeRecord(record: unknown, origin: Origin, hints: ParseHint
     truncated: labels?.['audit.k8s.io/truncated'] === 'true',
     origin: at,
   };
-  const resLabels = isObject(le['resource']) && isObject((le['resource'] as JsonObject)['labels']) ? ((le['resource'] as JsonObject)['labels'] as JsonObject) : undefined;
+  const resLabels = isObject(le['resource']) && isObject((le['resource'])['labels']) ? ((le['resource'])['labels']) : undefined;
   const cluster = hints.cluster ?? str(resLabels?.['cluster_name']);
   if (cluster !== undefined) event.cluster = cluster;
   const ingestedAt = normaliseTime(le['receiveTimestamp']) ?? hints.ingestedAt;
@@ -167,6 +167,7 @@ export function parseGkeRecord(record: unknown, origin: Origin, hints: ParseHint
   const userAgent = str(meta?.['callerSuppliedUserAgent']);
   if (userAgent !== undefined) event.userAgent = userAgent;
   if (requestURI !== undefined) event.requestURI = requestURI;
+  event.queryUnlogged = true;
   if (labels !== undefined) event.annotations = labels as Record<string, string>;
   const decision = decisionOf(p, labels);
   if (decision !== undefined) event.decision = decision;

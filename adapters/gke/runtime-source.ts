@@ -7,7 +7,8 @@ import { DEFAULT_MAX_LATENESS_MS, validateCluster, validateProject } from './fil
 import { EntryDecodeError, logEntryToJson } from './log-entry.js';
 import { withQuotaBackoff, type QuotaBackoff } from './quota-backoff.js';
 import { clientFor, CODE, codeOf, describeFailure, type RawPage } from './source.js';
-import { detectRuntimeRecord } from '../sensors/detect.js';
+import { detectSensorRecord } from '../sensors/detect.js';
+import { isContainerLogEntry, sensorRecordOfLogEntry } from './container-log.js';
 import { lookbackOf, readExecs } from '../sensors/exec-lookback.js';
 import { sensorContainers } from '../sensors/sensor-containers.js';
 
@@ -89,7 +90,8 @@ function outcomeOf(raw: unknown, origin: Origin, cluster: string | undefined): P
   }
   const insertId = typeof json['insertId'] === 'string' ? json['insertId'] : undefined;
   const at = insertId === undefined ? origin : { ...origin, recordId: insertId };
-  const found = detectRuntimeRecord(json, at, cluster === undefined ? {} : { cluster });
+  const hints = cluster === undefined ? {} : { cluster };
+  const found = isContainerLogEntry(json) ? sensorRecordOfLogEntry(json, at, hints) : detectSensorRecord(json, at, hints);
   if (found?.[0] !== undefined) return found[0];
   // A sensor prints banners and status lines too; they are not events and not errors.
   const container = (json['resource'] as { labels?: Record<string, string> } | undefined)?.labels?.['container_name'] ?? '?';
@@ -120,7 +122,7 @@ export function createGkeRuntimeSource(opts: GkeRuntimeSourceOptions): LogSource
       ...(opts.gaxOptions === undefined ? {} : { gaxOptions: opts.gaxOptions }),
     };
     const resp = await withQuotaBackoff(() => logging.getEntries(request), (e) => codeOf(e) === CODE.RESOURCE_EXHAUSTED, opts.quota, signal);
-    return (resp[2] ?? {}) as RawPage;
+    return (resp[2] ?? {});
   }
 
   async function* read(window: ScanWindow, options: ReadOptions): AsyncGenerator<SourcePage> {

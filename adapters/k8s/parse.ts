@@ -9,7 +9,7 @@ import {
   type UserInfo,
 } from '../../core/model/event.js';
 import { leadingMembers, MAX_NESTING_DEPTH, nestsDeeperThan } from './json-prefix.js';
-import { deriveAuth } from '../../core/detection/identity.js';
+import { deriveAuth } from '../../core/model/auth.js';
 import { parsed, rejected, type ParseOutcome } from '../../core/model/parse-result.js';
 
 /**
@@ -62,7 +62,7 @@ export function normaliseTime(v: unknown): string | undefined {
 
 function stringList(v: unknown): string[] | undefined {
   if (!Array.isArray(v)) return undefined;
-  return v.every((x) => typeof x === 'string') ? (v as string[]) : v.filter((x): x is string => typeof x === 'string');
+  return v.every((x) => typeof x === 'string') ? (v) : v.filter((x): x is string => typeof x === 'string');
 }
 
 function extraOf(v: unknown): Record<string, string[]> | undefined {

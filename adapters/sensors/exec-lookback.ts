@@ -1,4 +1,4 @@
-import { DEFAULT_EXEC_WINDOW_SECONDS, isExecRequest } from '../../core/detection/exec-correlation.js';
+import { DEFAULT_EXEC_WINDOW_SECONDS, isExecRequest } from '../../core/model/runtime-event.js';
 import type { ParseOutcome } from '../../core/model/parse-result.js';
 import type { NeedsUnion } from '../../core/model/needs.js';
 import type { LogSource, ScanWindow, SourcePage } from '../../core/model/source.js';

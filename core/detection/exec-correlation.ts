@@ -10,17 +10,11 @@ import type { RuntimeEvent } from '../model/runtime-event.js';
  * falcosecurity/plugins#313): the Kubernetes user, source IP and user agent behind a file read.
  */
 
-/** `kubectl exec -it … sh` sessions last minutes; a read this long after the exec is still tied to it. */
-export const DEFAULT_EXEC_WINDOW_SECONDS = 15 * 60;
 /** Node and API-server clocks differ a little; an exec logged this far after the read still counts. */
 export const DEFAULT_EXEC_SKEW_SECONDS = 60;
 
 export const NO_EXEC_NOTE = 'no kubectl exec found in the scan: a compromised workload, not a person at a shell';
 export const HOST_PROCESS_NOTE = 'a process on the node, outside any pod: no kubectl exec can start it';
-
-export function isExecRequest(e: AuditEvent): boolean {
-  return e.target.resource === 'pods' && e.target.subresource === 'exec' && (e.verb === 'create' || e.verb === 'get');
-}
 
 /** The key execs and runtime events of one pod share. */
 export function podKey(cluster: string | undefined, namespace: string, pod: string): string {

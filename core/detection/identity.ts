@@ -1,4 +1,4 @@
-import type { AuthInfo, AuthMethod, Cloud, UserInfo } from '../model/event.js';
+import type { AuthInfo, Cloud, UserInfo } from '../model/event.js';
 import type { CloudIdentityTable, IdentityTables, ManagedCloud } from '../model/identity-tables.js';
 import type { EventHistory } from '../model/rule.js';
 
@@ -7,15 +7,6 @@ import type { EventHistory } from '../model/rule.js';
  * service accounts, control-plane components per cloud, anonymous, humans. The tables are data;
  * deployments extend them through configuration (see `IdentityTables`).
  */
-
-export const USER_EXTRA = Object.freeze({
-  credentialId: 'authentication.kubernetes.io/credential-id',
-  podName: 'authentication.kubernetes.io/pod-name',
-  podUid: 'authentication.kubernetes.io/pod-uid',
-  nodeName: 'authentication.kubernetes.io/node-name',
-  eksArn: 'arn',
-  eksCanonicalArn: 'canonicalArn',
-});
 
 const UPSTREAM_CSR_CONTROLLERS = Object.freeze([
   // kube-controller-manager's csrapproving/csrsigning/csrcleaner controllers: as itself, or as
@@ -91,8 +82,7 @@ export interface Identity {
   serviceAccount?: { namespace: string; name: string };
 }
 
-const NODE_PREFIX = 'system:node:';
-const SA_PREFIX = 'system:serviceaccount:';
+import { NODE_PREFIX, SA_PREFIX } from '../model/auth.js';
 
 export function nodeName(userName: string | undefined): string | undefined {
   if (!userName?.startsWith(NODE_PREFIX)) return undefined;
@@ -231,36 +221,6 @@ function safeRegExp(source: string): RegExp | undefined {
   }
 }
 
-/**
- * How the caller authenticated, from what the audit record says about the user. Adapters call
- * this once per event; `cloud` only selects which cloud-IAM markers to look for.
- */
-export function deriveAuth(user: UserInfo, cloud: Cloud, extraLabels?: Record<string, string>): AuthInfo {
-  const first = (key: string): string | undefined => user.extra?.[key]?.[0] ?? extraLabels?.[key];
-  const credentialId = first(USER_EXTRA.credentialId);
-  const podName = first(USER_EXTRA.podName);
-  const podUid = first(USER_EXTRA.podUid);
-  const cloudPrincipal = cloud === 'eks' ? first(USER_EXTRA.eksArn) : undefined;
-  const name = user.name ?? '';
-  let method: AuthMethod = 'unknown';
-  // The credential id is what the API server actually verified, so it wins over the name: a
-  // client certificate whose CN is `system:serviceaccount:…` is still a certificate.
-  if (name === 'system:anonymous') method = 'anonymous';
-  else if (credentialId?.startsWith('X509SHA256=')) method = 'x509';
-  else if (name.startsWith(SA_PREFIX) || podName !== undefined || credentialId?.startsWith('JTI=')) {
-    method = 'serviceaccount-token';
-  }
-  else if (name.startsWith(NODE_PREFIX) && (user.groups?.includes('system:nodes') ?? true)) method = 'node';
-  else if (cloudPrincipal !== undefined || user.uid?.startsWith('aws-iam-authenticator:')) method = 'cloud-iam';
-  else if (cloud === 'gke' && /@[^@]+\.(iam\.)?gserviceaccount\.com$|@/.test(name)) method = 'cloud-iam';
-  else if (cloud === 'aks' && user.extra?.['oid'] !== undefined) method = 'cloud-iam';
-  const auth: AuthInfo = { method };
-  if (credentialId !== undefined) auth.credentialId = credentialId;
-  if (podName !== undefined) auth.podName = podName;
-  if (podUid !== undefined) auth.podUid = podUid;
-  if (cloudPrincipal !== undefined) auth.cloudPrincipal = cloudPrincipal;
-  return auth;
-}
 
 /** Trust signals from a scan's history: certificates handed out through CSRs seen earlier. */
 export function trustSignalsFrom(history: EventHistory, cluster: string | undefined): TrustSignals {

@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
-import { correlateExec, DEFAULT_EXEC_SKEW_SECONDS, DEFAULT_EXEC_WINDOW_SECONDS, type ExecCorrelation } from './exec-correlation.js';
+import { correlateExec, DEFAULT_EXEC_SKEW_SECONDS, type ExecCorrelation } from './exec-correlation.js';
+import { DEFAULT_EXEC_WINDOW_SECONDS } from '../model/runtime-event.js';
 import type { RuleContext } from '../model/rule.js';
 import type { RuntimeEvent } from '../model/runtime-event.js';
 import { DEFAULT_HOST_MOUNT_PREFIXES, type PathMatch } from './sensitive-paths.js';

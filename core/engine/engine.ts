@@ -1,7 +1,8 @@
 import type { IdentityTables } from '../model/identity-tables.js';
 import { ConfigError, describeError } from '../model/errors.js';
 import type { AuditEvent, Origin } from '../model/event.js';
-import { isExecRequest, podKeyOfExec, podKeyOfRuntime } from '../detection/exec-correlation.js';
+import { podKeyOfExec, podKeyOfRuntime } from '../detection/exec-correlation.js';
+import { isExecRequest } from '../model/runtime-event.js';
 import { findingKey, type Finding } from '../model/finding.js';
 import { BoundedHistory, DEFAULT_HISTORY_BYTES } from './history.js';
 import type { CarriedEvent } from './carried-events.js';

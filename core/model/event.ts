@@ -95,6 +95,8 @@ export interface AuditEvent {
   requestURI?: string;
   /** Query parameters in order, repeated keys kept, `+` decoded as space. */
   query?: Array<[string, string]>;
+  /** The log service records no query strings (GKE): an absent `query` says nothing about the request. */
+  queryUnlogged?: true;
   outcome: Outcome;
   /** `authorization.k8s.io/decision` (allow / forbid). */
   decision?: string;

@@ -83,3 +83,11 @@ export function runtimePath(e: RuntimeEvent): string | undefined {
 export function isRuntimeEvent(e: DetectionEvent): e is RuntimeEvent {
   return e.kind === 'runtime';
 }
+
+/** A `kubectl exec` as the audit log records it: the request whose user a runtime event is joined to. */
+export function isExecRequest(e: AuditEvent): boolean {
+  return e.target.resource === 'pods' && e.target.subresource === 'exec' && (e.verb === 'create' || e.verb === 'get');
+}
+
+/** `kubectl exec -it … sh` sessions last minutes; a read this long after the exec is still tied to it. */
+export const DEFAULT_EXEC_WINDOW_SECONDS = 15 * 60;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AuthInfo, Cloud, UserInfo } from '../../../core/model/event.js';
-import { classifyCaller, classifyIdentity, deriveAuth, DEFAULT_IDENTITY_TABLES, extendIdentityTables } from '../../../core/detection/identity.js';
+import { deriveAuth } from '../../../core/model/auth.js';
+import { classifyCaller, classifyIdentity, DEFAULT_IDENTITY_TABLES, extendIdentityTables } from '../../../core/detection/identity.js';
 
 const caller = (name: string, cloud: Cloud, extra?: Record<string, string[]>, issued?: string) => {
   const user: UserInfo = { name, ...(extra === undefined ? {} : { extra }) };
