@@ -82,7 +82,7 @@ const req = (user: string, init: Partial<K8sEventInit> = {}) =>
 /** The same request as logged when the client sent no User-Agent header. */
 const withoutAgent = (ev: K8sAuditEventJson): K8sAuditEventJson => {
   const { userAgent: _sent, ...rest } = ev;
-  return rest as K8sAuditEventJson;
+  return rest;
 };
 
 export default defineRule<Options>({

@@ -31,7 +31,7 @@ function signing(kind: KeyKind): webcrypto.RsaHashedKeyGenParams | webcrypto.Ecd
 }
 
 async function keysFor(kind: KeyKind): Promise<webcrypto.CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(ALGORITHMS[kind], true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  return (await webcrypto.subtle.generateKey(ALGORITHMS[kind], true, ['sign', 'verify']));
 }
 
 export interface CsrInit {

@@ -202,7 +202,6 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
       for (const piece of doc) counter.write(piece);
     }
   };
-  let bytes = 0;
 
   const take = (buf: Buffer, final: boolean): void => {
     if (atStart && buf.length > 0) {
@@ -258,7 +257,6 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
 
   try {
     for await (const buf of decodedBytes(counted(), (p) => problems.push(p))) {
-      bytes += buf.length;
       for (let at = 0; at < buf.length; at += CHUNK_BYTES) {
         take(buf.length <= CHUNK_BYTES ? buf : buf.subarray(at, at + CHUNK_BYTES), false);
         const b = batcher.take(false);

@@ -1,4 +1,4 @@
-import { decodeAnyPayload, structToJson, timestampToRfc3339, type JsonRecord, type RawAny } from './audit-log.js';
+import { decodeAnyPayload, structToJson, timestampToRfc3339, type JsonRecord } from './audit-log.js';
 
 /**
  * A LogEntry as the gRPC client delivers it (proto-loader objects: defaults filled in, longs as
@@ -47,7 +47,7 @@ export function logEntryToJson(raw: unknown): JsonRecord {
     const any = raw['protoPayload'];
     if (!isRecord(any)) throw new EntryDecodeError('protoPayload is not an Any');
     try {
-      out['protoPayload'] = decodeAnyPayload(any as RawAny);
+      out['protoPayload'] = decodeAnyPayload(any);
     } catch (err) {
       throw new EntryDecodeError(`protoPayload ${String(any['type_url'] ?? '')}: ${err instanceof Error ? err.message : String(err)}`);
     }

@@ -22,7 +22,7 @@ export const DEFAULT_QUOTA_BACKOFF: QuotaBackoff = Object.freeze({
       const timer = setTimeout(resolve, ms);
       signal?.addEventListener('abort', () => {
         clearTimeout(timer);
-        reject(signal.reason);
+        reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
       }, { once: true });
     }),
 });

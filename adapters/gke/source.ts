@@ -112,7 +112,7 @@ export function createGkeSource(opts: GkeSourceOptions): LogSource {
     };
     const resp = await withQuotaBackoff(() => logging.getEntries(request), (e) => codeOf(e) === CODE.RESOURCE_EXHAUSTED, opts.quota, signal);
     // The raw response keeps full-precision timestamps and never gains an invented insertId.
-    return (resp[2] ?? {}) as RawPage;
+    return (resp[2] ?? {});
   }
 
   function outcomeOf(raw: unknown, origin: Origin): { outcome: ParseOutcome; dataAccess: boolean } {

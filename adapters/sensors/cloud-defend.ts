@@ -30,7 +30,7 @@ export function ecsField(doc: JsonObject, path: string): unknown {
     for (let j = parts.length; j > i; j--) {
       const key = parts.slice(i, j).join('.');
       if (key in o) {
-        const found = walk((o as JsonObject)[key], j);
+        const found = walk((o)[key], j);
         if (found !== undefined) return found;
       }
     }

@@ -76,8 +76,8 @@ export function parseTraceeEvent(v: JsonObject, ctx: RuntimeContext): ParseOutco
 
   const exe = v['executable'];
   const executable = isObject(exe) ? str(exe['path']) : str(exe);
-  const c = isObject(v['container']) ? (v['container'] as JsonObject) : {};
-  const k = isObject(v['kubernetes']) ? (v['kubernetes'] as JsonObject) : {};
+  const c = isObject(v['container']) ? (v['container']) : {};
+  const k = isObject(v['kubernetes']) ? (v['kubernetes']) : {};
   const containerId = str(c['id']) ?? str(v['containerId']);
   const pod = str(k['podName']) ?? str(v['podName']);
   const namespace = str(k['podNamespace']) ?? str(v['podNamespace']);
@@ -151,18 +151,18 @@ function timestampOf(t: unknown): string | undefined {
 
 /** The next-format event in the current shape, so one parser reads both. */
 export function traceeNextAsCurrent(v: JsonObject): JsonObject {
-  const w = isObject(v['workload']) ? (v['workload'] as JsonObject) : {};
-  const p = isObject(w['process']) ? (w['process'] as JsonObject) : {};
-  const thread = isObject(p['thread']) ? (p['thread'] as JsonObject) : {};
-  const exe = isObject(p['executable']) ? (p['executable'] as JsonObject) : {};
-  const user = isObject(p['real_user']) ? (p['real_user'] as JsonObject) : isObject(p['realUser']) ? (p['realUser'] as JsonObject) : {};
-  const c = isObject(w['container']) ? (w['container'] as JsonObject) : {};
-  const image = isObject(c['image']) ? (c['image'] as JsonObject) : {};
-  const k8s = isObject(w['k8s']) ? (w['k8s'] as JsonObject) : {};
-  const pod = isObject(k8s['pod']) ? (k8s['pod'] as JsonObject) : isObject(w['pod']) ? (w['pod'] as JsonObject) : {};
-  const ns = isObject(k8s['namespace']) ? (k8s['namespace'] as JsonObject) : {};
+  const w = isObject(v['workload']) ? (v['workload']) : {};
+  const p = isObject(w['process']) ? (w['process']) : {};
+  const thread = isObject(p['thread']) ? (p['thread']) : {};
+  const exe = isObject(p['executable']) ? (p['executable']) : {};
+  const user = isObject(p['real_user']) ? (p['real_user']) : isObject(p['realUser']) ? (p['realUser']) : {};
+  const c = isObject(w['container']) ? (w['container']) : {};
+  const image = isObject(c['image']) ? (c['image']) : {};
+  const k8s = isObject(w['k8s']) ? (w['k8s']) : {};
+  const pod = isObject(k8s['pod']) ? (k8s['pod']) : isObject(w['pod']) ? (w['pod']) : {};
+  const ns = isObject(k8s['namespace']) ? (k8s['namespace']) : {};
   const data = Array.isArray(v['data']) ? v['data'] : [];
-  const args = data.filter(isObject).map((d) => ({ name: (d as JsonObject)['name'], value: eventValue(d as JsonObject) }));
+  const args = data.filter(isObject).map((d) => ({ name: (d)['name'], value: eventValue(d) }));
   const out: JsonObject = {
     eventName: v['name'],
     timestamp: timestampOf(v['timestamp']) ?? null,

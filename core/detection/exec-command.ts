@@ -22,7 +22,7 @@ export function execCommand(event: AuditEvent, param = 'command'): ExecCommand |
   if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
     const cmd = (body as Record<string, unknown>)['command'];
     if (Array.isArray(cmd) && cmd.length > 0 && cmd.every((a) => typeof a === 'string')) {
-      return { argv: cmd as string[], source: 'requestObject' };
+      return { argv: cmd, source: 'requestObject' };
     }
   }
   return undefined;
@@ -239,7 +239,7 @@ function analyseScript(script: string, scope: Scope, opts: AnalyseOptions, out: 
   let tokens: Token[];
   try {
     // Variables stay as written: the audit log cannot know their values.
-    tokens = parseShell(script, (key: string) => `$${key}`) as Token[];
+    tokens = parseShell(script, (key: string) => `$${key}`);
   } catch {
     return;
   }

@@ -274,7 +274,7 @@ export function estimateEventBytes(e: AuditEvent): number {
   n += str(e.id) + str(e.cluster) + str(e.time) + str(e.ingestedAt) + str(e.stage) + str(e.level) + str(e.verb) + str(e.userAgent) + str(e.requestURI);
   n += str(e.decision) + str(e.decisionReason);
   const u = e.user;
-  n += str(u.name) + str(u.uid) + strs(u.groups) + dict(u.extra as Record<string, unknown> | undefined);
+  n += str(u.name) + str(u.uid) + strs(u.groups) + dict(u.extra);
   if (e.impersonatedUser !== undefined) n += 64 + str(e.impersonatedUser.name) + strs(e.impersonatedUser.groups);
   n += str(e.auth.credentialId) + str(e.auth.podName) + str(e.auth.podUid) + str(e.auth.cloudPrincipal);
   n += strs(e.sourceIPs);

@@ -43,7 +43,7 @@ export interface ScanSettings extends WindowSettings {
 
 export const DEFAULT_SCAN_SETTINGS: ScanSettings = Object.freeze({
   ...DEFAULT_WINDOW_SETTINGS,
-  alertMinSeverity: 'medium' as Severity,
+  alertMinSeverity: 'medium',
   // Lambda's timeout in the stack is 4 minutes; the schedule is 5.
   leaseTtlMs: 5 * 60_000,
   claimTtlMs: 5 * 60_000,

@@ -35,5 +35,5 @@ const KEYS = [
 export function liveFlagsOf(values: LiveOptionValues): LiveFlags {
   const out: Record<string, unknown> = {};
   for (const k of KEYS) if (values[k] !== undefined) out[k] = values[k];
-  return out as LiveFlags;
+  return out;
 }

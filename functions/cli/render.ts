@@ -150,7 +150,7 @@ export function inputVerdicts(inputs: readonly string[], tally: InputTally): str
 
 /** Control characters of binary input (a PNG, random bytes) would garble the terminal. */
 export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
+   
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffd]/g, '?').replace(/\n/g, ' ');
 }
 

@@ -31,8 +31,8 @@ interface ErrorLike {
 function chain(err: unknown): ErrorLike[] {
   const out: ErrorLike[] = [];
   let e: unknown = err;
-  while (e !== null && typeof e === 'object' && out.length < 8 && !out.includes(e as ErrorLike)) {
-    out.push(e as ErrorLike);
+  while (e !== null && typeof e === 'object' && out.length < 8 && !out.includes(e)) {
+    out.push(e);
     e = (e as ErrorLike).cause;
   }
   return out;

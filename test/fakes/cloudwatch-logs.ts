@@ -77,9 +77,8 @@ export class FakeCloudWatchLogs {
   }
 
   static async start(opts: FakeOptions = {}): Promise<FakeCloudWatchLogs> {
-    let fake: FakeCloudWatchLogs | undefined;
-    const server = createServer((req, res) => fake?.handle(req, res));
-    fake = new FakeCloudWatchLogs(server, opts);
+    const server = createServer((req, res) => fake.handle(req, res));
+    const fake = new FakeCloudWatchLogs(server, opts);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return fake;
   }

@@ -237,7 +237,7 @@ class Parser {
         list.push(this.expr());
       }
       this.expectSym(')');
-      return { k: 'in', op: t.v as 'in' | '!in' | 'in~' | 'has_any', l, list };
+      return { k: 'in', op: t.v, l, list };
     }
     if (COMPARISONS.has(t.v) && (t.t === 'sym' || t.t === 'id')) {
       this.i++;

@@ -23,7 +23,7 @@ function pem(label: string, der: ArrayBuffer): string {
 
 export async function createLoopbackCert(): Promise<LoopbackCert> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const keys = (await crypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = (await crypto.subtle.generateKey(alg, true, ['sign', 'verify']));
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned(
     {
@@ -32,7 +32,7 @@ export async function createLoopbackCert(): Promise<LoopbackCert> {
       notBefore: new Date(now - 60_000),
       notAfter: new Date(now + 24 * 3_600_000),
       signingAlgorithm: alg,
-      keys: keys as never,
+      keys: keys,
       extensions: [
         new x509.BasicConstraintsExtension(true, undefined, true),
         new x509.SubjectAlternativeNameExtension([

@@ -116,11 +116,10 @@ export class FakeLogAnalytics {
 
   static async start(opts: FakeLogAnalyticsOptions = {}): Promise<FakeLogAnalytics> {
     const { cert, key } = await createLoopbackCert();
-    let fake: FakeLogAnalytics | undefined;
-    const server = https.createServer({ cert, key }, (req, res) => fake!.handle(req, res));
+    const server = https.createServer({ cert, key }, (req, res) => fake.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
-    fake = new FakeLogAnalytics(server, `https://127.0.0.1:${port}/v1`, cert, opts);
+    const fake = new FakeLogAnalytics(server, `https://127.0.0.1:${port}/v1`, cert, opts);
     return fake;
   }
 

@@ -146,7 +146,7 @@ describe('AWS Lambda handler, end to end', () => {
   });
 
   it('refuses to start without its configuration, naming the variable', async () => {
-    const { handler } = handlerAt(NOW, { [ENV.sources]: env[ENV.sources]!, [ENV.topicArn]: TOPIC });
+    const { handler } = handlerAt(NOW, { [ENV.sources]: env[ENV.sources], [ENV.topicArn]: TOPIC });
     const err = await handler(scheduledEvent('run-3')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toBe('CREDWATCH_STATE_TABLE is not set: set it to the name of the DynamoDB state table (the stack output StateTableName).');

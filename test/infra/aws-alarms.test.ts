@@ -176,7 +176,7 @@ describe('the custom-metric alarms watch what the handler publishes', () => {
     const emitted: Array<{ _aws: { Timestamp: number; CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string }> }> } } & Record<string, unknown>> = [];
     // The handler's own Metrics instance (its default namespace and service): capture the EMF document instead of printing it.
     vi.spyOn(Metrics.prototype, 'publishStoredMetrics').mockImplementation(function (this: Metrics) {
-      emitted.push(this.serializeMetrics() as never);
+      emitted.push(this.serializeMetrics());
       this.clearMetrics();
       return this;
     });

@@ -60,7 +60,7 @@ function computed(type: string, body: Json): Json {
   }
 }
 
-function stubResource(type: string, body: Json, data: boolean): { resource: Json; local: string } {
+function stubResource(type: string, body: Json): { resource: Json; local: string } {
   const { for_each, count, depends_on, lifecycle, provider: _provider, ...args } = body;
   const input: Json = { ...computed(type, args), ...args };
   if (type === 'google_cloudfunctions2_function') {
@@ -116,7 +116,7 @@ export async function stubModule(moduleDir: string): Promise<StubModule> {
         for (const [name, [body]] of Object.entries(byName)) {
           const isData = kind === 'data';
           const id = stubName(isData, type, name);
-          const { resource, local } = stubResource(type, body!, isData);
+          const { resource, local } = stubResource(type, body!);
           out.resource.terraform_data[id] = resource;
           out.locals[id] = local.replace('__NAME__', id);
           resources.push(`${isData ? 'data.' : ''}${type}.${name}`);

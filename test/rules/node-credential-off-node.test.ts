@@ -11,7 +11,7 @@ function request(init: Partial<K8sEventInit>, agent: string | null = KUBELET_UA)
   const ev = k8sEvent({ verb: 'get', user: NODE, resource: 'configmaps', namespace: 'kube-system', name: 'coredns', userAgent: agent ?? 'x', ...init });
   if (agent !== null) return ev;
   const { userAgent: _none, ...rest } = ev;
-  return rest as K8sAuditEventJson;
+  return rest;
 }
 
 /** node-credential-off-node findings (their reasons) for records run through the whole rule set. */
