@@ -68,7 +68,7 @@ export function buildContainerLogQuery(input: ContainerLogQueryInput): string {
   return parts.join('\n| ');
 }
 
-function outcomeOf(row: Record<string, unknown>, origin: Origin, cluster: string | undefined): ParseOutcome {
+function sensorRecordOfRow(row: Record<string, unknown>, origin: Origin, cluster: string | undefined): ParseOutcome {
   const hints: ParseHints = {};
   if (cluster !== undefined) hints.cluster = cluster;
   if (typeof row['IngestedAt'] === 'string') hints.ingestedAt = row['IngestedAt'];
@@ -118,7 +118,7 @@ class AksRuntimeSource implements LogSource {
     for await (const rows of pieces) {
       page++;
       const p = page;
-      yield { page: p, outcomes: rows.map((row, index) => outcomeOf(row, { source: this.name, page: p, index }, this.opts.cluster)) };
+      yield { page: p, outcomes: rows.map((row, index) => sensorRecordOfRow(row, { source: this.name, page: p, index }, this.opts.cluster)) };
     }
   }
 }

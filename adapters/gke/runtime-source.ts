@@ -81,7 +81,7 @@ function runtimeFailure(err: unknown, project: string, where: string): SourceErr
   );
 }
 
-function outcomeOf(raw: unknown, origin: Origin, cluster: string | undefined): ParseOutcome {
+function sensorRecordOfEntry(raw: unknown, origin: Origin, cluster: string | undefined): ParseOutcome {
   let json: Record<string, unknown>;
   try {
     json = logEntryToJson(raw);
@@ -155,7 +155,7 @@ export function createGkeRuntimeSource(opts: GkeRuntimeSourceOptions): LogSource
         page++;
         projectPages++;
         const p = page;
-        const outcomes = (raw.entries ?? []).map((e, index) => outcomeOf(e, { source: name, page: p, index }, opts.cluster));
+        const outcomes = (raw.entries ?? []).map((e, index) => sensorRecordOfEntry(e, { source: name, page: p, index }, opts.cluster));
         entries += outcomes.length;
         yield { outcomes, page: p };
         token = raw.nextPageToken ? raw.nextPageToken : undefined;

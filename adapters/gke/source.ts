@@ -115,7 +115,7 @@ export function createGkeSource(opts: GkeSourceOptions): LogSource {
     return (resp[2] ?? {});
   }
 
-  function outcomeOf(raw: unknown, origin: Origin): { outcome: ParseOutcome; dataAccess: boolean } {
+  function auditRecordOfEntry(raw: unknown, origin: Origin): { outcome: ParseOutcome; dataAccess: boolean } {
     let json: Record<string, unknown>;
     try {
       json = logEntryToJson(raw);
@@ -167,7 +167,7 @@ export function createGkeSource(opts: GkeSourceOptions): LogSource {
         projectPages += 1;
         const outcomes: ParseOutcome[] = [];
         for (const [index, rawEntry] of (raw.entries ?? []).entries()) {
-          const r = outcomeOf(rawEntry, { source: name, page, index });
+          const r = auditRecordOfEntry(rawEntry, { source: name, page, index });
           if (r.dataAccess) sawDataAccess = true;
           outcomes.push(r.outcome);
         }

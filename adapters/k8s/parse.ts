@@ -117,7 +117,7 @@ export function targetOf(ref: unknown): Target {
 const STREAMING_SUBRESOURCES = new Set(['exec', 'attach', 'portforward']);
 
 /** HTTP status → outcome: >= 400 failure, 1xx/2xx/3xx success, absent unknown. */
-export function outcomeOf(status: unknown, stage: string | undefined, subresource: string | undefined): Outcome {
+export function requestOutcome(status: unknown, stage: string | undefined, subresource: string | undefined): Outcome {
   const s = isObject(status) ? status : undefined;
   const code = typeof s?.['code'] === 'number' ? s['code'] : undefined;
   const out: Outcome = { result: 'unknown' };
@@ -173,7 +173,7 @@ export function k8sEventToAudit(raw: unknown, ctx: K8sEventContext): ParseOutcom
     auth: deriveAuth(user, ctx.cloud),
     sourceIPs: stringList(raw['sourceIPs']) ?? [],
     target,
-    outcome: outcomeOf(raw['responseStatus'], stage, target.subresource),
+    outcome: requestOutcome(raw['responseStatus'], stage, target.subresource),
     truncated: ctx.truncated === true,
     origin: ctx.origin,
   };

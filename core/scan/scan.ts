@@ -96,7 +96,7 @@ export interface RunSummary {
   ok: boolean;
 }
 
-export interface ScanDeps {
+export interface ScheduledScanDeps {
   sources: readonly LogSource[];
   engine: Omit<EngineOptions, 'seenKeys'>;
   store: StateStore;
@@ -113,7 +113,7 @@ export interface ScanDeps {
  * lease, window, engine and checkpoint; one that fails is reported and the others still run.
  * The checkpoint advances only when the whole window was read and every alert was delivered.
  */
-export async function runScan(deps: ScanDeps): Promise<RunSummary> {
+export async function runScheduledScan(deps: ScheduledScanDeps): Promise<RunSummary> {
   const clock = deps.clock ?? (() => new Date());
   const settings: ScanSettings = { ...DEFAULT_SCAN_SETTINGS, ...deps.settings };
   const runId = deps.runId ?? randomUUID();
@@ -159,11 +159,11 @@ function emptySummary(source: LogSource): SourceRunSummary {
   };
 }
 
-const iso = (w: ScanWindow) => ({ from: w.from.toISOString(), to: w.to.toISOString() });
+const windowIso = (w: ScanWindow) => ({ from: w.from.toISOString(), to: w.to.toISOString() });
 
 async function scanSource(
   source: LogSource,
-  deps: ScanDeps,
+  deps: ScheduledScanDeps,
   settings: ScanSettings,
   runId: string,
   clock: () => Date,
@@ -191,9 +191,9 @@ async function scanSource(
       summary.status = 'up-to-date';
       return summary;
     }
-    summary.window = iso(plan.window);
+    summary.window = windowIso(plan.window);
     if (plan.skipped !== undefined) {
-      summary.skippedWindow = iso(plan.skipped);
+      summary.skippedWindow = windowIso(plan.skipped);
       summary.warnings.push(
         `catch-up capped at ${settings.maxCatchUpMs / 3_600_000} h: records ingested from ${summary.skippedWindow.from} to ${summary.skippedWindow.to} were NOT scanned; scan them with \`credwatch scan\` and an explicit --from/--to`,
       );
@@ -331,7 +331,7 @@ function failed(summary: SourceRunSummary, error: string): SourceRunSummary {
 async function readWindow(
   source: LogSource,
   window: ScanWindow,
-  deps: ScanDeps,
+  deps: ScheduledScanDeps,
   summary: SourceRunSummary,
   carried: readonly CarriedEvent[],
   runId: string,
@@ -371,7 +371,7 @@ async function readWindow(
  */
 async function deliver(
   findings: readonly Finding[],
-  deps: ScanDeps,
+  deps: ScheduledScanDeps,
   settings: ScanSettings,
   runId: string,
   clock: () => Date,
@@ -428,7 +428,7 @@ async function deliver(
 /** Alerts earlier runs set aside: sent now if nobody else did, kept for later, or given up after the last attempt. */
 async function retryPending(
   pending: readonly PendingAlert[],
-  deps: ScanDeps,
+  deps: ScheduledScanDeps,
   settings: ScanSettings,
   runId: string,
   clock: () => Date,

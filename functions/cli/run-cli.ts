@@ -9,7 +9,7 @@ import { addLiveOptions, liveFlagsOf, type LiveOptionValues } from './live-optio
 import { lazySourceFactories, type SourceFactories } from './live-sources.js';
 import { explainRule, ruleJson, rulesTable } from './render.js';
 import { packageVersion } from './package-info.js';
-import { EXIT_OK, EXIT_USAGE, runScan, type OutputFormat } from './scan-command.js';
+import { EXIT_OK, EXIT_USAGE, runScanCommand, type OutputFormat } from './scan-command.js';
 import { parseDuration } from './scan-options.js';
 import { FIRST_PAGE_TIMEOUT_MS } from './live-read.js';
 import { terminalStyle } from './terminal.js';
@@ -128,7 +128,7 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
         ...(flags.to === undefined ? {} : { to: flags.to }),
       };
       setCode(
-        await runScan(
+        await runScanCommand(
           {
             inputs,
             format: flags.format,
@@ -243,7 +243,7 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
         setCode(EXIT_USAGE);
         return;
       }
-      const code = await runScan(
+      const code = await runScanCommand(
         { inputs: demoInputs(demoDir), format: flags.format, minSeverity: 'info', live: {}, window: {}, noColor: !flags.color },
         io,
         deps,

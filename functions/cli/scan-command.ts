@@ -41,7 +41,7 @@ export interface ScanRequest {
   timeoutMs?: number;
 }
 
-export interface ScanDeps {
+export interface ScanCommandDeps {
   rules: readonly AnyRule[];
   now: () => Date;
   sources: SourceFactories;
@@ -58,7 +58,7 @@ function write(stream: Writable, text: string): Promise<void> | undefined {
 }
 
 /** Everything up front that can be wrong with the request, so a scan never starts half-configured. */
-async function prepare(req: ScanRequest, io: CliIo, deps: ScanDeps) {
+async function prepare(req: ScanRequest, io: CliIo, deps: ScanCommandDeps) {
   const rules = selectRules(deps.rules, req.rules);
   // One engine sees every source, so runtime sources read only the exec margin before the window.
   const planned = planLiveSources(req.live, io.env, { sharedEngine: true });
@@ -76,7 +76,7 @@ async function prepare(req: ScanRequest, io: CliIo, deps: ScanDeps) {
 }
 
 /** Runs `credwatch scan` and returns the exit code: 0 clean, 1 findings at --fail-on, 2 usage or input failure. */
-export async function runScan(req: ScanRequest, io: CliIo, deps: ScanDeps): Promise<number> {
+export async function runScanCommand(req: ScanRequest, io: CliIo, deps: ScanCommandDeps): Promise<number> {
   let prepared;
   try {
     prepared = await prepare(req, io, deps);

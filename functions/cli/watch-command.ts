@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { CredwatchError, describeError } from '../../core/model/errors.js';
 import type { Alert } from '../../core/model/finding.js';
-import { runScan as runScheduledScan, type RunSummary, type SourceRunSummary } from '../../core/scan/scan.js';
+import { runScheduledScan, type RunSummary, type SourceRunSummary } from '../../core/scan/scan.js';
 import type { Severity } from '../../core/model/severity.js';
 import type { AlertSink } from '../../core/scan/sinks/sink.js';
 import { JsonLinesSink } from '../../core/scan/sinks/stream-sink.js';
@@ -16,7 +16,7 @@ import type { StateStore } from '../../core/scan/state/store.js';
 import type { ScanWindow } from '../../core/model/source.js';
 import { defaultConfig, loadConfigFile } from './config-file.js';
 import { planLiveSources, type LiveFlags, type PlannedSource } from './live-sources.js';
-import type { OutputFormat, ScanDeps } from './scan-command.js';
+import type { OutputFormat, ScanCommandDeps } from './scan-command.js';
 import { EXIT_OK, EXIT_USAGE } from './scan-command.js';
 import { parseDuration, resolveWindow, selectRules } from './scan-options.js';
 import type { CliIo } from './types.js';
@@ -45,7 +45,7 @@ export interface WatchRequest {
   stateGiven?: boolean;
 }
 
-export interface WatchDeps extends ScanDeps {
+export interface WatchDeps extends ScanCommandDeps {
   /** Waits between runs; resolves early when `signal` aborts. */
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   signal: AbortSignal;

@@ -2,7 +2,7 @@ import { resolveDetectionConfig } from '../../core/engine/detection-config.js';
 import { ConfigError, describeError } from '../../core/model/errors.js';
 import type { AnyRule } from '../../core/model/rule.js';
 import { selectRules } from '../../core/engine/rule-selection.js';
-import { runScan, type RunSummary } from '../../core/scan/scan.js';
+import { runScheduledScan, type RunSummary } from '../../core/scan/scan.js';
 import type { AlertSink } from '../../core/scan/sinks/sink.js';
 import type { LogSource, ScanWindow, SourcePage } from '../../core/model/source.js';
 import type { StateStore } from '../../core/scan/state/store.js';
@@ -162,7 +162,7 @@ export async function scheduledRun(deps: ScheduledRunDeps): Promise<RunSummary> 
       sources.push(new UnbuildableSource(sourceName(spec), spec, err));
     }
   }
-  return runScan({
+  return runScheduledScan({
     sources,
     engine: { rules, ruleOptions: detection.ruleOptions, identities: detection.identities },
     store: deps.store,

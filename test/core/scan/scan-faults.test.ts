@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findingKey } from '../../../core/model/finding.js';
-import { runScan, type RunSummary, type ScanSettings } from '../../../core/scan/scan.js';
+import { runScheduledScan, type RunSummary, type ScanSettings } from '../../../core/scan/scan.js';
 import { MemoryStateStore } from '../../../core/scan/state/memory-store.js';
 import type { StateStore } from '../../../core/scan/state/store.js';
 import { RecordingSink } from '../../helpers/recording-sink.js';
@@ -31,7 +31,7 @@ function workload(opts: { skewMs?: number } = {}) {
   }
   const runs: RunSummary[] = [];
   const run = async (extra: { store?: StateStore; runId?: string } = {}) => {
-    const summary = await runScan({
+    const summary = await runScheduledScan({
       sources: [source],
       engine: { rules: [everySecretGet] },
       store: extra.store ?? store,

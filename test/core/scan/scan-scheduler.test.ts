@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { defineRule } from '../../../core/model/rule.js';
-import { runScan, type ScanSettings } from '../../../core/scan/scan.js';
+import { runScheduledScan, type ScanSettings } from '../../../core/scan/scan.js';
 import { JsonLinesSink } from '../../../core/scan/sinks/stream-sink.js';
 import { decodeCorrelation } from '../../../core/engine/carried-events.js';
 import { FileStateStore } from '../../../core/scan/state/file-store.js';
@@ -22,8 +22,8 @@ function setup(store: StateStore = new MemoryStateStore()) {
   let now = T0;
   const source = new ScriptedSource('eks:c1', 'c1', 4, () => now);
   const sink = new RecordingSink();
-  const run = (extra: { sink?: RecordingSink | JsonLinesSink; rules?: Parameters<typeof runScan>[0]['engine']['rules']; runId?: string; settings?: Partial<ScanSettings> } = {}) =>
-    runScan({
+  const run = (extra: { sink?: RecordingSink | JsonLinesSink; rules?: Parameters<typeof runScheduledScan>[0]['engine']['rules']; runId?: string; settings?: Partial<ScanSettings> } = {}) =>
+    runScheduledScan({
       sources: [source],
       engine: { rules: extra.rules ?? [everySecretGet] },
       store,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rejected, skipped } from '../../../core/model/parse-result.js';
 import { defineRule } from '../../../core/model/rule.js';
-import { runScan } from '../../../core/scan/scan.js';
+import { runScheduledScan } from '../../../core/scan/scan.js';
 import type { LogSource, ScanWindow, SourcePage } from '../../../core/model/source.js';
 import { MemoryStateStore } from '../../../core/scan/state/memory-store.js';
 import { RecordingSink } from '../../helpers/recording-sink.js';
@@ -30,7 +30,7 @@ const throwing = defineRule({ ...everySecretGet, id: 'test-throws', evaluate: ()
 
 describe('scan summary', () => {
   it('counts every record and names what it could not use', async () => {
-    const summary = await runScan({
+    const summary = await runScheduledScan({
       sources: [mixedSource],
       engine: { rules: [everySecretGet, throwing] },
       store: new MemoryStateStore(),
