@@ -1,9 +1,8 @@
-// @peculiar/x509 resolves its ASN.1 schemas through tsyringe, which needs a Reflect polyfill loaded first.
-import 'reflect-metadata';
 import { createHash, createPublicKey } from 'node:crypto';
-import { PemConverter, Pkcs10CertificateRequest, SubjectAlternativeNameExtension, X509Certificate } from '@peculiar/x509';
-import type { Name } from '@peculiar/x509';
+import { createRequire } from 'node:module';
+import type { Name, Pkcs10CertificateRequest } from '@peculiar/x509';
 import { SKIPPED_BODY_MARKER, type AuditEvent } from '../model/event.js';
+import type { RuntimeEvent } from '../model/runtime-event.js';
 
 /**
  * What a CertificateSigningRequest event says (docs/rules-csr.md): the requested
@@ -99,6 +98,45 @@ export interface CsrView {
   certificate?: Decoded<IssuedCertificate>;
 }
 
+type X509Codec = typeof import('@peculiar/x509');
+let codec: X509Codec | undefined;
+
+/**
+ * @peculiar/x509 with asn1js and tsyringe is ~180 modules, most of a scan's start-up, and only a
+ * CSR body needs it, so it is loaded on first need. The pipeline awaits `loadCsrCodec` before it
+ * hands the engine a CSR event (`needsCsrCodec`), so the decoders and the rules stay synchronous;
+ * the dynamic import is also what a bundler follows into the bundle.
+ */
+export async function loadCsrCodec(): Promise<void> {
+  if (codec !== undefined) return;
+  // It resolves its ASN.1 schemas through tsyringe, which needs a Reflect polyfill loaded first.
+  await import('reflect-metadata');
+  codec ??= await import('@peculiar/x509');
+}
+
+/** Whether evaluating `event` may decode X.509 and the codec is not loaded yet. */
+export function needsCsrCodec(event: AuditEvent | RuntimeEvent): boolean {
+  return codec === undefined && event.kind !== 'runtime' && event.target.resource === 'certificatesigningrequests';
+}
+
+/**
+ * A caller that evaluates without the pipeline (a test, a rule's examples) gets the CommonJS
+ * build loaded synchronously; a bundle without `import.meta.url` or node_modules must preload.
+ */
+function x509(): X509Codec {
+  if (codec === undefined) {
+    let require: NodeJS.Require;
+    try {
+      require = createRequire(import.meta.url);
+    } catch {
+      throw new Error('the X.509 codec is not loaded: await loadCsrCodec() before evaluating CSR events');
+    }
+    require('reflect-metadata');
+    codec = require('@peculiar/x509') as X509Codec;
+  }
+  return codec;
+}
+
 const CSR_PEM_TYPES = new Set(['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']);
 const OID_CN = '2.5.4.3';
 const OID_O = '2.5.4.10';
@@ -126,7 +164,7 @@ function decodeBase64(value: unknown): Decoded<string> {
 function pemBlocks(text: string): Decoded<Array<{ type: string; der: ArrayBuffer }>> {
   if (!text.includes('-----BEGIN ')) return fail('not-pem', 'no PEM block');
   try {
-    const blocks = PemConverter.decodeWithHeaders(text).map((b) => ({ type: b.type, der: b.rawData }));
+    const blocks = x509().PemConverter.decodeWithHeaders(text).map((b) => ({ type: b.type, der: b.rawData }));
     return blocks.length === 0 ? fail('not-pem', 'no complete PEM block') : { ok: true, value: blocks };
   } catch (err) {
     return fail('not-pem', message(err));
@@ -141,7 +179,7 @@ function sansOf(csr: Pkcs10CertificateRequest): SubjectAltNames {
   const sans: SubjectAltNames = { dns: [], email: [], ip: [], uri: [], other: [] };
   try {
     const ext = csr.getExtension(OID_SAN);
-    if (!(ext instanceof SubjectAlternativeNameExtension)) return sans;
+    if (!(ext instanceof x509().SubjectAlternativeNameExtension)) return sans;
     for (const n of ext.names.items) {
       if (n.type === 'dns') sans.dns.push(n.value);
       else if (n.type === 'email') sans.email.push(n.value);
@@ -183,7 +221,7 @@ export function decodeCsrRequest(value: unknown): Decoded<DecodedCsr> {
   const block = blocks.value.find((b) => CSR_PEM_TYPES.has(b.type));
   if (block === undefined) return fail('not-csr', `PEM block is ${blocks.value[0]?.type ?? 'empty'}, not CERTIFICATE REQUEST`);
   try {
-    const csr = new Pkcs10CertificateRequest(block.der);
+    const csr = new (x509().Pkcs10CertificateRequest)(block.der);
     const subject = subjectOf(csr.subjectName, csr.subject);
     const decoded: DecodedCsr = { subject, sans: sansOf(csr), publicKey: publicKeyOf(csr.publicKey.rawData) };
     const last = subject.commonNames[subject.commonNames.length - 1];
@@ -203,7 +241,7 @@ export function decodeIssuedCertificate(value: unknown): Decoded<IssuedCertifica
   const leaf = blocks.value.find((b) => b.type === 'CERTIFICATE');
   if (leaf === undefined) return fail('not-csr', `PEM block is ${blocks.value[0]?.type ?? 'empty'}, not CERTIFICATE`);
   try {
-    const cert = new X509Certificate(leaf.der);
+    const cert = new (x509().X509Certificate)(leaf.der);
     const sha256 = createHash('sha256').update(Buffer.from(leaf.der)).digest('hex');
     return {
       ok: true,

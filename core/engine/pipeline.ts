@@ -1,5 +1,6 @@
+import { loadCsrCodec, needsCsrCodec } from '../detection/csr.js';
 import type { Engine, RuleError } from './engine.js';
-import type { Origin } from '../model/event.js';
+import type { AuditEvent, Origin } from '../model/event.js';
 import type { Finding } from '../model/finding.js';
 import type { ParseOutcome, RejectionReason, SkipReason } from '../model/parse-result.js';
 import { atLeast, SEVERITIES, type Severity } from '../model/severity.js';
@@ -10,6 +11,14 @@ import type { SourcePage } from '../model/source.js';
  * record ends up as an event, a skip or a rejection, and each is counted. Used by the CLI and by
  * scheduled scans; it knows nothing about terminals, files or clouds.
  */
+
+/**
+ * Loads what evaluating `events` needs beyond the engine's own modules (the X.509 codec for CSR
+ * events), for a caller about to hand them to an Engine outside `processBatch`: carried memory.
+ */
+export async function prepareFor(events: Iterable<AuditEvent>): Promise<void> {
+  for (const e of events) if (needsCsrCodec(e)) return loadCsrCodec();
+}
 
 /** Rejection examples kept per reason: enough to find the bad records, bounded for huge inputs. */
 export const REJECTION_EXAMPLES_PER_REASON = 3;
@@ -123,6 +132,7 @@ export class Pipeline {
     for (const outcome of batch) {
       this.records++;
       if (outcome.kind === 'event' || outcome.kind === 'runtime') {
+        if (needsCsrCodec(outcome.event)) await loadCsrCodec();
         let result;
         try {
           result = this.engine.process(outcome.event);

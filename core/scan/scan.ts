@@ -3,7 +3,7 @@ import { Engine, type EngineOptions } from '../engine/engine.js';
 import { describeError } from '../model/errors.js';
 import { toAlert, type Alert, type Finding } from '../model/finding.js';
 import { unionNeeds } from '../model/needs.js';
-import { outcomesOf, Pipeline, topRejections } from '../engine/pipeline.js';
+import { outcomesOf, Pipeline, prepareFor, topRejections } from '../engine/pipeline.js';
 import type { RejectionReason, SkipReason } from '../model/parse-result.js';
 import { DEFAULT_WINDOW_SETTINGS, planWindow, type WindowSettings } from './window.js';
 import { atLeast, type Severity } from '../model/severity.js';
@@ -337,6 +337,7 @@ async function readWindow(
   runId: string,
 ): Promise<{ findings: Finding[]; carry: CarriedEvent[]; historyBytes: number } | undefined> {
   const findings: Finding[] = [];
+  await prepareFor(carried.map((c) => c.event));
   const engine = new Engine({ ...deps.engine, carried });
   const pipeline = new Pipeline({ engine, onFinding: (f) => void findings.push(f) });
   try {
