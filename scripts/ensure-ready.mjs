@@ -27,7 +27,7 @@ function newest(dir) {
   return latest;
 }
 const sources = Math.max(
-  ...['core', 'rules', 'adapters', 'functions', 'bench', 'scripts'].map((d) => newest(join(root, d))),
+  ...['core', 'rules', 'adapters', 'examples', 'functions', 'bench', 'scripts'].map((d) => newest(join(root, d))),
   mtime(join(root, 'tsconfig.json')),
   mtime(join(root, 'tsconfig.build.json')),
 );

@@ -32,6 +32,8 @@ import { parseResourceName } from '../gke/resource-name.js';
 export interface LinePrefilter {
   /** True when text[start, end) must be parsed: some enabled rule could use what it holds. */
   keep(text: string, start: number, end: number): boolean;
+  /** The needs it was compiled from: plain data, so another thread can compile the same test. */
+  readonly needs: readonly RuleNeeds[];
 }
 
 /** The resource and subresource (undefined: none) of the request, as the parser will read them. */
@@ -126,9 +128,23 @@ function admits(c: Clause, f: LineFacts): boolean {
  * correlated with). Sensor lines are never in a shape it drops, so runtime events always pass.
  */
 export function compilePrefilter(rules: readonly AnyRule[]): LinePrefilter {
-  const clauses = rules.map((r) => clauseOf(r.needs));
-  const anyResource = new Set(rules.flatMap((r) => r.needs.resources));
+  return compileNeedsPrefilter(rules.map((r) => r.needs));
+}
+
+/** The prefilter for these needs (what `compilePrefilter` compiles its rules' needs to). */
+export function compileNeedsPrefilter(all: readonly RuleNeeds[]): LinePrefilter {
+  // Only the audit fields: a runtime rule's needs carry more than another thread is sent.
+  const needs = all.map(({ resources, subresources, verbs, userPrefixes, excludeUserAgentPrefixes }): RuleNeeds => ({
+    resources,
+    ...(subresources === undefined ? {} : { subresources }),
+    ...(verbs === undefined ? {} : { verbs }),
+    ...(userPrefixes === undefined ? {} : { userPrefixes }),
+    ...(excludeUserAgentPrefixes === undefined ? {} : { excludeUserAgentPrefixes }),
+  }));
+  const clauses = needs.map(clauseOf);
+  const anyResource = new Set(needs.flatMap((n) => n.resources));
   return {
+    needs,
     keep(text: string, start: number, end: number): boolean {
       const facts = factsOf(text, start, end, anyResource);
       if (facts === undefined) return true;

@@ -6,10 +6,12 @@ import { StringDecoder } from 'node:string_decoder';
 import { SourceError } from '../../core/model/errors.js';
 import { rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/model/parse-result.js';
 import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../k8s/json-prefix.js';
-import { decodedBytes, type DecodeProblem } from './decompress.js';
+import { open } from 'node:fs/promises';
+import { compressionOf, decodedBytes, type DecodeProblem } from './decompress.js';
 import { MAX_LINE_CHARS, parseAnyLine, parseAnyRecord } from './detect.js';
 import { ArrayStreamer, RecordCounter, type StreamedElement } from './json-stream.js';
 import { LineSplitter } from './line-splitter.js';
+import { linesOffThread, offThreadAvailable } from './off-thread-lines.js';
 import type { LinePrefilter } from './prefilter.js';
 
 /**
@@ -39,6 +41,11 @@ export interface ReadInputsOptions {
    * can use them. Whole-document inputs are always parsed.
    */
   prefilter?: LinePrefilter;
+  /**
+   * Split and prefilter a large plain JSON-lines file on a second thread (default true): the same
+   * outcomes in the same order, sooner on a machine with a second core.
+   */
+  offThread?: boolean;
 }
 
 /** V8 strings stop at ~512 Mi chars; a whole-document input must fit in one. */
@@ -60,6 +67,10 @@ export const STREAM_DOCUMENT_CHARS = 64 * 1024 * 1024;
 const CHUNK_BYTES = 128 * 1024;
 const READ_BYTES = 4 * CHUNK_BYTES;
 const BATCH_SIZE = 200;
+/** Below this a second thread's start-up (tens of milliseconds) costs more than it saves. */
+const OFF_THREAD_MIN_BYTES = 16 * 1024 * 1024;
+/** The head read to tell a plain JSON-lines file: room for its first line. */
+const HEAD_BYTES = 64 * 1024;
 const YAML = /\.ya?ml(\.gz)?$/i;
 
 interface Input {
@@ -146,6 +157,37 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
     yield [rejected({ source }, 'unknown-shape', 'YAML input is not supported; convert it to JSON first (for example `yq -o=json`)')];
     return;
   }
+  const batcher = new Batcher(options.batchSize ?? BATCH_SIZE);
+  const prefilter = options.prefilter;
+  // One outcome object for every dropped line of this input: they are counted, not looked at.
+  const notNeeded = [skipped({ source }, 'not-needed')];
+  if (input.path !== undefined && prefilter !== undefined && (await readsOffThread(input.path, input.size ?? 0, options))) {
+    const path = input.path;
+    try {
+      for await (const m of linesOffThread({ path, needs: prefilter.needs, maxChars: MAX_LINE_CHARS, pieceBytes: CHUNK_BYTES, readBytes: READ_BYTES, inFlight: 4 })) {
+        for (let i = 0; i < m.lines.length; i++) {
+          const text = m.texts[i];
+          const line = m.lines[i]!;
+          batcher.add(
+            text === null || text === undefined
+              ? [rejected({ source, line }, 'too-large', `line longer than ${MAX_LINE_CHARS} chars`)]
+              : parseAnyLine(text, { source, line }, hints),
+          );
+          const b = batcher.take(false);
+          if (b !== undefined) yield b;
+        }
+        for (let d = 0; d < m.dropped; d++) batcher.add(notNeeded);
+        const b = batcher.take(false);
+        if (b !== undefined) yield b;
+        options.onProgress?.({ file: source, bytesRead: m.bytesRead, ...(input.size === undefined ? {} : { totalBytes: input.size }) });
+      }
+    } catch (err) {
+      throw unreadable(source, err);
+    }
+    const last = batcher.take(true);
+    if (last !== undefined) yield last;
+    return;
+  }
   let fileStream: ReadStream | undefined;
   let stream: Readable;
   if (input.path === undefined) stream = options.stdin ?? process.stdin;
@@ -165,10 +207,6 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
     }
   };
 
-  const batcher = new Batcher(options.batchSize ?? BATCH_SIZE);
-  const prefilter = options.prefilter;
-  // One outcome object for every dropped line of this input: they are counted, not looked at.
-  const notNeeded = [skipped({ source }, 'not-needed')];
   const lines = new LineSplitter(
     MAX_LINE_CHARS,
     (text, line) => batcher.add(parseAnyLine(text, { source, line }, hints)),
@@ -291,6 +329,37 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
 }
 
 class Utf16Input extends Error {}
+
+/**
+ * Whether this file is split and prefiltered on a second thread: a large plain JSON-lines file,
+ * a prefilter to run, the reader thread's script built, and `offThread` not turned off.
+ */
+export async function readsOffThread(path: string, size: number, options: ReadInputsOptions): Promise<boolean> {
+  return options.prefilter !== undefined && options.offThread !== false && size >= OFF_THREAD_MIN_BYTES && offThreadAvailable() && (await isPlainJsonLines(path));
+}
+
+/**
+ * True when the file is uncompressed JSON lines that start at its first byte (no byte order mark,
+ * no blank lines first): the only layout the reader thread takes. Anything else is read here.
+ */
+async function isPlainJsonLines(path: string): Promise<boolean> {
+  let head: Buffer;
+  try {
+    const file = await open(path, 'r');
+    try {
+      const buf = Buffer.alloc(HEAD_BYTES);
+      const { bytesRead } = await file.read(buf, 0, HEAD_BYTES, 0);
+      head = buf.subarray(0, bytesRead);
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return false; // the in-thread reader reports why it cannot be read
+  }
+  if (head[0] !== 0x7b /* { */ || compressionOf(head) !== 'none') return false;
+  const nl = head.indexOf(10);
+  return nl > 0 && layoutOf(head.toString('utf8', 0, nl)) === 'lines';
+}
 
 /** The first non-blank character of a document's text. */
 function firstChar(pieces: readonly string[]): string {

@@ -1,0 +1,80 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { RuleNeeds } from '../../core/model/rule.js';
+
+/**
+ * A large JSON-lines file is split and prefiltered on a second thread while this one parses what
+ * it keeps and runs the rules: reading, decoding, splitting and prefiltering every line is half a
+ * file scan's time, and the two halves overlap (docs/cli.md "Prefilter"). The other thread runs
+ * the same LineSplitter and the same prefilter (compiled from the same needs), so the lines kept,
+ * their numbers and the lines too long are exactly what reading on this thread gives.
+ */
+export interface LineJob {
+  path: string;
+  needs: readonly RuleNeeds[];
+  maxChars: number;
+  /** Bytes handed to the splitter at a time (as the in-thread reader does). */
+  pieceBytes: number;
+  /** Bytes of one read; the next read is in flight while one is split. */
+  readBytes: number;
+  /** Messages the reader may send ahead of the consumer: bounds what waits in memory. */
+  inFlight: number;
+}
+
+/** What one read of the file gave: kept lines in order (text null: the line was too long), and a count of dropped ones. */
+export interface LinesMessage {
+  kind: 'lines' | 'end';
+  lines: number[];
+  texts: Array<string | null>;
+  dropped: number;
+  bytesRead: number;
+}
+
+export type LineWorkerMessage = LinesMessage | { kind: 'error'; message: string };
+
+const WORKER = new URL('./line-worker.js', import.meta.url);
+
+/** False where the reader thread's script is not built (running from TypeScript sources): read on this thread. */
+export function offThreadAvailable(): boolean {
+  return existsSync(fileURLToPath(WORKER));
+}
+
+/** The file's lines as the reader thread sends them, with flow control; the thread stops when the consumer does. */
+export async function* linesOffThread(job: LineJob): AsyncGenerator<LinesMessage> {
+  const worker = new Worker(WORKER, { workerData: job });
+  const queue: LinesMessage[] = [];
+  let failure: Error | undefined;
+  let exited = false;
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  worker.on('message', (m: LineWorkerMessage) => {
+    if (m.kind === 'error') failure = new Error(m.message);
+    else queue.push(m);
+    notify();
+  });
+  worker.on('error', (err) => {
+    failure = err;
+    notify();
+  });
+  worker.on('exit', () => {
+    exited = true;
+    notify();
+  });
+  try {
+    for (;;) {
+      while (queue.length === 0 && failure === undefined && !exited) await new Promise<void>((resolve) => (wake = resolve));
+      const m = queue.shift();
+      if (m === undefined) throw failure ?? new Error('the line reader thread stopped before the end of the file');
+      yield m;
+      if (m.kind === 'end') return;
+      worker.postMessage('more');
+    }
+  } finally {
+    await worker.terminate();
+  }
+}
