@@ -7,14 +7,15 @@ import { RULES } from '../../rules/index.js';
 import { demoInputs, findDemoDir } from './demo-data.js';
 import { addLiveOptions, liveFlagsOf, type LiveOptionValues } from './live-options.js';
 import { lazySourceFactories, type SourceFactories } from './live-sources.js';
-import { explainRule, ruleJson, rulesTable } from './render.js';
 import { packageVersion } from './package-info.js';
 import { EXIT_OK, EXIT_USAGE, runScanCommand, type OutputFormat } from './scan-command.js';
 import { parseDuration } from './scan-options.js';
 import { FIRST_PAGE_TIMEOUT_MS } from './live-read.js';
 import { terminalStyle } from './terminal.js';
 import type { CliIo, InputReader } from './types.js';
-import { runWatch, sleepUnlessAborted, type WatchDeps } from './watch-command.js';
+// `watch` and the rule renderings (with the text-width libraries) load when their command runs,
+// so that `scan` starts without them (docs/cli.md).
+import type { WatchDeps } from './watch-command.js';
 
 export type { CliIo } from './types.js';
 
@@ -180,7 +181,7 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
       }
       const live = liveFlagsOf(flags);
       setCode(
-        await runWatch(
+        await (await import('./watch-command.js')).runWatch(
           {
             live,
             every: flags.every,
@@ -208,7 +209,8 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
     .description('list the detection rules: id, severity, title, MITRE ATT&CK, cloud coverage')
     .addOption(new Option('--format <format>', 'a table, or one JSON object per rule').choices(['table', 'jsonl']).default('table'))
     .option('--no-color', 'no colours')
-    .action((flags: { format: OutputFormat; color: boolean }) => {
+    .action(async (flags: { format: OutputFormat; color: boolean }) => {
+      const { ruleJson, rulesTable } = await import('./render.js');
       if (flags.format === 'jsonl') for (const r of deps.rules) io.stdout.write(JSON.stringify(ruleJson(r)) + '\n');
       else io.stdout.write(rulesTable(deps.rules, terminalStyle(io.stdout as { isTTY?: boolean; columns?: number }, io.env, !flags.color)));
       setCode(EXIT_OK);
@@ -219,7 +221,7 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
     .description('what a rule detects, why it matters, its false positives, the runbook and references')
     .argument('<rule>', 'a rule id (see `credwatch rules`)')
     .option('--no-color', 'no colours')
-    .action((id: string, flags: { color: boolean }) => {
+    .action(async (id: string, flags: { color: boolean }) => {
       const rule = deps.rules.find((r) => r.id === id);
       if (rule === undefined) {
         const near = deps.rules.filter((r) => r.id.includes(id) || id.includes(r.id) || r.id.split('-').some((w) => w.length > 3 && id.includes(w)));
@@ -228,7 +230,7 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
         setCode(EXIT_USAGE);
         return;
       }
-      io.stdout.write(explainRule(rule, terminalStyle(io.stdout as { isTTY?: boolean; columns?: number }, io.env, !flags.color)));
+      io.stdout.write((await import('./render.js')).explainRule(rule, terminalStyle(io.stdout as { isTTY?: boolean; columns?: number }, io.env, !flags.color)));
       setCode(EXIT_OK);
     });
 
@@ -252,6 +254,18 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
     });
 
   return program;
+}
+
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((done) => {
+    const timer = setTimeout(finish, ms);
+    function finish() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', finish);
+      done();
+    }
+    signal.addEventListener('abort', finish, { once: true });
+  });
 }
 
 /** Runs the CLI in-process and returns the exit code; `main.ts` wires it to the real process. */

@@ -11,11 +11,12 @@ import type { AnyRule } from '../../core/model/rule.js';
 import { atLeast, type Severity } from '../../core/model/severity.js';
 import type { CoverageNotice } from '../../core/model/source.js';
 import { defaultConfig, loadConfigFile } from './config-file.js';
-import { renderFindings } from './findings-table.js';
 import { FIRST_PAGE_TIMEOUT_MS, guardedSource } from './live-read.js';
 import { planLiveSources, type LiveFlags, type SourceFactories } from './live-sources.js';
-import { PROGRESS_MIN_BYTES, startLiveProgress, startProgress, startStreamProgress, totalInputBytes, type ByteProgress } from './progress.js';
-import { formatSummary, inputVerdicts, type InputTally } from './render.js';
+// The progress bars and the findings table (and the text-width libraries they load) are imported
+// only when a terminal shows them: a scan writing JSON lines starts without them (docs/cli.md).
+import type { ByteProgress } from './progress.js';
+import { formatSummary, inputVerdicts, type InputTally } from './summary.js';
 import { resolveWindow, selectRules, type WindowFlags } from './scan-options.js';
 import { describeSourceFailure, type Cloud } from './source-failure.js';
 import { terminalStyle } from './terminal.js';
@@ -103,6 +104,7 @@ export async function runScanCommand(req: ScanRequest, io: CliIo, deps: ScanComm
     const hints: ParseHints = req.cluster === undefined ? {} : { cluster: req.cluster };
     let progress: ByteProgress | undefined;
     if (io.isTTY === true) {
+      const { PROGRESS_MIN_BYTES, startProgress, startStreamProgress, totalInputBytes } = await import('./progress.js');
       const total = await totalInputBytes(req.inputs);
       if (total >= PROGRESS_MIN_BYTES) progress = startProgress(io.stderr, total);
       else if (req.inputs.includes('-')) progress = startStreamProgress(io.stderr);
@@ -126,7 +128,7 @@ export async function runScanCommand(req: ScanRequest, io: CliIo, deps: ScanComm
 
   if (planned.length > 0 && window !== undefined) {
     const needs = unionNeeds(rules);
-    const live = io.isTTY === true ? startLiveProgress(io.stderr) : undefined;
+    const live = io.isTTY === true ? (await import('./progress.js')).startLiveProgress(io.stderr) : undefined;
     for (const plan of planned) {
       let source;
       const cloud = plan.label.split(/[-:]/)[0] as Cloud;
@@ -158,7 +160,7 @@ export async function runScanCommand(req: ScanRequest, io: CliIo, deps: ScanComm
   const nothingScanned = failures.length === 0 && examined === 0 && liveRead === 0;
   if (req.format === 'table') {
     const style = terminalStyle(io.stdout as { isTTY?: boolean; columns?: number }, io.env, req.noColor === true);
-    if (collected.length > 0) io.stdout.write(renderFindings(collected, style));
+    if (collected.length > 0) io.stdout.write((await import('./findings-table.js')).renderFindings(collected, style));
     else if (!nothingScanned) io.stdout.write(`No findings at or above ${req.minSeverity}.\n`);
   }
   io.stderr.write(formatSummary({ tally, notices, failures, minSeverity: req.minSeverity, ...(nothingScanned ? { nothingScanned: verdicts } : {}) }));

@@ -8,7 +8,7 @@ import { Engine } from '../../core/engine/engine.js';
 import { Pipeline } from '../../core/engine/pipeline.js';
 import { REJECTION_REASONS, rejected } from '../../core/model/parse-result.js';
 import { k8sEvent } from '../../examples/audit-records.js';
-import { formatSummary } from '../../functions/cli/render.js';
+import { formatSummary } from '../../functions/cli/summary.js';
 import { runCli } from '../../functions/cli/run-cli.js';
 import { cli, TEST_RULES } from './cli-harness.js';
 
