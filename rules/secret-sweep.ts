@@ -4,7 +4,7 @@ import { eventTimeMs, type AuditEvent } from '../core/model/event.js';
 import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
 import { classifyIdentity } from '../core/detection/identity.js';
 import { isKubeletUserAgent } from '../core/detection/kubelet.js';
-import { defineRule, earlierRunEvidence } from '../core/model/rule.js';
+import { defineRule } from '../core/model/rule.js';
 import { allowlistOf, secretAllowlistOptions } from '../core/detection/secret-readers.js';
 import {
   controlPlaneReader,
@@ -61,34 +61,81 @@ const isSecretRead = (e: AuditEvent): boolean =>
   e.target.resource === 'secrets' && (e.verb === 'get' || e.verb === 'list' || e.verb === 'watch');
 
 /** What the sweep counts of one earlier request; null when it is not a counted Secret read. */
-interface Counted {
+/** One counted read, as the rule's state keeps it: what the count needs, never the event. */
+interface CountedRead {
   ms: number;
-  unit: string;
   denied: boolean;
+  id: string;
+  time: string;
+  /** The earlier run that saw it, for a read carried in. */
+  run: string | undefined;
+  /** Arrival order, so earlier-run evidence is listed as the reads came. */
+  seq: number;
 }
 
 /**
- * Each read is compared with every read of its user in the window, so what it counts as is worked
- * out once per event and options, not again at every later read (Date.parse and the identity and
- * scope classification were most of the rule's time).
+ * Each identity's counted reads by unit (a Secret, or a namespace's list), the newest reads of a
+ * unit last. A read counts for another when their times are within the window either way (a
+ * scan's pages may deliver requests out of time order), so a unit keeps a few of its latest reads.
  */
-const COUNTED = new WeakMap<Options, WeakMap<AuditEvent, Counted | null>>();
-function countedOf(x: AuditEvent, o: Options, identities: IdentityTables): Counted | null {
-  let memo = COUNTED.get(o);
-  if (memo === undefined) {
-    memo = new WeakMap();
-    COUNTED.set(o, memo);
-  }
-  let c = memo.get(x);
-  if (c === undefined) {
-    const unit = isSecretRead(x) ? unitOf(x, secretRead(x), o, identities) : undefined;
-    c = unit === undefined ? null : { ms: eventTimeMs(x), unit, denied: isDenied(x) };
-    memo.set(x, c);
-  }
-  return c;
+interface SweepState {
+  byWho: Map<string, Map<string, CountedRead[]>>;
+  seq: number;
 }
 
-export default defineRule<Options>({
+/** Reads kept per unit, units per identity and identities per run: the state's memory bound. */
+const READS_PER_UNIT = 4;
+const UNITS_PER_WHO = 4_096;
+const WHO_KEPT = 50_000;
+
+const whoOf = (e: AuditEvent): string => `${e.cluster ?? ''}\u0000${e.user.name ?? ''}`;
+
+function observeRead(s: SweepState, e: AuditEvent, o: Options, identities: IdentityTables, run: string | undefined): void {
+  if (!isSecretRead(e)) return;
+  const unit = unitOf(e, secretRead(e), o, identities);
+  if (unit === undefined) return;
+  const who = whoOf(e);
+  let units = s.byWho.get(who);
+  if (units === undefined) {
+    if (s.byWho.size >= WHO_KEPT) s.byWho.delete(s.byWho.keys().next().value!);
+    units = new Map();
+  } else s.byWho.delete(who); // re-inserted: the identities read longest ago go first
+  s.byWho.set(who, units);
+  const ms = eventTimeMs(e);
+  let reads = units.get(unit);
+  if (reads === undefined) {
+    if (units.size >= UNITS_PER_WHO) pruneUnits(units, ms - o.windowMinutes * 60_000);
+    reads = [];
+  } else units.delete(unit);
+  units.set(unit, reads);
+  reads.push({ ms, denied: isDenied(e), id: e.id, time: e.time, run, seq: s.seq++ });
+  if (reads.length > READS_PER_UNIT) reads.shift();
+}
+
+/** The counted reads earlier runs saw, in the order they came, as a finding names them (`earlierRunEvidence`). */
+function earlierRunsOf(reads: CountedRead[]): Array<{ id: string; time: string; run: string }> {
+  const out: Array<{ id: string; time: string; run: string }> = [];
+  const seen = new Set<string>();
+  for (const r of reads.sort((a, b) => a.seq - b.seq)) {
+    if (r.run === undefined || seen.has(r.id)) continue;
+    seen.add(r.id);
+    out.push({ id: r.id, time: r.time, run: r.run });
+  }
+  return out;
+}
+
+/** Drops units read only before `before`; if every unit is recent, the half read longest ago. */
+function pruneUnits(units: Map<string, CountedRead[]>, before: number): void {
+  for (const [unit, reads] of units) if (reads.every((r) => r.ms < before)) units.delete(unit);
+  if (units.size < UNITS_PER_WHO) return;
+  let drop = units.size >> 1;
+  for (const unit of units.keys()) {
+    if (drop-- <= 0) break;
+    units.delete(unit);
+  }
+}
+
+export default defineRule<Options, SweepState>({
   id: 'secret-sweep',
   title: 'Secrets swept: all namespaces listed or many Secrets read',
   severity: 'high',
@@ -137,19 +184,28 @@ export default defineRule<Options>({
       return unit === undefined ? undefined : { forMs, key: `${who}\u0000${unit}` };
     },
   },
+  state: {
+    create: () => ({ byWho: new Map(), seq: 0 }),
+    observe(s, e, ctx) {
+      observeRead(s, e, ctx.options, ctx.identities, ctx.history.earlierRun?.(e));
+    },
+  },
   evaluate(e, ctx) {
     if (controlPlaneReader(e) !== undefined) return null; // the control plane reads every Secret by design
     if (matchController(e, allowlistOf(ctx.options)).allowed) return null;
     const read = secretRead(e);
     const denied = isDenied(e);
     const who = e.user.name ?? '(unknown user)';
-    const impostor = impersonatesControlPlane(e);
-    const common: Record<string, unknown> = {
-      identity: who,
-      identityKind: classifyIdentity(e.user, ctx.identities).kind,
-      denied,
-      unverified: read.unverified,
-      ...(impostor === undefined ? {} : { controlPlaneNameWithoutItsUserAgent: impostor.userAgentPrefix }),
+    // Only a finding needs these: most reads (a kubelet's, one Secret at a time) end before them.
+    const common = (): Record<string, unknown> => {
+      const impostor = impersonatesControlPlane(e);
+      return {
+        identity: who,
+        identityKind: classifyIdentity(e.user, ctx.identities).kind,
+        denied,
+        unverified: read.unverified,
+        ...(impostor === undefined ? {} : { controlPlaneNameWithoutItsUserAgent: impostor.userAgentPrefix }),
+      };
     };
 
     if (read.scope === 'cluster' && (e.verb === 'list' || e.verb === 'watch')) {
@@ -160,7 +216,7 @@ export default defineRule<Options>({
       return {
         severity: denied ? 'medium' : 'critical',
         summary: `${who} ${e.verb} secrets in all namespaces of ${e.cluster ?? 'the cluster'} ${describeClient(e)}${denied ? ' (denied)' : ''}`,
-        facts: { ...common, pattern: 'all-namespaces', scope: 'cluster' },
+        facts: { ...common(), pattern: 'all-namespaces', scope: 'cluster' },
       };
     }
 
@@ -169,29 +225,33 @@ export default defineRule<Options>({
     if (unit === undefined) return null;
     const now = eventTimeMs(e);
     const windowMs = o.windowMinutes * 60_000;
-    const units = new Set<string>();
-    const counted: AuditEvent[] = [];
+    const units: string[] = [];
+    const counted: CountedRead[] = [];
     let allDenied = denied;
-    // Both directions: a scan's pages may deliver requests out of time order.
-    for (const x of ctx.history.sameUser(e)) {
-      if (x.id === e.id) continue;
-      const c = countedOf(x, o, ctx.identities);
-      if (c === null || Math.abs(now - c.ms) > windowMs) continue;
-      units.add(c.unit);
-      counted.push(x);
-      if (!c.denied) allDenied = false;
+    for (const [u, reads] of ctx.state.byWho.get(whoOf(e)) ?? []) {
+      let inWindow = false;
+      for (const r of reads) {
+        // Another stage of this same request is not another read.
+        if (r.id === e.id || Math.abs(now - r.ms) > windowMs) continue;
+        inWindow = true;
+        counted.push(r);
+        if (!r.denied) allDenied = false;
+      }
+      if (!inWindow) continue;
+      if (u === unit) return null; // not a new Secret: the count did not move
+      units.push(u);
     }
-    if (units.has(unit)) return null; // not a new Secret: the count did not move
-    units.add(unit);
+    units.push(unit);
     // Report on reaching the threshold and on each further multiple, not on every read past it.
-    if (units.size % o.threshold !== 0) return null;
-    const list = [...units].sort();
+    if (units.length % o.threshold !== 0) return null;
+    const list = units.sort();
+    const earlier = earlierRunsOf(counted);
     return {
       severity: allDenied ? 'medium' : 'high',
-      summary: `${who} read ${units.size} distinct secrets within ${o.windowMinutes} minutes in ${e.cluster ?? 'the cluster'} ${describeClient(e)}${allDenied ? ' (all denied)' : ''}`,
+      summary: `${who} read ${units.length} distinct secrets within ${o.windowMinutes} minutes in ${e.cluster ?? 'the cluster'} ${describeClient(e)}${allDenied ? ' (all denied)' : ''}`,
       facts: {
-        ...common, pattern: 'many-secrets', distinctSecrets: units.size, threshold: o.threshold, windowMinutes: o.windowMinutes, units: list.slice(0, 50),
-        ...((ev) => (ev.length === 0 ? {} : { earlierRuns: ev.slice(0, 50) }))(earlierRunEvidence(ctx.history, counted)),
+        ...common(), pattern: 'many-secrets', distinctSecrets: units.length, threshold: o.threshold, windowMinutes: o.windowMinutes, units: list.slice(0, 50),
+        ...(earlier.length === 0 ? {} : { earlierRuns: earlier.slice(0, 50) }),
       },
     };
   },

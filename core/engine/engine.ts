@@ -92,12 +92,15 @@ export class Engine {
         options: resolveOptions(rule, options.ruleOptions?.[rule.id]),
         identities,
         history: this.history,
+        state: isRuntimeRule(rule) ? undefined : rule.state?.create(),
       });
     }
     for (const key of options.seenKeys ?? []) this.emitted.add(key);
     const carried = [...(options.carried ?? [])].sort((a, b) => a.event.time.localeCompare(b.event.time));
+    const counting = options.rules.filter((r): r is Rule<unknown> => !isRuntimeRule(r) && r.state !== undefined);
     for (const c of carried) {
       this.history.recordCarried(c.event, c.run, c.suspect === true);
+      for (const rule of counting) if (matchesNeeds(rule.needs, c.event)) this.observe(rule, c.event);
     }
   }
 
@@ -171,6 +174,8 @@ export class Engine {
       } catch (err) {
         errors.push({ rule: rule.id, eventId: event.id, origin: event.origin, cause: describeError(err) });
         continue;
+      } finally {
+        if (rule.state !== undefined) this.observe(rule, event, errors);
       }
       if (draft === null || draft === undefined) continue;
       if (draft.suspectAddress === true) suspect = true;
@@ -179,6 +184,16 @@ export class Engine {
     }
     if (dispatched) this.history.record(event, suspect);
     return { findings, errors };
+  }
+
+  /** Hands the event to the rule's state; a rule that fails here is reported like a failed verdict. */
+  private observe(rule: Rule<unknown>, event: AuditEvent, errors?: RuleError[]): void {
+    const ctx = this.contexts.get(rule.id)!;
+    try {
+      rule.state!.observe(ctx.state, event, ctx);
+    } catch (err) {
+      errors?.push({ rule: rule.id, eventId: event.id, origin: event.origin, cause: describeError(err) });
+    }
   }
 
   /**

@@ -130,11 +130,23 @@ export interface RuleMemory<O = unknown> {
   keep(event: AuditEvent, ctx: RuleContext<O>): { forMs: number; key: string } | undefined;
 }
 
-export interface RuleContext<O = unknown> {
+export interface RuleContext<O = unknown, S = unknown> {
   /** The rule's options, validated against its `options` schema (defaults applied). */
   options: O;
   identities: IdentityTables;
   history: EventHistory;
+  /** The rule's own running state (`Rule.state`); undefined for a rule without one. */
+  state: S;
+}
+
+/**
+ * What a rule counts as events arrive, so that judging one never rescans history: the engine
+ * makes one per run and hands it every event the rule's needs admit, right after the rule judged
+ * it (events carried in from earlier runs first, in time order). Memory is the rule's to bound.
+ */
+export interface RuleState<O, S> {
+  create(): S;
+  observe(state: S, event: AuditEvent, ctx: RuleContext<O, S>): void;
 }
 
 export interface RuleExample {
@@ -153,7 +165,7 @@ export interface RuleExample {
   note?: string;
 }
 
-export interface Rule<O = unknown> {
+export interface Rule<O = unknown, S = unknown> {
   id: string;
   title: string;
   severity: Severity;
@@ -168,14 +180,16 @@ export interface Rule<O = unknown> {
   needs: RuleNeeds;
   /** Schema of per-deployment options; must accept `{}` and fill in defaults. */
   options?: z.ZodType<O>;
-  evaluate(event: AuditEvent, ctx: RuleContext<O>): FindingDraft | null;
+  evaluate(event: AuditEvent, ctx: RuleContext<O, S>): FindingDraft | null;
   /** What the rule keeps between scheduled runs; undefined: it reads nothing older than its own run. */
   memory?: RuleMemory<O>;
+  /** What it counts within a run as events arrive (`ctx.state`); undefined: it keeps nothing of its own. */
+  state?: RuleState<O, S>;
   examples: readonly RuleExample[];
 }
 
 /** Identity helper that keeps a rule's options type tied to its schema. */
-export function defineRule<O = unknown>(rule: Rule<O>): Rule<O> {
+export function defineRule<O = unknown, S = unknown>(rule: Rule<O, S>): Rule<O, S> {
   return Object.freeze(rule);
 }
 
@@ -200,7 +214,7 @@ export interface RuntimeFindingDraft extends Omit<FindingDraft, 'event'> {
 }
 
 /** A rule over runtime sensor events (Tracee, Falco); same metadata and examples as `Rule`. */
-export interface RuntimeRule<O = unknown> extends Omit<Rule<O>, 'needs' | 'evaluate' | 'memory'> {
+export interface RuntimeRule<O = unknown> extends Omit<Rule<O>, 'needs' | 'evaluate' | 'memory' | 'state'> {
   needs: RuntimeRuleNeeds;
   evaluate(event: RuntimeEvent, ctx: RuleContext<O>): RuntimeFindingDraft | null;
 }

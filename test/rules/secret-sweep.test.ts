@@ -106,3 +106,43 @@ describe('secret-sweep', () => {
     expect(() => scan([], { allow: [{ serviceAccount: 'velero', podNamePrefix: 'velero-' }] })).toThrow(/rules\.secret-sweep\.allow\.0\.serviceAccount: expected <namespace>:<name>/);
   });
 });
+
+describe('secret-sweep counts as events arrive', () => {
+  it('finds a slow sweep hidden among more of the same identity\'s requests than history keeps of it', () => {
+    // 200 re-reads of one Secret (ns-0/config, itself one unit) between new ones push the earlier
+    // reads out of the identity's 128 most recent events in history; the rule's own count keeps them.
+    const records: unknown[] = [];
+    for (let i = 0; i < 10; i++) {
+      records.push(asEks(get(i, { time: at(i * 30) })));
+      for (let j = 0; j < 200; j++) {
+        records.push(asEks(get(1000 + i * 200 + j, { name: 'config', namespace: 'ns-0', time: at(i * 30 + 1) })));
+      }
+    }
+    const findings = scan(records);
+    expect(findings.map((f) => [f.event.id, f.facts['distinctSecrets']])).toEqual([['00000000-0000-4000-8000-000000000008', 10]]);
+  });
+
+  it('counts reads delivered out of time order, in both directions of the window', () => {
+    const order = [5, 0, 9, 1, 8, 2, 7, 3, 6, 4];
+    const findings = scan(order.map((i) => asEks(get(i))));
+    expect(findings.map((f) => [f.event.id, f.facts['distinctSecrets']])).toEqual([['00000000-0000-4000-8000-000000000004', 10]]);
+  });
+
+  it('judges a read without rescanning the identity\'s history', () => {
+    const engine = new Engine({ rules: [rule] });
+    let scans = 0;
+    const events = Array.from({ length: 30 }, (_, i) => parseAnyRecord(asEks(get(i)), { source: 'test', index: i }, {})[0]!).map((o) => {
+      if (o.kind !== 'event') throw new Error('did not parse');
+      return o.event;
+    });
+    const history = (engine as unknown as { history: { sameUser: (e: unknown) => unknown } }).history;
+    const sameUser = history.sameUser.bind(history);
+    history.sameUser = (e) => {
+      scans++;
+      return sameUser(e);
+    };
+    const found = events.flatMap((e) => engine.process(e).findings);
+    expect(found.map((f) => f.facts['distinctSecrets'])).toEqual([10, 20, 30]);
+    expect(scans).toBe(0);
+  });
+});
