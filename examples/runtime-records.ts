@@ -71,12 +71,17 @@ function tracee(i: RuntimeInit, eventName: string, args: Array<{ name: string; t
   };
 }
 
+/** Tracee's device and inode arguments of a file on the node's root disk. */
+const fileOnDisk = (inode: number) => [
+  { name: 'dev', type: 'dev_t', value: 66_305 },
+  { name: 'inode', type: 'unsigned long', value: inode },
+];
+
 export function traceeOpen(i: RuntimeInit, path: string, flags: number | string): Record<string, unknown> {
   return tracee(i, 'security_file_open', [
     { name: 'pathname', type: 'const char*', value: path },
     { name: 'flags', type: 'int', value: flags },
-    { name: 'dev', type: 'dev_t', value: 66_305 },
-    { name: 'inode', type: 'unsigned long', value: 1_048_601 },
+    ...fileOnDisk(1_048_601),
     { name: 'ctime', type: 'unsigned long', value: 1_772_441_000_000_000_000 },
     { name: 'syscall_pathname', type: 'const char*', value: path },
   ]);
@@ -94,8 +99,7 @@ export function traceeExec(i: RuntimeInit): Record<string, unknown> {
   return tracee(i, 'sched_process_exec', [
     { name: 'cmdpath', type: 'const char*', value: exe },
     { name: 'pathname', type: 'const char*', value: exe },
-    { name: 'dev', type: 'dev_t', value: 66_305 },
-    { name: 'inode', type: 'unsigned long', value: 524_311 },
+    ...fileOnDisk(524_311),
     { name: 'invoked_from_kernel', type: 'int', value: 0 },
     { name: 'argv', type: 'const char**', value: i.argv ?? [i.comm] },
     { name: 'interpreter_pathname', type: 'const char*', value: '' },

@@ -87,6 +87,8 @@ export default defineRule({
     else if (known.length === 0) unverified.push('node address: no earlier kubelet request from this node in the scan to compare with');
     const suspectAddress = addr !== undefined && known.length > 0 && !known.includes(addr);
     if (suspectAddress) anomalies.push(`source ${addr} is not the address of this node's kubelet (${[...known].join(', ')})`);
+    // The kubelet's own single-name read, the Node authorizer's normal path: nearly every read.
+    if (anomalies.length === 0 && !denied) return null;
 
     const facts: Record<string, unknown> = {
       node: id.node,
@@ -101,7 +103,6 @@ export default defineRule({
     if (known.length > 0) facts['kubeletAddresses'] = [...known];
     const who = `${e.user.name ?? '?'} ${e.verb} ${describeRead(read)} in ${e.cluster ?? 'the cluster'} ${describeClient(e)}`;
     if (anomalies.length === 0) {
-      if (!denied) return null; // the kubelet's own single-name read, the Node authorizer's normal path
       return {
         severity: 'low',
         summary: `${who}: denied, but shaped like the kubelet's own read (a pod that moved or was deleted)`,

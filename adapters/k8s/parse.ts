@@ -95,22 +95,19 @@ export function userOf(v: unknown): UserInfo {
   return user;
 }
 
+/** objectRef's members the event keeps as they are, when they are strings. */
+const TARGET_STRINGS = ['apiVersion', 'resource', 'subresource', 'namespace', 'name'] as const;
+
 export function targetOf(ref: unknown): Target {
   if (!isObject(ref)) return {};
   const t: Target = {};
   const apiGroup = ref['apiGroup'];
   // Core-group objects omit apiGroup or log it as ""; both mean the core group.
   t.apiGroup = typeof apiGroup === 'string' ? apiGroup : '';
-  const apiVersion = str(ref['apiVersion']);
-  if (apiVersion !== undefined) t.apiVersion = apiVersion;
-  const resource = str(ref['resource']);
-  if (resource !== undefined) t.resource = resource;
-  const subresource = str(ref['subresource']);
-  if (subresource !== undefined) t.subresource = subresource;
-  const namespace = str(ref['namespace']);
-  if (namespace !== undefined) t.namespace = namespace;
-  const name = str(ref['name']);
-  if (name !== undefined) t.name = name;
+  for (const key of TARGET_STRINGS) {
+    const value = str(ref[key]);
+    if (value !== undefined) t[key] = value;
+  }
   return t;
 }
 

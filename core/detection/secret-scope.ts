@@ -27,8 +27,8 @@ export interface SecretRead {
    * an exact `metadata.name` selector, so it stands in for the query where none is logged).
    */
   selector?: 'get' | 'field-selector' | 'object-name';
-  /** What the log did not show that could have changed the verdict. */
-  unverified: string[];
+  /** What the log did not show that could have changed the verdict (shared: never changed by a caller). */
+  readonly unverified: readonly string[];
 }
 
 export const UNVERIFIED = Object.freeze({
@@ -38,7 +38,22 @@ export const UNVERIFIED = Object.freeze({
   podClaim: 'pod-name claim not logged',
 });
 
+/**
+ * Four rule paths ask this of every Secret read (three rules' verdicts and a rule's running
+ * count): the answer is kept with the event, which never changes once parsed.
+ */
+const reads = new WeakMap<AuditEvent, SecretRead>();
+
 export function secretRead(event: AuditEvent): SecretRead {
+  let read = reads.get(event);
+  if (read === undefined) {
+    read = readOf(event);
+    reads.set(event, read);
+  }
+  return read;
+}
+
+function readOf(event: AuditEvent): SecretRead {
   const t = event.target;
   const unverified: string[] = [];
   const base = (scope: SecretScope, selector?: SecretRead['selector']): SecretRead => {

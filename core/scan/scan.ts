@@ -217,9 +217,10 @@ async function scanSource(
       Object.assign(summary.metrics, report.metrics);
       summary.warnings.push(...report.warnings);
     }
-    const pending = await retryPending(state.pending, deps, settings, runId, clock, summary);
+    const delivery: DeliveryRun = { deps, settings, runId, clock, summary };
+    const pending = await retryPending(state.pending, delivery);
     const pendingKeys = new Set(pending.map((p) => p.key));
-    pending.push(...(await deliver(read.findings.filter((f) => !pendingKeys.has(f.key)), deps, settings, runId, clock, summary)));
+    pending.push(...(await deliver(read.findings.filter((f) => !pendingKeys.has(f.key)), delivery)));
     // Past its lease another run may have taken the source over: commit only if the lease is still ours to renew.
     if (clock().getTime() - leaseStart > settings.leaseTtlMs && !(await store.acquireLease(source.name, runId, clock(), settings.leaseTtlMs, onInvalidLease))) {
       summary.status = 'failed';
@@ -364,20 +365,23 @@ async function readWindow(
   return { findings, carry: engine.carry(window.to.getTime(), runId), historyBytes: engine.historyBytes };
 }
 
+/** What delivering this run's alerts reads and counts into. */
+interface DeliveryRun {
+  deps: ScheduledScanDeps;
+  settings: ScanSettings;
+  runId: string;
+  clock: () => Date;
+  summary: SourceRunSummary;
+}
+
 /**
  * Sends each finding at or above the alert severity, once across runs (the store's claims). One
  * the sink refuses, or another live run is sending, is returned as pending: it is kept in the
  * source's state and retried by the next runs, and the checkpoint still advances, so one alert
  * that cannot be delivered never holds the whole timeline back.
  */
-async function deliver(
-  findings: readonly Finding[],
-  deps: ScheduledScanDeps,
-  settings: ScanSettings,
-  runId: string,
-  clock: () => Date,
-  summary: SourceRunSummary,
-): Promise<PendingAlert[]> {
+async function deliver(findings: readonly Finding[], run: DeliveryRun): Promise<PendingAlert[]> {
+  const { deps, settings, runId, clock, summary } = run;
   const pending: PendingAlert[] = [];
   for (const finding of findings) {
     if (!atLeast(finding.severity, settings.alertMinSeverity)) {
@@ -427,14 +431,8 @@ async function deliver(
 }
 
 /** Alerts earlier runs set aside: sent now if nobody else did, kept for later, or given up after the last attempt. */
-async function retryPending(
-  pending: readonly PendingAlert[],
-  deps: ScheduledScanDeps,
-  settings: ScanSettings,
-  runId: string,
-  clock: () => Date,
-  summary: SourceRunSummary,
-): Promise<PendingAlert[]> {
+async function retryPending(pending: readonly PendingAlert[], run: DeliveryRun): Promise<PendingAlert[]> {
+  const { deps, settings, runId, clock, summary } = run;
   const still: PendingAlert[] = [];
   for (const p of pending) {
     const claim = await deps.store.claimAlert(p.key, runId, clock(), settings.claimTtlMs);

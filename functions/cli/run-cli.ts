@@ -1,14 +1,14 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CredwatchError, describeError } from '../../core/model/errors.js';
 import type { AnyRule } from '../../core/model/rule.js';
-import { SEVERITIES, type Severity } from '../../core/model/severity.js';
+import { SEVERITIES } from '../../core/model/severity.js';
 import { readInputs } from '../../adapters/file/read.js';
 import { RULES } from '../../rules/index.js';
 import { demoInputs, findDemoDir } from './demo-data.js';
 import { addLiveOptions, liveFlagsOf, type LiveOptionValues } from './live-options.js';
 import { lazySourceFactories, type SourceFactories } from './live-sources.js';
 import { packageVersion } from './package-info.js';
-import { EXIT_OK, EXIT_USAGE, runScanCommand, type OutputFormat } from './scan-command.js';
+import { EXIT_OK, EXIT_USAGE, runScanCommand, type OutputFormat, type ScanRequest } from './scan-command.js';
 import { parseDuration } from './scan-options.js';
 import { FIRST_PAGE_TIMEOUT_MS } from './live-read.js';
 import { terminalStyle } from './terminal.js';
@@ -59,14 +59,8 @@ Examples:
   $ credwatch scan --help               all scan options
 `;
 
-interface ScanFlags extends LiveOptionValues {
-  format: OutputFormat;
-  minSeverity: Severity;
-  rules?: string;
-  cluster?: string;
-  failOn?: Severity;
-  config?: string;
-  validate?: boolean;
+/** What commander parses: the request's own flags as they are, the window and colour as typed. */
+interface ScanFlags extends LiveOptionValues, Pick<ScanRequest, 'format' | 'minSeverity' | 'rules' | 'cluster' | 'failOn' | 'config' | 'validate'> {
   since?: string;
   from?: string;
   to?: string;

@@ -7,7 +7,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { StateError } from '../../model/errors.js';
-import { invalidLease, validCheckpointTime, type Checkpoint, type CheckpointExpectation, type ClaimResult, type StateStore } from './store.js';
+import { invalidLease, stateRequest, validCheckpointTime, type Checkpoint, type CheckpointExpectation, type ClaimResult, type StateStore } from './store.js';
 
 /** The table's key and TTL attribute; infra/aws creates the table with exactly these. */
 export const DYNAMO_KEY = 'pk';
@@ -174,12 +174,8 @@ export class DynamoDbStateStore implements StateStore {
     }
   }
 
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw this.wrap(what, err);
-    }
+  private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return stateRequest(what, fn, (w, err) => this.wrap(w, err));
   }
 
   private wrap(what: string, err: unknown): StateError {

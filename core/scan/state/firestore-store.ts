@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Timestamp, type DocumentReference, type DocumentSnapshot, type Firestore } from '@google-cloud/firestore';
 import { StateError } from '../../model/errors.js';
-import { claimDecision, invalidLease, validCheckpointTime, type Checkpoint, type CheckpointExpectation, type ClaimResult, type StateStore } from './store.js';
+import { claimDecision, invalidLease, stateRequest, validCheckpointTime, type Checkpoint, type CheckpointExpectation, type ClaimResult, type StateStore } from './store.js';
 
 /** The collection the function keeps its state in unless CREDWATCH_FIRESTORE_COLLECTION says otherwise. */
 export const FIRESTORE_DEFAULT_COLLECTION = 'credwatch';
@@ -182,12 +182,8 @@ export class FirestoreStateStore implements StateStore {
     return this.call(what, () => ref.get());
   }
 
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw this.wrap(what, err);
-    }
+  private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return stateRequest(what, fn, (w, err) => this.wrap(w, err));
   }
 
   private wrap(what: string, err: unknown): StateError {

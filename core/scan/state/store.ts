@@ -107,3 +107,15 @@ export function claimDecision(existing: AlertRecord | undefined, now: Date): Cla
   if (existing.state === 'sent') return existing.expiresAt > now.getTime() ? 'sent' : 'claimed';
   return existing.expiresAt > now.getTime() ? 'busy' : 'claimed';
 }
+
+/**
+ * One request to a cloud state store: a failure becomes the StateError `describe` makes of it,
+ * which says what was being done and what to check.
+ */
+export async function stateRequest<T>(what: string, fn: () => Promise<T>, describe: (what: string, err: unknown) => StateError): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw describe(what, err);
+  }
+}
