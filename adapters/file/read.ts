@@ -1,9 +1,6 @@
 import { createReadStream, type ReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { SourceError } from '../../core/model/errors.js';
 import { rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/model/parse-result.js';
 import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../k8s/json-prefix.js';
 import { open } from 'node:fs/promises';
@@ -13,6 +10,7 @@ import { ArrayStreamer, RecordCounter, type StreamedElement } from './json-strea
 import { LineSplitter } from './line-splitter.js';
 import { linesOffThread, offThreadAvailable } from './off-thread-lines.js';
 import type { LinePrefilter } from './prefilter.js';
+import { inputFiles, unreadable } from './walk.js';
 
 /**
  * Files, folders and stdin → batches of parse outcomes (docs/input-formats.md). Compression is
@@ -79,42 +77,11 @@ interface Input {
   size?: number;
 }
 
-function unreadable(path: string, err: unknown): SourceError {
-  const why = err instanceof Error ? err.message : String(err);
-  return new SourceError('input-unreadable', `cannot read input ${path}: ${why}; check the path and its permissions`, { cause: err });
-}
-
-async function walk(dir: string, out: Input[]): Promise<void> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    throw unreadable(dir, err);
-  }
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const entry of entries) {
-    // Hidden files (.DS_Store, .git) are never exports.
-    if (entry.name.startsWith('.')) continue;
-    await addPath(join(dir, entry.name), out);
-  }
-}
-
-async function addPath(path: string, out: Input[]): Promise<void> {
-  let s;
-  try {
-    s = await stat(path);
-  } catch (err) {
-    throw unreadable(path, err);
-  }
-  if (s.isDirectory()) await walk(path, out);
-  else out.push({ name: path, path, size: s.size });
-}
-
 async function resolveInputs(inputs: string[]): Promise<Input[]> {
   const out: Input[] = [];
   for (const input of inputs) {
     if (input === '-') out.push({ name: '-' });
-    else await addPath(input, out);
+    else for (const file of await inputFiles(input)) out.push({ name: file.path, ...file });
   }
   return out;
 }

@@ -1,7 +1,5 @@
-import { stat } from 'node:fs/promises';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import cliProgress from 'cli-progress';
+import { inputFiles } from '../../adapters/file/walk.js';
 
 /**
  * Progress on stderr, only when stderr is a terminal: a byte bar for files (compressed files count
@@ -12,26 +10,21 @@ import cliProgress from 'cli-progress';
 /** Below this many bytes a scan finishes in about a second: a bar would only flicker. */
 export const PROGRESS_MIN_BYTES = 32 * 1024 * 1024;
 
-/** Total size of the inputs (folders walked); unknown sizes (stdin, unreadable) count as 0. */
+/**
+ * Total size of the files the reader will read: the same walk, so hidden files are left out here
+ * too. stdin (size unknown) and an unreadable input count as 0.
+ */
 export async function totalInputBytes(inputs: readonly string[]): Promise<number> {
   let total = 0;
   for (const input of inputs) {
     if (input === '-') continue;
-    total += await sizeOf(input);
+    try {
+      for (const file of await inputFiles(input)) total += file.size;
+    } catch {
+      // readInputs refuses this path before reading anything, so its size is never needed.
+    }
   }
   return total;
-}
-
-async function sizeOf(path: string): Promise<number> {
-  try {
-    const s = await stat(path);
-    if (!s.isDirectory()) return s.size;
-    let sum = 0;
-    for (const entry of await readdir(path)) sum += await sizeOf(join(path, entry));
-    return sum;
-  } catch {
-    return 0;
-  }
 }
 
 export interface ByteProgress {

@@ -120,7 +120,7 @@ resource "google_cloudfunctions2_function" "scanner" {
     runtime     = "nodejs22"
     entry_point = "credwatchScan"
     # New projects' default build account lacks the rights to build; this one has exactly them (iam.tf).
-    service_account = google_service_account.build.id
+    service_account = google_service_account.accounts["build"].id
     source {
       storage_source {
         bucket = google_storage_bucket.source.name
@@ -137,7 +137,7 @@ resource "google_cloudfunctions2_function" "scanner" {
     available_memory                 = var.function_memory
     available_cpu                    = "1"
     timeout_seconds                  = var.function_timeout_seconds
-    service_account_email            = google_service_account.runtime.email
+    service_account_email            = google_service_account.accounts["runtime"].email
     ingress_settings                 = "ALLOW_ALL"
     all_traffic_on_latest_revision   = true
     environment_variables            = local.environment

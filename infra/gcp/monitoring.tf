@@ -9,24 +9,21 @@ locals {
   example_subscribers = var.create_example_subscription ? toset(["credwatch-alerts-example"]) : toset([])
 }
 
-resource "google_logging_metric" "sources_failed" {
-  project     = var.project
-  name        = "credwatch/sources_failed"
-  description = "credwatch: sources whose scan failed or whose alerts were not delivered"
-  filter      = "${local.function_logs} AND jsonPayload.message=(\"source scan failed\" OR \"alerts not delivered\")"
-  metric_descriptor {
-    metric_kind = "DELTA"
-    value_type  = "INT64"
-    unit        = "1"
+resource "google_logging_metric" "function_lines" {
+  for_each = {
+    sources_failed = {
+      description = "credwatch: sources whose scan failed or whose alerts were not delivered"
+      message     = "(\"source scan failed\" OR \"alerts not delivered\")"
+    }
+    runs_finished = {
+      description = "credwatch: scheduled runs that finished (with or without failed sources)"
+      message     = "\"scan run finished\""
+    }
   }
-  depends_on = [google_project_service.apis]
-}
-
-resource "google_logging_metric" "runs_finished" {
   project     = var.project
-  name        = "credwatch/runs_finished"
-  description = "credwatch: scheduled runs that finished (with or without failed sources)"
-  filter      = "${local.function_logs} AND jsonPayload.message=\"scan run finished\""
+  name        = "credwatch/${each.key}"
+  description = each.value.description
+  filter      = "${local.function_logs} AND jsonPayload.message=${each.value.message}"
   metric_descriptor {
     metric_kind = "DELTA"
     value_type  = "INT64"
@@ -53,7 +50,7 @@ resource "google_monitoring_alert_policy" "sources_failed" {
   conditions {
     display_name = "credwatch sources_failed > 0"
     condition_threshold {
-      filter          = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.sources_failed.name}\" AND resource.type=\"cloud_run_revision\""
+      filter          = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.function_lines["sources_failed"].name}\" AND resource.type=\"cloud_run_revision\""
       comparison      = "COMPARISON_GT"
       threshold_value = 0
       duration        = "0s"
@@ -80,7 +77,7 @@ resource "google_monitoring_alert_policy" "missed_runs" {
   conditions {
     display_name = "credwatch runs_finished absent"
     condition_absent {
-      filter   = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.runs_finished.name}\" AND resource.type=\"cloud_run_revision\""
+      filter   = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.function_lines["runs_finished"].name}\" AND resource.type=\"cloud_run_revision\""
       duration = "${local.missed_run_seconds}s"
       aggregations {
         alignment_period   = "${max(60, local.run_period_minutes * 60)}s"

@@ -9,11 +9,11 @@ output "alert_topic" {
 }
 
 output "runtime_service_account" {
-  value = google_service_account.runtime.email
+  value = google_service_account.accounts["runtime"].email
 }
 
 output "invoker_service_account" {
-  value = google_service_account.invoker.email
+  value = google_service_account.accounts["invoker"].email
 }
 
 output "scheduler_job" {

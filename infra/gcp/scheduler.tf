@@ -19,7 +19,7 @@ resource "google_cloud_scheduler_job" "scan" {
     headers     = { "Content-Type" = "application/json" }
     body        = base64encode("{}")
     oidc_token {
-      service_account_email = google_service_account.invoker.email
+      service_account_email = google_service_account.accounts["invoker"].email
       audience              = google_cloudfunctions2_function.scanner.service_config[0].uri
     }
   }

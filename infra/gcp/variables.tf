@@ -1,3 +1,7 @@
+# One block per input, though they look alike: the names are the module's interface
+# (docs/deploy.md), which existing tfvars files and -var flags set one by one; grouping them into
+# object variables would make every existing deployment rewrite its settings.
+
 variable "project" {
   type        = string
   description = "Project that runs credwatch: the function, scheduler, Firestore database and alert topic."

@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { readInputs } from '../../adapters/file/read.js';
 import { k8sEvent } from '../../examples/audit-records.js';
 import { runCli } from '../../functions/cli/run-cli.js';
 import { PROGRESS_MIN_BYTES, startProgress, totalInputBytes } from '../../functions/cli/progress.js';
@@ -30,6 +31,21 @@ describe('progress bar', () => {
     const single = join(tmpdir(), `credwatch-progress-${process.pid}.jsonl`);
     writeFileSync(single, 'z'.repeat(66));
     expect(await totalInputBytes([dir, single, '-', join(dir, 'missing')])).toBe(1300);
+  });
+
+  it('counts exactly the files the reader reads: hidden files and folders are left out of both', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'credwatch-progress-'));
+    const event = `${JSON.stringify(k8sEvent({ verb: 'list', user: 'u', resource: 'secrets' }))}\n`;
+    writeFileSync(join(dir, 'a.jsonl'), event);
+    writeFileSync(join(dir, '.hidden.jsonl'), event.repeat(50));
+    mkdirSync(join(dir, '.git'));
+    writeFileSync(join(dir, '.git', 'b.jsonl'), event.repeat(20));
+    const read = new Set<string>();
+    for await (const batch of readInputs([dir])) {
+      for (const o of batch) if (o.kind === 'event') read.add(o.event.origin.source);
+    }
+    expect([...read]).toEqual([join(dir, 'a.jsonl')]);
+    expect(await totalInputBytes([dir])).toBe(statSync(join(dir, 'a.jsonl')).size);
   });
 
   it('draws the bytes read across files on a terminal', () => {

@@ -10,7 +10,7 @@ import { FIRESTORE_DEFAULT_COLLECTION, FIRESTORE_TTL_FIELD } from '../../core/sc
 import { ENV, SourceSpecSchema } from '../../functions/shared/runtime-config.js';
 import { RULES } from '../../rules/index.js';
 import { GCP_ENTRY_POINT, packageGcpFunction } from '../../scripts/package-gcp-function.js';
-import { evaluate, stubModule, terraformEnv, terraformPath, type StubModule } from './terraform-stub.js';
+import { deploy, evaluate, planChanges, stateMove, stubModule, terraformEnv, terraformPath, type StubModule } from './terraform-stub.js';
 
 const MODULE = join(import.meta.dirname, '..', '..', 'infra', 'gcp');
 
@@ -70,7 +70,7 @@ describe('GCP Terraform module', () => {
       max_instance_count: 1,
       max_instance_request_concurrency: 1,
       timeout_seconds: '${var.function_timeout_seconds}',
-      service_account_email: '${google_service_account.runtime.email}',
+      service_account_email: '${google_service_account.accounts["runtime"].email}',
       environment_variables: '${local.environment}',
     });
   });
@@ -83,7 +83,7 @@ describe('GCP Terraform module', () => {
     expect(block(job, 'retry_config')).toEqual({ retry_count: 0 });
     const target = block(job, 'http_target');
     expect(block(target, 'oidc_token')).toEqual({
-      service_account_email: '${google_service_account.invoker.email}',
+      service_account_email: '${google_service_account.accounts["invoker"].email}',
       audience: '${google_cloudfunctions2_function.scanner.service_config[0].uri}',
     });
   });
@@ -94,16 +94,19 @@ describe('GCP Terraform module', () => {
       expect(apis).toContain(`"${api}"`);
     }
     const after = (b: Block) => ((b['depends_on'] as string[] | undefined) ?? []).includes('${google_project_service.apis}');
-    for (const name of ['runtime', 'invoker', 'build']) expect(after(resource('google_service_account', name)), name).toBe(true);
+    const accounts = resource('google_service_account', 'accounts');
+    expect(accounts['for_each']).toBe('${local.service_accounts}');
+    expect(Object.keys(local('service_accounts') as Block).sort()).toEqual(['build', 'invoker', 'runtime']);
+    expect(after(accounts)).toBe(true);
     expect(after(resource('google_service_account_iam_member', 'scheduler_token'))).toBe(true);
     expect(after(hcl.data['google_project']!['this']![0]!)).toBe(true);
     const fn = resource('google_cloudfunctions2_function', 'scanner');
-    expect(block(fn, 'build_config')['service_account']).toBe('${google_service_account.build.id}');
+    expect(block(fn, 'build_config')['service_account']).toBe('${google_service_account.accounts["build"].id}');
     expect(fn['depends_on']).toEqual(expect.arrayContaining(['${google_project_iam_member.build}', '${google_storage_bucket_iam_member.build_source}']));
   });
 
   it('grants the runtime account only private log reading on the scanned projects, its database, and publishing to its topic', () => {
-    const runtime = 'serviceAccount:${google_service_account.runtime.email}';
+    const runtime = 'serviceAccount:${google_service_account.accounts["runtime"].email}';
     const grants = Object.entries(hcl.resource)
       .filter(([type]) => type.endsWith('_iam_member'))
       .flatMap(([type, byName]) => Object.values(byName).map((b): Block => ({ type, ...b[0]! })))
@@ -212,7 +215,9 @@ describe.skipIf(tf === undefined)(`GCP Terraform module evaluated by Terraform${
     expect(Object.keys(audit).length).toBe(vars['enable_gke_data_access_logs'] === true ? projects.length : 0);
 
     // Self-monitoring: the alerts watch the function's own log lines and notify the e-mail channel when given.
-    const failed = resources['google_logging_metric.sources_failed'] as { filter: string };
+    const metrics = resources['google_logging_metric.function_lines'] as Record<string, { name: string; filter: string }>;
+    expect(Object.values(metrics).map((m) => m.name).sort()).toEqual(['credwatch/runs_finished', 'credwatch/sources_failed']);
+    const failed = metrics['sources_failed']!;
     expect(failed.filter).toContain('resource.labels.service_name="credwatch-scan"');
     expect(failed.filter).toContain('"source scan failed"');
     const missed = resources['google_monitoring_alert_policy.missed_runs'] as { conditions: Array<{ condition_absent: Array<{ duration: string }> }>; notification_channels: string[] };
@@ -228,6 +233,26 @@ describe.skipIf(tf === undefined)(`GCP Terraform module evaluated by Terraform${
     expect(fn.build_config[0]!.service_account).toBe(`projects/${String(vars['project'])}/serviceAccounts/credwatch-build@${String(vars['project'])}.iam.gserviceaccount.com`);
     const job = resources['google_cloud_scheduler_job.scan'] as { attempt_deadline: string };
     expect(job.attempt_deadline).toBe(`${fn.service_config[0]!.timeout_seconds + 60}s`);
+  }, 60_000);
+
+  it('moves an existing deployment to the for_each addresses (moved.tf): nothing is created, changed or destroyed', () => {
+    const vars = { project: 'acme-security', gke_projects: ['acme-prod', 'acme-stage'], alert_email: 'secops@example.com', enable_gke_data_access_logs: true };
+    const dir = deploy(stub, vars);
+    try {
+      // The state of a deployment made before the moves: each object at its earlier address.
+      for (const { from, to } of stub.moves) stateMove(dir, to, from);
+      const changes = planChanges(dir, vars);
+      expect(changes.filter((c) => c.actions.join() !== 'no-op')).toEqual([]);
+      const byAddress = (a: { to: string }, b: { to: string }) => a.to.localeCompare(b.to);
+      const moved = changes.flatMap((c) => (c.previousAddress === undefined ? [] : [{ from: c.previousAddress, to: c.address }]));
+      expect(moved.sort(byAddress)).toEqual([...stub.moves].sort(byAddress));
+      expect(stub.moves.map((m) => m.to).sort()).toEqual([
+        'google_logging_metric.function_lines["runs_finished"]', 'google_logging_metric.function_lines["sources_failed"]',
+        'google_service_account.accounts["build"]', 'google_service_account.accounts["invoker"]', 'google_service_account.accounts["runtime"]',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   /** Each refused at plan, naming what is wrong. */

@@ -1,6 +1,6 @@
 import { parse } from '@cdktn/hcl2json';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,6 +21,7 @@ interface Doc {
   locals?: Json[];
   output?: Record<string, Json[]>;
   variable?: Record<string, Json[]>;
+  moved?: Array<{ from: string; to: string }>;
 }
 
 export function terraformPath(): string | undefined {
@@ -91,16 +92,19 @@ export interface StubModule {
   locals: string[];
   resources: string[];
   outputs: string[];
+  /** The module's `moved` blocks, as module addresses (`google_x.a` → `google_x.b["k"]`). */
+  moves: Array<{ from: string; to: string }>;
 }
 
 /** Writes the stub copy of `moduleDir` and runs `terraform init` (builtin provider only: offline). */
 export async function stubModule(moduleDir: string): Promise<StubModule> {
   const dir = mkdtempSync(join(tmpdir(), 'credwatch-tf-'));
-  const out = { resource: { terraform_data: {} as Json }, locals: {} as Json };
+  const out = { resource: { terraform_data: {} as Json }, locals: {} as Json, moved: [] as Array<{ from: string; to: string }> };
   const variables: string[] = [];
   const locals: string[] = [];
   const resources: string[] = [];
   const outputs: string[] = [];
+  const moves: Array<{ from: string; to: string }> = [];
   for (const file of readdirSync(moduleDir).filter((f) => f.endsWith('.tf')).sort()) {
     const text = readFileSync(join(moduleDir, file), 'utf8');
     const doc = (await parse(file, text)) as Doc;
@@ -133,10 +137,74 @@ export async function stubModule(moduleDir: string): Promise<StubModule> {
       out.locals[`output__${name}`] = rewrite(body!['value']);
       outputs.push(name);
     }
+    for (const move of doc.moved ?? []) {
+      const [from, to] = [move.from, move.to].map((a) => a.replace(/^\$\{(.*)\}$/, '$1'));
+      moves.push({ from: from!, to: to! });
+      // The same move between the stubs, so Terraform checks each block against the configuration.
+      out.moved.push({ from: stubAddress(from!), to: stubAddress(to!) });
+    }
   }
-  writeFileSync(join(dir, 'stub.tf.json'), JSON.stringify(out, null, 1));
+  const { moved, ...rest } = out;
+  writeFileSync(join(dir, 'stub.tf.json'), JSON.stringify(moved.length > 0 ? out : rest, null, 1));
   execFileSync('terraform', ['init', '-input=false', '-backend=false'], { cwd: dir, stdio: 'pipe', env: terraformEnv() });
-  return { dir, variables, locals, resources, outputs };
+  return { dir, variables, locals, resources, outputs, moves };
+}
+
+/** `google_x.b["k"]` → `terraform_data.google_x__b["k"]`. */
+function stubAddress(address: string): string {
+  const m = /^(data\.)?([a-z0-9_]+)\.([a-z0-9_]+)(\[.*\])?$/.exec(address);
+  if (m === null) throw new Error(`unexpected address ${address}`);
+  return `terraform_data.${stubName(m[1] !== undefined, m[2]!, m[3]!)}${m[4] ?? ''}`;
+}
+
+/** `terraform_data.google_x__b["k"]` → `google_x.b["k"]`. */
+export function moduleAddress(stubAddr: string): string {
+  const m = /^terraform_data\.(data_)?([a-z0-9_]+?)__([a-z0-9_]+)(\[.*\])?$/.exec(stubAddr);
+  if (m === null) throw new Error(`unexpected stub address ${stubAddr}`);
+  return `${m[1] === undefined ? '' : 'data.'}${m[2]!}.${m[3]!}${m[4] ?? ''}`;
+}
+
+/**
+ * A deployment of the stub with `vars`, in a copy of its folder: `terraform apply` (terraform_data
+ * only, so offline), with its state in that folder. Returns the folder.
+ */
+export function deploy(stub: StubModule, vars: Json): string {
+  const dir = mkdtempSync(join(tmpdir(), 'credwatch-tf-state-'));
+  cpSync(stub.dir, dir, { recursive: true });
+  const varFile = writeVars(dir, vars);
+  execFileSync('terraform', ['apply', '-auto-approve', '-input=false', `-var-file=${varFile}`], { cwd: dir, stdio: 'pipe', env: terraformEnv() });
+  return dir;
+}
+
+/** `terraform state mv` of module addresses in a deployment's state. */
+export function stateMove(dir: string, from: string, to: string): void {
+  execFileSync('terraform', ['state', 'mv', stubAddress(from), stubAddress(to)], { cwd: dir, stdio: 'pipe', env: terraformEnv() });
+}
+
+export interface PlannedChange {
+  address: string;
+  previousAddress?: string;
+  actions: string[];
+}
+
+/** What `terraform plan` would do to a deployment, per resource instance, as module addresses. */
+export function planChanges(dir: string, vars: Json): PlannedChange[] {
+  const varFile = writeVars(dir, vars);
+  execFileSync('terraform', ['plan', '-input=false', '-out=plan.bin', `-var-file=${varFile}`], { cwd: dir, stdio: 'pipe', env: terraformEnv() });
+  const plan = JSON.parse(execFileSync('terraform', ['show', '-json', 'plan.bin'], { cwd: dir, encoding: 'utf8', env: terraformEnv(), maxBuffer: 64 * 1024 * 1024 })) as {
+    resource_changes?: Array<{ address: string; previous_address?: string; change: { actions: string[] } }>;
+  };
+  return (plan.resource_changes ?? []).map((c) => ({
+    address: moduleAddress(c.address),
+    ...(c.previous_address === undefined ? {} : { previousAddress: moduleAddress(c.previous_address) }),
+    actions: c.change.actions,
+  }));
+}
+
+function writeVars(dir: string, vars: Json): string {
+  const varFile = join(dir, `vars-${Math.random().toString(36).slice(2)}.tfvars.json`);
+  writeFileSync(varFile, JSON.stringify(vars));
+  return varFile;
 }
 
 /** No CLI config file, no checkpoint call home, no plugin cache lookups elsewhere. */
@@ -152,8 +220,7 @@ export interface Evaluation {
 
 /** `terraform console -plan` with the given variables: every variable, local, resource argument and output at once. */
 export function evaluate(stub: StubModule, vars: Json): Evaluation {
-  const varFile = join(stub.dir, `vars-${Math.random().toString(36).slice(2)}.tfvars.json`);
-  writeFileSync(varFile, JSON.stringify(vars));
+  const varFile = writeVars(stub.dir, vars);
   const obj = (entries: string[]) => `{ ${entries.join(', ')} }`;
   const expr = `jsonencode(${obj([
     `variables = ${obj(stub.variables.map((v) => `${v} = var.${v}`))}`,
