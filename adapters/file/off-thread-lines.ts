@@ -33,6 +33,7 @@ export interface LinesMessage {
 
 export type LineWorkerMessage = LinesMessage | { kind: 'error'; message: string };
 
+const YOUNG_MB = 8;
 const WORKER = new URL('./line-worker.js', import.meta.url);
 
 /** False where the reader thread's script is not built (running from TypeScript sources): read on this thread. */
@@ -42,7 +43,8 @@ export function offThreadAvailable(): boolean {
 
 /** The file's lines as the reader thread sends them, with flow control; the thread stops when the consumer does. */
 export async function* linesOffThread(job: LineJob): AsyncGenerator<LinesMessage> {
-  const worker = new Worker(WORKER, { workerData: job });
+  // A small young generation: the thread's garbage is short-lived chunk text, and its heap adds to the scan's peak RSS.
+  const worker = new Worker(WORKER, { workerData: job, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } });
   const queue: LinesMessage[] = [];
   let failure: Error | undefined;
   let exited = false;
