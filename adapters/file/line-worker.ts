@@ -4,33 +4,52 @@ import { LineSplitter } from './line-splitter.js';
 import type { LineJob, LineWorkerMessage, LinesMessage } from './off-thread-lines.js';
 import { compileNeedsPrefilter } from './prefilter.js';
 
+/** Atomics.waitAsync is ES2024 (in Node since 16); the project's type library is ES2023. */
+type WaitAsync = (view: Int32Array, index: number, value: number) => { async: false; value: string } | { async: true; value: Promise<string> };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync.bind(Atomics);
+
 /** The reader thread of adapters/file/off-thread-lines.ts: splits and prefilters one file. */
 async function run(job: LineJob, port: MessagePort): Promise<void> {
   const prefilter = compileNeedsPrefilter(job.needs);
-  let out: LinesMessage = { kind: 'lines', lines: [], texts: [], dropped: 0, bytesRead: 0 };
+  let lines: number[] = [];
+  let texts: string[] = [];
+  let tooLong: number[] = [];
+  let dropped = 0;
   const splitter = new LineSplitter(
     job.maxChars,
     (text, line) => {
-      out.lines.push(line);
-      out.texts.push(text);
+      lines.push(line);
+      texts.push(text);
     },
     (line) => {
-      out.lines.push(line);
-      out.texts.push(null);
+      tooLong.push(lines.length);
+      lines.push(line);
     },
-    { keep: (text, start, end) => prefilter.keep(text, start, end), onDropped: () => void out.dropped++ },
+    { keep: (text, start, end) => prefilter.keep(text, start, end), onDropped: () => void dropped++ },
   );
-  let credit = job.inFlight;
-  let wake: (() => void) | undefined;
-  port.on('message', () => {
-    credit++;
-    const w = wake;
-    wake = undefined;
-    w?.();
-  });
+  const take = (kind: LinesMessage['kind'], bytesRead: number): LinesMessage => {
+    const m: LinesMessage = { kind, lines, text: texts.join('\n'), tooLong, dropped, bytesRead };
+    lines = [];
+    texts = [];
+    tooLong = [];
+    dropped = 0;
+    return m;
+  };
+  const taken = new Int32Array(job.taken);
+  // A pending waitAsync holds no event-loop handle: a listener keeps the port, and so the thread,
+  // alive while it waits. The consumer ends the thread once it has the last message.
+  port.on('message', () => undefined);
+  let sent = 0;
   const send = async (m: LinesMessage): Promise<void> => {
-    while (credit === 0) await new Promise<void>((resolve) => (wake = resolve));
-    credit--;
+    for (let t = Atomics.load(taken, 0); sent - t >= job.inFlight; t = Atomics.load(taken, 0)) {
+      Atomics.store(taken, 1, 1);
+      // Taken in between: the consumer may have looked at the flag before it was set.
+      if (Atomics.load(taken, 0) !== t) continue;
+      const wait = waitAsync(taken, 0, t);
+      if (wait.async) await wait.value;
+    }
+    Atomics.store(taken, 1, 0);
+    sent++;
     port.postMessage(m satisfies LineWorkerMessage);
   };
   const file = await open(job.path, 'r');
@@ -47,15 +66,10 @@ async function run(job: LineJob, port: MessagePort): Promise<void> {
       which = 1 - which;
       pending = file.read(buffers[which]!, 0, job.readBytes, position);
       for (let at = 0; at < bytesRead; at += job.pieceBytes) splitter.write(buffer.subarray(at, Math.min(bytesRead, at + job.pieceBytes)));
-      out.bytesRead = position;
-      const m = out;
-      out = { kind: 'lines', lines: [], texts: [], dropped: 0, bytesRead: position };
-      await send(m);
+      await send(take('lines', position));
     }
     splitter.end();
-    out.kind = 'end';
-    out.bytesRead = position;
-    await send(out);
+    await send(take('end', position));
   } finally {
     await file.close();
   }

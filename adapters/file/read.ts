@@ -8,7 +8,7 @@ import { compressionOf, decodedBytes, type DecodeProblem } from './decompress.js
 import { MAX_LINE_CHARS, parseAnyLine, parseAnyRecord } from './detect.js';
 import { ArrayStreamer, RecordCounter, type StreamedElement } from './json-stream.js';
 import { LineSplitter } from './line-splitter.js';
-import { linesOffThread, offThreadAvailable } from './off-thread-lines.js';
+import { keptLines, linesOffThread, offThreadAvailable } from './off-thread-lines.js';
 import type { LinePrefilter } from './prefilter.js';
 import { inputFiles, unreadable } from './walk.js';
 
@@ -131,12 +131,10 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
   if (input.path !== undefined && prefilter !== undefined && (await readsOffThread(input.path, input.size ?? 0, options))) {
     const path = input.path;
     try {
-      for await (const m of linesOffThread({ path, needs: prefilter.needs, maxChars: MAX_LINE_CHARS, pieceBytes: CHUNK_BYTES, readBytes: READ_BYTES, inFlight: 4 })) {
-        for (let i = 0; i < m.lines.length; i++) {
-          const text = m.texts[i];
-          const line = m.lines[i]!;
+      for await (const m of linesOffThread({ path, needs: prefilter.needs, maxChars: MAX_LINE_CHARS, pieceBytes: CHUNK_BYTES, readBytes: 2 * READ_BYTES, inFlight: 8 })) {
+        for (const { line, text } of keptLines(m)) {
           batcher.add(
-            text === null || text === undefined
+            text === undefined
               ? [rejected({ source, line }, 'too-large', `line longer than ${MAX_LINE_CHARS} chars`)]
               : parseAnyLine(text, { source, line }, hints),
           );
