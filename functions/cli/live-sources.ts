@@ -88,8 +88,8 @@ export const lazySourceFactories: Required<SourceFactories> = {
 const GKE_CALL_OPTIONS = Object.freeze({ maxRetries: 4 });
 
 async function checkedCloudWatchClient(opts: EksFlags, flag: string) {
-  const [{ cloudWatchLogsFor }, { checkAwsCredentials }] = await Promise.all([import('../../adapters/eks/client.js'), import('./live-credentials.js')]);
-  const { client } = cloudWatchLogsFor(opts, flag);
+  const [{ createClient }, { checkAwsCredentials }] = await Promise.all([import('../../adapters/eks/client.js'), import('./live-credentials.js')]);
+  const { client } = createClient(opts, flag);
   await checkAwsCredentials(client, `${flag} ${opts.cluster}`);
   return client;
 }
