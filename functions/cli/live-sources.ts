@@ -105,8 +105,8 @@ async function checkedAzureCredential(what: string) {
 }
 
 async function checkedLogging(opts: GkeFlags, what: string) {
-  const [{ clientFor }, { checkGoogleCredentials }] = await Promise.all([import('../../adapters/gke/source.js'), import('./live-credentials.js')]);
-  const logging = clientFor(opts);
+  const [{ createClient }, { checkGoogleCredentials }] = await Promise.all([import('../../adapters/gke/client.js'), import('./live-credentials.js')]);
+  const logging = createClient(opts);
   if (opts.endpoint === undefined) await checkGoogleCredentials(logging, what);
   return logging;
 }

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { status } from '@grpc/grpc-js';
 import { buildGkeFilter } from '../../../adapters/gke/filter.js';
-import { clientFor, createGkeSource, type GkeSourceOptions } from '../../../adapters/gke/source.js';
+import { createClient } from '../../../adapters/gke/client.js';
+import { createGkeSource, type GkeSourceOptions } from '../../../adapters/gke/source.js';
 import { ConfigError, SourceError } from '../../../core/model/errors.js';
 import { asGke, k8sEvent, type K8sEventInit } from '../../../examples/audit-records.js';
 import type { NeedsUnion } from '../../../core/model/needs.js';
@@ -194,11 +195,11 @@ describe('gke source', () => {
 
 describe('gke source client for a loopback endpoint', () => {
   it('names its universe domain, so the auth library never probes the GCE metadata server', async () => {
-    const logging = clientFor({ projects: ['acme-prod'], endpoint: '127.0.0.1:1234' });
+    const logging = createClient({ projects: ['acme-prod'], endpoint: '127.0.0.1:1234' });
     // Without it, gax asks the credentials for their universe, and ADC looks for a metadata server.
     const lookup = vi.spyOn(logging.auth, 'getClient');
     expect(await logging.auth.getUniverseDomain()).toBe('googleapis.com');
     expect(lookup).not.toHaveBeenCalled();
-    expect(() => clientFor({ projects: ['acme-prod'], endpoint: 'logging.googleapis.com:443' })).toThrow('must be a loopback host:port');
+    expect(() => createClient({ projects: ['acme-prod'], endpoint: 'logging.googleapis.com:443' })).toThrow('must be a loopback host:port');
   });
 });
