@@ -1,11 +1,10 @@
-import type { LogsQueryClient } from '@azure/monitor-query-logs';
 import type { Origin } from '../../core/model/event.js';
 import { skipped, type ParseHints, type ParseOutcome } from '../../core/model/parse-result.js';
 import type { LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/model/source.js';
 import { createClient } from './client.js';
 import { clusterClause, ingestionClause, kqlString } from './filter.js';
 import { runtimeSourceName } from './name.js';
-import { pullSettings, queryWindow, readInPieces, type AksPullOptions, type AksQuerySettings } from './pull.js';
+import { pullSettings, queryWindow, readInPieces, type AksPullOptions } from './pull.js';
 import { detectSensorRecord } from '../sensors/detect.js';
 import { isContainerLogV2Row, sensorRecordOfContainerLogRow } from './container-log.js';
 import { lookbackOf, readExecs, type RuntimeOptions } from '../sensors/exec-lookback.js';
@@ -64,49 +63,34 @@ function sensorRecordOfRow(row: Record<string, unknown>, origin: Origin, cluster
   return found;
 }
 
-class AksRuntimeSource implements LogSource {
-  readonly cloud = 'aks' as const;
-  readonly name: string;
-  readonly cluster?: string;
-  private readonly containers: string[];
+export function createAksRuntimeSource(opts: AksRuntimeSourceOptions): LogSource {
+  const settings = pullSettings(opts);
+  const client = createClient(opts);
+  const name = runtimeSourceName(opts);
+  const containers = sensorContainers(opts.sensorContainers, 'sensorContainers');
+  const cluster = opts.cluster === undefined ? {} : { cluster: opts.cluster };
 
-  constructor(
-    private readonly client: LogsQueryClient,
-    private readonly opts: AksRuntimeSourceOptions,
-    private readonly settings: AksQuerySettings,
-  ) {
-    if (opts.cluster !== undefined) this.cluster = opts.cluster;
-    this.name = runtimeSourceName(opts);
-    this.containers = sensorContainers(opts.sensorContainers, 'sensorContainers');
-  }
-
-  async *read(window: ScanWindow, options: ReadOptions): AsyncIterable<SourcePage> {
+  async function* read(window: ScanWindow, options: ReadOptions): AsyncIterable<SourcePage> {
     if (!(window.from.getTime() < window.to.getTime())) return;
     let page = 0;
-    for await (const p of readExecs(window, lookbackOf(this.opts), options.signal)) {
+    for await (const p of readExecs(window, lookbackOf(opts), options.signal)) {
       page = p.page;
       yield p;
     }
-    const s = { name: this.name, workspaceId: this.opts.workspaceId, ...this.settings };
+    const s = { name, workspaceId: opts.workspaceId, ...settings };
     const pieces = readInPieces(window, 1, {
-      name: this.name,
+      name,
       what: 'ContainerLogV2',
-      maxRows: this.settings.maxRowsPerQuery,
-      maxSplitDepth: this.settings.maxSplitDepth,
-      query: (w, take) => {
-        const query = buildContainerLogQuery({ containers: this.containers, window: w, take, ...(this.opts.cluster === undefined ? {} : { cluster: this.opts.cluster }) });
-        return queryWindow(this.client, s, query, w, 'ContainerLogV2', options.signal);
-      },
+      maxRows: settings.maxRowsPerQuery,
+      maxSplitDepth: settings.maxSplitDepth,
+      query: (w, take) => queryWindow(client, s, buildContainerLogQuery({ containers, window: w, take, ...cluster }), w, 'ContainerLogV2', options.signal),
     });
     for await (const rows of pieces) {
       page++;
       const p = page;
-      yield { page: p, outcomes: rows.map((row, index) => sensorRecordOfRow(row, { source: this.name, page: p, index }, this.opts.cluster)) };
+      yield { page: p, outcomes: rows.map((row, index) => sensorRecordOfRow(row, { source: name, page: p, index }, opts.cluster)) };
     }
   }
-}
 
-export function createAksRuntimeSource(opts: AksRuntimeSourceOptions): LogSource {
-  const settings = pullSettings(opts);
-  return new AksRuntimeSource(createClient(opts), opts, settings);
+  return { name, cloud: 'aks', ...cluster, read };
 }
