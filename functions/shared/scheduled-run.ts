@@ -144,7 +144,7 @@ export interface ScheduledRunDeps {
 
 /**
  * EKS sources built by earlier runs in this (warm) container: each keeps its adaptive
- * late-arrival margin (adapters/eks/source.ts), which a source built afresh starts at its cap.
+ * late-arrival margin (adapters/eks/source.ts `LateArrivalMargin`), which a source built afresh starts at its cap.
  */
 const warmEksSources = new Map<string, LogSource>();
 
