@@ -51,9 +51,9 @@ export interface PushdownLimits {
   /** The language, in messages: `a CloudWatch Logs filter pattern`. */
   language: string;
   /** A resource, subresource or verb it can carry; one it cannot makes the whole filter `everything`. */
-  name(value: string, field: 'resource' | 'subresource' | 'verb'): boolean;
+  name: (value: string, field: 'resource' | 'subresource' | 'verb') => boolean;
   /** A user or user-agent prefix it can carry; one it cannot drops that constraint of the need. */
-  prefix(value: string): boolean;
+  prefix: (value: string) => boolean;
   /** Resources that always get a term of their own (their patterns differ from the others'). */
   ownTerm?: readonly string[];
 }

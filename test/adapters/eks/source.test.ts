@@ -249,7 +249,7 @@ describe('eks source', () => {
     // A user prefix the pattern cannot quote is left out: more is read, and the notice says so.
     const userOdd: NeedsUnion = { resources: new Map([['secrets', {}]]), perRule: [{ resources: ['secrets'], userPrefixes: ['system:node:*'] }] };
     expect(await read(userOdd)).toEqual(['a']);
-    expect(source.notices!()).toEqual([{ code: PUSHDOWN_NOTICE, message: expect.stringMatching(/^eks:prod-eks-1: 1 rule need could not be pushed down .*user prefixes "system:node:\*"/) as unknown as string }]);
+    expect(source.notices!()).toEqual([{ code: PUSHDOWN_NOTICE, message: expect.stringMatching(/^eks:prod-eks-1: 1 rule need could not be pushed down .*user prefixes "system:node:\*"/) }]);
     // A verb the pattern cannot carry: no pattern at all, every audit event is read.
     const verbOdd: NeedsUnion = { resources: new Map([['secrets', {}]]), perRule: [{ resources: ['secrets'], verbs: ['get" || $.verb = "x'] }, { resources: ['pods'], verbs: ['list'] }] };
     expect(await read(verbOdd)).toEqual(['a', 'p']);

@@ -197,7 +197,7 @@ describe('gke source', () => {
     const odd: NeedsUnion = { resources: new Map([['secrets', {}]]), perRule: [{ resources: ['secrets'] }, { resources: ['Config_Maps'] }] };
     expect(ids(await readAll(src, WINDOW, odd)).sort()).toEqual(['c1', 's1']);
     expect(fake.requests.at(-1)!.filter).not.toContain('protoPayload.resourceName');
-    expect(src.notices!()).toEqual([{ code: PUSHDOWN_NOTICE, message: expect.stringMatching(/^gke:acme-prod: 1 rule need could not be pushed down .*"Config_Maps"/) as unknown as string }]);
+    expect(src.notices!()).toEqual([{ code: PUSHDOWN_NOTICE, message: expect.stringMatching(/^gke:acme-prod: 1 rule need could not be pushed down .*"Config_Maps"/) }]);
     // A user prefix the filter cannot carry widens only that need.
     const user: NeedsUnion = { resources: new Map([['secrets', {}]]), perRule: [{ resources: ['secrets'], userPrefixes: ['system:serviceaccount:ci:*'] }] };
     expect(ids(await readAll(src, WINDOW, user))).toEqual(['s1']);
