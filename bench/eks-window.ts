@@ -1,4 +1,5 @@
-import { createEksSource, DEFAULT_LATE_ARRIVAL_MS, DEFAULT_MIN_LATE_ARRIVAL_MS, LateArrivalMargin, PROBE_EVERY } from '../adapters/eks/source.js';
+import { DEFAULT_LATE_ARRIVAL_MS } from '../adapters/eks/pull.js';
+import { createEksSource, DEFAULT_MIN_LATE_ARRIVAL_MS, LateArrivalMargin, PROBE_EVERY } from '../adapters/eks/source.js';
 import type { AuditEvent } from '../core/model/event.js';
 import { matchesNeeds, unionNeeds } from '../core/model/needs.js';
 import type { AnyRule } from '../core/model/rule.js';

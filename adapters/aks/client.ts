@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
-import { LogsQueryClient, LogsQueryResultStatus, type LogsTable } from '@azure/monitor-query-logs';
-import { ConfigError, SourceError } from '../../core/model/errors.js';
+import { LogsQueryClient } from '@azure/monitor-query-logs';
+import { ConfigError } from '../../core/model/errors.js';
 
 /**
- * The Log Analytics side of the AKS source: building the `LogsQueryClient` (credential,
- * endpoint, TLS trust) from options and environment, running one query, and turning the SDK's
- * outcomes into rows, an overflow signal, or a SourceError that says what to do.
+ * Building the `LogsQueryClient` of the AKS sources (credential, endpoint, TLS trust) from
+ * options and environment; running queries is adapters/aks/pull.ts.
  */
 
 /** The subset of core-rest-pipeline's TlsSettings the source passes on. */
@@ -53,7 +52,8 @@ export function normaliseEndpoint(endpoint: string): string {
   return url.pathname === '/' ? `${url.origin}/v1` : endpoint.replace(/\/+$/, '');
 }
 
-export function createLogsClient(opts: AksClientOptions): LogsQueryClient {
+/** The Log Analytics query client of every AKS source (audit and runtime). */
+export function createClient(opts: AksClientOptions): LogsQueryClient {
   const env = opts.env ?? process.env;
   const token = env[AKS_ENV.token];
   // DefaultAzureCredential covers a service principal (AZURE_CLIENT_ID/SECRET/TENANT_ID),
@@ -95,70 +95,3 @@ export const noContentAsEmptyResult: PipelinePolicy = {
     return { ...response, status: 200, bodyAsText: '{"tables":[]}' };
   },
 };
-
-export type QueryOutcome =
-  | { kind: 'rows'; rows: Array<Record<string, unknown>> }
-  /** The service cut the result (row/byte cap): the window must be split. */
-  | { kind: 'partial'; rows: number; message: string };
-
-/** Column-major SDK table → one object per row; Dates back to ISO text like the other shapes. */
-export function rowObjects(table: LogsTable | undefined): Array<Record<string, unknown>> {
-  if (table === undefined) return [];
-  const names = table.columnDescriptors.map((c, i) => c.name ?? `Column${i}`);
-  return table.rows.map((row) => {
-    const obj: Record<string, unknown> = {};
-    names.forEach((name, i) => {
-      const v = row[i];
-      obj[name] = v instanceof Date ? v.toISOString() : v;
-    });
-    return obj;
-  });
-}
-
-interface RestLike {
-  statusCode?: number;
-  code?: string;
-  message?: string;
-}
-
-function explain(status: number | undefined, code: string | undefined): { code: string; hint: string; retryable: boolean } {
-  if (status === 401 || status === 403) {
-    return {
-      code: 'aks-auth',
-      hint: 'the identity needs the Log Analytics Reader role on the workspace (a new assignment can take up to an hour to apply)',
-      retryable: false,
-    };
-  }
-  if (status === 404) return { code: 'aks-workspace', hint: 'check the workspace ID (the workspace GUID, not its name or resource ID)', retryable: false };
-  if (status === 400) return { code: 'aks-bad-query', hint: 'the service rejected the query', retryable: false };
-  if (status === 429) return { code: 'aks-throttled', hint: 'the query API throttled the scan; the next run retries the window', retryable: true };
-  return { code: 'aks-unavailable', hint: `the query API failed${code === undefined ? '' : ` (${code})`}; the next run retries the window`, retryable: true };
-}
-
-/**
- * Runs one query. 204 (a workspace with no data) is an empty result; a PartialError inside a 200
- * is reported as `partial` so the caller splits the window, never taken as the whole answer.
- */
-export async function runQuery(
-  client: LogsQueryClient,
-  workspaceId: string,
-  query: string,
-  timespan: { startTime: Date; endTime: Date },
-  context: string,
-  requestOptions: { timeout: number; abortSignal?: AbortSignal },
-  serverTimeoutInSeconds: number,
-): Promise<QueryOutcome> {
-  try {
-    const result = await client.queryWorkspace(workspaceId, query, timespan, { serverTimeoutInSeconds, requestOptions });
-    if (result.status === LogsQueryResultStatus.Success) return { kind: 'rows', rows: rowObjects(result.tables[0]) };
-    const rows = result.partialTables[0]?.rows.length ?? 0;
-    const err = result.partialError as { message?: string; details?: Array<{ message?: string }> } | undefined;
-    const detail = err?.details?.map((d) => d.message).filter((m) => m !== undefined).join('; ');
-    return { kind: 'partial', rows, message: detail !== undefined && detail !== '' ? detail : (err?.message ?? 'PartialError') };
-  } catch (e) {
-    const rest = e as RestLike;
-    const x = explain(rest.statusCode, rest.code);
-    const status = rest.statusCode === undefined ? '' : ` HTTP ${rest.statusCode}`;
-    throw new SourceError(x.code, `${context}:${status} ${rest.message ?? String(e)}; ${x.hint}`, { cause: e, retryable: x.retryable });
-  }
-}

@@ -1,3 +1,4 @@
+import { planFilter, renderPlan, type PushdownLimits, type Pushdown } from '../../core/model/filter-plan.js';
 import type { NeedsUnion } from '../../core/model/needs.js';
 import type { ScanWindow } from '../../core/model/source.js';
 
@@ -99,75 +100,43 @@ const ACCESSORS: Record<AksLayout, Accessors> = {
   },
 };
 
-/** One disjunct: resources sharing the same other constraints (undefined = any). */
-interface Term {
-  resources: string[];
-  subresources?: string[];
-  verbs?: string[];
-  userPrefixes?: string[];
-  excludeUserAgentPrefixes?: string[];
-}
-
-const sorted = (values: Iterable<string> | undefined): string[] | undefined => (values === undefined ? undefined : [...new Set(values)].sort());
+/** KQL string literals escape anything (`kqlString`), so every need is pushed down as it is. */
+export const AKS_LIMITS: PushdownLimits = { language: 'KQL', name: () => true, prefix: () => true };
 
 /**
- * Each rule's own needs when the union carries them (the per-resource merge would keep, say,
- * every pod `get` because one rule wants pod creates and another all node-credential requests),
- * grouped so that rules with identical constraints share one clause.
+ * The needs as one boolean KQL expression. A missing subresource reads as `""` through
+ * `tostring`, which is exactly the needs' `''` ("the object itself"). User and user-agent
+ * prefixes use the case-sensitive `startswith_cs`, as the engine compares them; a row without a
+ * user agent reads as `""` and is kept, as the engine keeps it.
  */
-function terms(needs: NeedsUnion): Term[] {
-  const sources =
-    needs.perRule !== undefined
-      ? needs.perRule
-      : [...needs.resources].map(([resource, entry]) => ({ resources: [resource], ...entry }));
-  const byKey = new Map<string, Term>();
-  for (const n of sources) {
-    const constraints = {
-      subresources: sorted(n.subresources),
-      verbs: sorted(n.verbs),
-      userPrefixes: sorted('userPrefixes' in n ? n.userPrefixes : undefined),
-      excludeUserAgentPrefixes: sorted('excludeUserAgentPrefixes' in n ? n.excludeUserAgentPrefixes : undefined),
-    };
-    // An empty list matches nothing: no rule can fire through this entry.
-    if (constraints.subresources?.length === 0 || constraints.verbs?.length === 0 || constraints.userPrefixes?.length === 0) continue;
-    const key = JSON.stringify(constraints);
-    const term = byKey.get(key) ?? { resources: [] };
-    if (!byKey.has(key)) {
-      for (const [k, v] of Object.entries(constraints)) if (v !== undefined && (k !== 'excludeUserAgentPrefixes' || v.length > 0)) term[k as keyof typeof constraints] = v;
-      byKey.set(key, term);
-    }
-    for (const r of n.resources) if (!term.resources.includes(r)) term.resources.push(r);
-  }
-  return [...byKey.values()].filter((t) => t.resources.length > 0);
-}
-
-/**
- * The needs as one boolean KQL expression, or undefined when no rule needs anything. A missing
- * subresource reads as `""` through `tostring`, which is exactly the needs' `''` ("the object
- * itself"). User and user-agent prefixes use the case-sensitive `startswith_cs`, as the engine
- * compares them; a row without a user agent reads as `""` and is kept, as the engine keeps it.
- */
-export function needsPredicate(needs: NeedsUnion, layout: AksLayout): string | undefined {
+export function kqlNeeds(needs: NeedsUnion, layout: AksLayout): Pushdown<string> {
   const a = ACCESSORS[layout];
-  const clauses = terms(needs)
-    .map((g) => {
-      const parts = [`${a.resource} in ${list(g.resources)}`];
-      if (g.subresources !== undefined) parts.push(`${a.subresource} in ${list(g.subresources)}`);
-      if (g.verbs !== undefined) parts.push(`${a.verb} in ${list(g.verbs)}`);
-      if (g.userPrefixes !== undefined) {
-        const any = g.userPrefixes.map((p) => `${a.user} startswith_cs ${kqlString(p)}`);
-        parts.push(any.length === 1 ? any[0]! : `(${any.join(' or ')})`);
-      }
-      if (g.excludeUserAgentPrefixes !== undefined) {
-        const none = g.excludeUserAgentPrefixes.map((p) => `not(${a.userAgent} startswith_cs ${kqlString(p)})`);
-        parts.push(`(isempty(${a.userAgent}) or ${none.join(' and ')})`);
-      }
-      return { first: [...g.resources].sort()[0]!, text: parts.join(' and ') };
-    })
-    .sort((x, y) => (x.first < y.first ? -1 : x.first > y.first ? 1 : x.text < y.text ? -1 : 1))
-    .map((c) => c.text);
-  if (clauses.length === 0) return undefined;
-  return clauses.length === 1 ? clauses[0] : clauses.map((c) => `(${c})`).join(' or ');
+  return renderPlan(planFilter(needs, AKS_LIMITS), (terms) => {
+    const clauses = terms
+      .map((g) => {
+        const parts = [`${a.resource} in ${list(g.resources)}`];
+        if (g.subresources !== undefined) parts.push(`${a.subresource} in ${list(g.subresources)}`);
+        if (g.verbs !== undefined) parts.push(`${a.verb} in ${list(g.verbs)}`);
+        if (g.userPrefixes !== undefined) {
+          const any = g.userPrefixes.map((p) => `${a.user} startswith_cs ${kqlString(p)}`);
+          parts.push(any.length === 1 ? any[0]! : `(${any.join(' or ')})`);
+        }
+        if (g.excludeUserAgentPrefixes !== undefined) {
+          const none = g.excludeUserAgentPrefixes.map((p) => `not(${a.userAgent} startswith_cs ${kqlString(p)})`);
+          parts.push(`(isempty(${a.userAgent}) or ${none.join(' and ')})`);
+        }
+        return { first: [...g.resources].sort()[0]!, text: parts.join(' and ') };
+      })
+      .sort((x, y) => (x.first < y.first ? -1 : x.first > y.first ? 1 : x.text < y.text ? -1 : 1))
+      .map((c) => c.text);
+    return clauses.length === 1 ? clauses[0]! : clauses.map((c) => `(${c})`).join(' or ');
+  });
+}
+
+/** The predicate of `kqlNeeds` when the needs are pushed down as a filter, else undefined. */
+export function needsPredicate(needs: NeedsUnion, layout: AksLayout): string | undefined {
+  const p = kqlNeeds(needs, layout);
+  return p.kind === 'filter' ? p.filter : undefined;
 }
 
 /**
@@ -192,8 +161,9 @@ export interface DataQueryInput {
 
 /** The query for one table and window, or undefined when the needs select nothing. */
 export function buildDataQuery(input: DataQueryInput): string | undefined {
-  const predicate = needsPredicate(input.needs, input.source.layout);
-  if (predicate === undefined) return undefined;
+  const pushdown = kqlNeeds(input.needs, input.source.layout);
+  if (pushdown.kind === 'nothing') return undefined;
+  const predicate = pushdown.kind === 'filter' ? pushdown.filter : undefined;
   const lines = [input.source.table, `| ${ingestionClause(input.window)}`];
   if (input.source.layout === 'azure-diagnostics') lines.push(`| where Category == ${kqlString(input.source.category)}`);
   if (input.cluster !== undefined) lines.push(`| ${clusterClause(input.cluster)}`);
@@ -204,7 +174,7 @@ export function buildDataQuery(input: DataQueryInput): string | undefined {
   }
   // A log_s that Azure cut at 16 KiB is not JSON, so no predicate on Audit can judge it: a row whose
   // text does not end with the Event's closing brace is kept for the parser to salvage, as in files.
-  lines.push(input.source.layout === 'azure-diagnostics' ? `| where (${predicate}) or not(log_s endswith "}" or log_s endswith "}\\n")` : `| where ${predicate}`);
+  if (predicate !== undefined) lines.push(input.source.layout === 'azure-diagnostics' ? `| where (${predicate}) or not(log_s endswith "}" or log_s endswith "}\\n")` : `| where ${predicate}`);
   const columns = input.source.layout === 'azure-diagnostics' ? AZURE_DIAGNOSTICS_COLUMNS : RESOURCE_SPECIFIC_COLUMNS;
   lines.push(`| project ${columns.join(', ')}`);
   lines.push(`| take ${input.take}`);

@@ -10,7 +10,7 @@ import { ConfigError, describeError } from '../../core/model/errors.js';
 const MAX_ATTEMPTS = 8;
 const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 
-export interface CloudWatchClientOptions {
+export interface EksClientOptions {
   cluster: string;
   /** Falls back to AWS_REGION / AWS_DEFAULT_REGION; required one way or the other. */
   region?: string;
@@ -58,7 +58,7 @@ export function assumeRoleCredentials(sts: STSClient, roleArn: string, sessionNa
  * The CloudWatch Logs client every EKS source reads with (audit and runtime), after checking the
  * cluster name and that a region is known; `what` is the flag that names the source in messages.
  */
-export function cloudWatchLogsFor(opts: CloudWatchClientOptions, what: string): { client: CloudWatchLogsClient; region: string | undefined } {
+export function createClient(opts: EksClientOptions, what: string): { client: CloudWatchLogsClient; region: string | undefined } {
   if (!CLUSTER_NAME.test(opts.cluster)) {
     throw new ConfigError('eks-cluster-name', `${what}: "${opts.cluster}" is not an EKS cluster name (1-100 letters, digits, - and _)`);
   }

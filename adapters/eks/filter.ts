@@ -1,3 +1,4 @@
+import { planFilter, renderPlan, type FilterTerm, type PushdownLimits, type Pushdown, type UnpushedNeed } from '../../core/model/filter-plan.js';
 import type { NeedsUnion } from '../../core/model/needs.js';
 
 /**
@@ -53,18 +54,6 @@ export interface EksQuery {
   pattern?: string;
 }
 
-/**
- * A disjunct of the union: any of `resources`, and (when given) any subresource, any verb, any
- * user prefix, and a user agent that starts with none of `excludeUserAgentPrefixes`.
- */
-interface Term {
-  resources: string[];
-  subresources?: string[];
-  verbs?: string[];
-  userPrefixes?: string[];
-  excludeUserAgentPrefixes?: string[];
-}
-
 // Kubernetes resource, subresource and verb names are DNS-label-like; anything else could need
 // escaping rules the pattern language does not document, so such a union is not pushed down.
 const SAFE_VALUE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
@@ -72,92 +61,58 @@ const SAFE_VALUE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 // prefix with anything else (a `*` or `"` of its own) is left out of the pattern, which only widens it.
 const SAFE_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/;
 
-/**
- * The queries to run for a union of needs: `[]` when no rule needs anything (nothing to read),
- * `[{}]` (no pattern) when the union holds a value the pattern language cannot carry safely.
- */
-export function compileEksFilter(union: NeedsUnion, maxLength = FILTER_PATTERN_MAX_LENGTH): EksQuery[] {
-  const terms = groupTerms(union);
-  if (terms.length === 0) return [];
-  const values = terms.flatMap((t) => [...t.resources, ...(t.subresources ?? []), ...(t.verbs ?? [])]);
-  if (values.some((v) => v !== '' && !SAFE_VALUE.test(v))) return [{}];
-  if (terms.some((t) => t.resources.includes(''))) return [{}];
+export const EKS_LIMITS: PushdownLimits = {
+  language: 'a CloudWatch Logs filter pattern',
+  // `''` is a missing subresource (`NOT EXISTS`) or an empty verb; a resource is always named.
+  name: (v, field) => (v === '' ? field !== 'resource' : SAFE_VALUE.test(v)),
+  prefix: (p) => SAFE_PREFIX.test(p),
+};
 
-  const pieces = terms.flatMap((t) => fitTerm(t, maxLength - '{  }'.length));
-  const patterns: string[] = [];
-  let current: string[] = [];
-  for (const piece of pieces) {
-    const candidate = [...current, piece];
-    if (current.length > 0 && wrap(candidate).length > maxLength) {
-      patterns.push(wrap(current));
-      current = [piece];
-    } else {
-      current = candidate;
+/**
+ * The filter patterns for a union of needs, each at most `maxLength` characters; several
+ * patterns are run as several queries whose union is the same set of events.
+ */
+export function eksFilter(union: NeedsUnion, maxLength = FILTER_PATTERN_MAX_LENGTH): Pushdown<string[]> {
+  return renderPlan(planFilter(union, EKS_LIMITS), (planned, unpushed) => {
+    const terms = planned
+      .map((t) => ({ ...t, resources: [...t.resources].sort() }))
+      .sort((a, b) => (a.resources[0] ?? '').localeCompare(b.resources[0] ?? '') || (a.needs[0] ?? 0) - (b.needs[0] ?? 0));
+    const pieces = terms.flatMap((t) => fitTerm(t, maxLength - '{  }'.length, unpushed));
+    const patterns: string[] = [];
+    let current: string[] = [];
+    for (const piece of pieces) {
+      const candidate = [...current, piece];
+      if (current.length > 0 && wrap(candidate).length > maxLength) {
+        patterns.push(wrap(current));
+        current = [piece];
+      } else {
+        current = candidate;
+      }
     }
-  }
-  if (current.length > 0) patterns.push(wrap(current));
-  return patterns.map((pattern) => ({ pattern }));
+    if (current.length > 0) patterns.push(wrap(current));
+    return patterns;
+  });
+}
+
+/** The FilterLogEvents queries of a pushdown: none, one without a pattern, or one per pattern. */
+export function queriesOf(p: Pushdown<string[]>): EksQuery[] {
+  if (p.kind === 'nothing') return [];
+  if (p.kind === 'everything') return [{}];
+  return p.filter.map((pattern) => ({ pattern }));
+}
+
+/** The queries to run for a union of needs (`eksFilter` as FilterLogEvents requests). */
+export function compileEksFilter(union: NeedsUnion, maxLength = FILTER_PATTERN_MAX_LENGTH): EksQuery[] {
+  return queriesOf(eksFilter(union, maxLength));
 }
 
 const wrap = (terms: readonly string[]): string => `{ ${terms.join(' || ')} }`;
 
 /**
- * Resources with the same constraints share one term: `(r1 || r2) && (v1 || v2)`. Built from each
- * rule's own needs when the union carries them: the per-resource merge would also keep, say,
- * every pod `get` because one rule wants pod creates and another pod exec `get`s.
- */
-function groupTerms(union: NeedsUnion): Term[] {
-  const sources: Array<{
-    resources: Iterable<string>;
-    subresources?: Iterable<string>;
-    verbs?: Iterable<string>;
-    userPrefixes?: Iterable<string>;
-    excludeUserAgentPrefixes?: Iterable<string>;
-  }> =
-    union.perRule !== undefined
-      ? [...union.perRule]
-      : [...union.resources].map(([resource, entry]) => ({ resources: [resource], ...entry }));
-  const byKey = new Map<string, Omit<Term, 'resources'> & { resources: Set<string> }>();
-  for (const needs of sources) {
-    const subresources = needs.subresources === undefined ? undefined : [...new Set(needs.subresources)].sort();
-    const verbs = needs.verbs === undefined ? undefined : [...new Set(needs.verbs)].sort();
-    const userPrefixes = safePrefixes(needs.userPrefixes);
-    const excluded = safePrefixes(needs.excludeUserAgentPrefixes);
-    // An empty list can match nothing: no rule can fire through this entry.
-    if (subresources?.length === 0 || verbs?.length === 0 || userPrefixes?.length === 0) continue;
-    const key = JSON.stringify([subresources ?? null, verbs ?? null, userPrefixes ?? null, excluded ?? null]);
-    let term = byKey.get(key);
-    if (term === undefined) {
-      term = { resources: new Set() };
-      if (subresources !== undefined) term.subresources = subresources;
-      if (verbs !== undefined) term.verbs = verbs;
-      if (userPrefixes !== undefined) term.userPrefixes = userPrefixes;
-      if (excluded !== undefined && excluded.length > 0) term.excludeUserAgentPrefixes = excluded;
-      byKey.set(key, term);
-    }
-    for (const r of needs.resources) term.resources.add(r);
-  }
-  return [...byKey.values()]
-    .filter((t) => t.resources.size > 0)
-    .map((t) => ({ ...t, resources: [...t.resources].sort() }))
-    .sort((a, b) => (a.resources[0] ?? '').localeCompare(b.resources[0] ?? ''));
-}
-
-/**
- * A rule's prefix list as the pattern can carry it: undefined (no constraint) when a prefix is
- * not safe to quote, since dropping a user constraint or an exclusion only keeps more events.
- */
-function safePrefixes(list: Iterable<string> | undefined): string[] | undefined {
-  if (list === undefined) return undefined;
-  const values = [...new Set(list)].sort();
-  return values.every((v) => SAFE_PREFIX.test(v)) ? values : undefined;
-}
-
-/**
  * Renders a term, halving its longest list until each piece fits: `A && (v1 || v2 || v3)` is the
  * same set as `(A && (v1 || v2)) || (A && v3)` because an event has one value per field.
  */
-function fitTerm(term: Term, budget: number): string[] {
+function fitTerm(term: FilterTerm, budget: number, unpushed: UnpushedNeed[]): string[] {
   const text = renderTerm(term);
   if (text.length <= budget) return [text];
   // Alternatives only: the user-agent exclusions are a conjunction and cannot be split this way.
@@ -172,19 +127,20 @@ function fitTerm(term: Term, budget: number): string[] {
   // Without its exclusions the term keeps more events, never fewer.
   if (longest === undefined && term.excludeUserAgentPrefixes !== undefined) {
     const { excludeUserAgentPrefixes: _dropped, ...wider } = term;
-    return fitTerm(wider, budget);
+    for (const need of term.needs) unpushed.push({ need, reason: `a term's user-agent exclusions do not fit in ${budget} characters of pattern: they are left out` });
+    return fitTerm(wider, budget, unpushed);
   }
   // Unreachable with the 200-character caps and the 1,024 budget; kept as a loud failure.
   if (longest === undefined) throw new RangeError(`filter term does not fit in ${budget} characters: ${text.slice(0, 80)}…`);
   const list = term[longest] ?? [];
   const half = Math.ceil(list.length / 2);
   return [
-    ...fitTerm({ ...term, [longest]: list.slice(0, half) }, budget),
-    ...fitTerm({ ...term, [longest]: list.slice(half) }, budget),
+    ...fitTerm({ ...term, [longest]: list.slice(0, half) }, budget, unpushed),
+    ...fitTerm({ ...term, [longest]: list.slice(half) }, budget, unpushed),
   ];
 }
 
-function renderTerm(term: Term): string {
+function renderTerm(term: FilterTerm): string {
   const parts = [anyOf(term.resources.map((r) => `$.objectRef.resource = "${r}"`))];
   if (term.subresources !== undefined) {
     parts.push(

@@ -1,22 +1,14 @@
-import { CloudWatchLogsClient, FilterLogEventsCommand, type FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
-import { SourceError } from '../../core/model/errors.js';
+import type { FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
 import { skipped, type ParseOutcome } from '../../core/model/parse-result.js';
 import type { CoverageNotice, LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/model/source.js';
-import { cloudWatchLogsFor } from './client.js';
-import { describeFailure, type ReadProgress } from './source-errors.js';
-import { CLOCK_SKEW_MS, DEFAULT_LATE_ARRIVAL_MS, DEFAULT_PAGE_LIMIT } from './source.js';
+import { createClient, type EksClientOptions } from './client.js';
+import { runtimeSourceName } from './name.js';
+import { describeFailure, eventTimeRange, FilterPages, FLUSH_EVENTS, keep, pullSettings, regionOf, type EksPullOptions, type ReadProgress } from './pull.js';
 import { isLogEvent, sensorRecordOfLogEvent } from './container-log.js';
-import { countExecs, execsIn, lookbackOf, readExecs } from '../sensors/exec-lookback.js';
+import { countExecs, execsIn, lookbackOf, readExecs, type RuntimeOptions } from '../sensors/exec-lookback.js';
 import { sensorContainers } from '../sensors/sensor-containers.js';
 
-export interface EksRuntimeSourceOptions {
-  cluster: string;
-  region?: string;
-  profile?: string;
-  endpoint?: string;
-  client?: CloudWatchLogsClient;
-  /** A role in the cluster's account to assume for its logs (adapters/eks/client.ts). */
-  roleArn?: string;
+export interface EksRuntimeSourceOptions extends EksClientOptions, EksPullOptions, RuntimeOptions {
   /**
    * Where Fluent Bit writes the sensor's stdout. Default: Container Insights' application group
    * `/aws/containerinsights/<cluster>/application`.
@@ -29,19 +21,7 @@ export interface EksRuntimeSourceOptions {
    * `kubernetes.container_name`, so the default filter matches none of them.
    */
   sensorContainers?: readonly string[];
-  /**
-   * The cluster's audit source: its pods/exec requests are read first (from `execLookbackMs`
-   * before the window) so every read can be tied to the exec behind it in the same engine.
-   */
-  audit?: LogSource;
-  execLookbackMs?: number;
-  /** Read only the exec margin before the window: the caller scans the audit window in the same engine. */
-  execMarginOnly?: boolean;
-  lateArrivalMs?: number;
-  pageLimit?: number;
 }
-
-const FLUSH_EVENTS = 10_000;
 
 /** The filter pattern keeping Fluent Bit records of the sensor containers, or none. */
 export function sensorFilterPattern(containers: readonly string[]): string | undefined {
@@ -59,14 +39,13 @@ export function sensorFilterPattern(containers: readonly string[]): string | und
  * not match the container filter.
  */
 export function createEksRuntimeSource(opts: EksRuntimeSourceOptions): LogSource {
-  const { client, region } = cloudWatchLogsFor(opts, '--eks-runtime');
+  const { client, region } = createClient(opts, '--eks-runtime');
   const containers = sensorContainers(opts.sensorContainers, 'sensorContainers', { allowNone: true });
-  const lateArrivalMs = opts.lateArrivalMs ?? DEFAULT_LATE_ARRIVAL_MS;
+  const { lateArrivalMs, pageLimit } = pullSettings(opts);
   const lookback = lookbackOf(opts);
-  const pageLimit = opts.pageLimit ?? DEFAULT_PAGE_LIMIT;
   const logGroup = opts.logGroup ?? `/aws/containerinsights/${opts.cluster}/application`;
   const pattern = sensorFilterPattern(containers);
-  const name = `eks-runtime:${opts.cluster}`;
+  const name = runtimeSourceName(opts);
   let lastNotices: CoverageNotice[] = [];
 
   return {
@@ -76,9 +55,7 @@ export function createEksRuntimeSource(opts: EksRuntimeSourceOptions): LogSource
     notices: () => [...lastNotices],
     async *read(window: ScanWindow, options: ReadOptions): AsyncIterable<SourcePage> {
       lastNotices = [];
-      const from = window.from.getTime();
-      const to = window.to.getTime();
-      if (!(from < to)) return;
+      if (!(window.from.getTime() < window.to.getTime())) return;
       let page = 0;
       let execs = 0;
       for await (const p of readExecs(window, lookback, options.signal)) {
@@ -101,48 +78,16 @@ export function createEksRuntimeSource(opts: EksRuntimeSourceOptions): LogSource
         batch = [];
         return { outcomes, page: p };
       };
-      let nextToken: string | undefined;
-      do {
-        if (progress.requests >= pageLimit) {
-          throw new SourceError('eks-page-limit', `${name}: FilterLogEvents still returned a nextToken after ${progress.requests} requests (pageLimit)`);
-        }
-        progress.requests++;
-        let out;
+      const pages = new FilterPages(client, { logGroupName: logGroup, ...eventTimeRange(window, lateArrivalMs), ...(pattern === undefined ? {} : { filterPattern: pattern }) }, pageLimit, progress, options.signal);
+      while (pages.needsFetch()) {
         try {
-          out = await client.send(
-            new FilterLogEventsCommand({
-              logGroupName: logGroup,
-              startTime: Math.max(0, from - lateArrivalMs),
-              endTime: to + CLOCK_SKEW_MS,
-              ...(pattern === undefined ? {} : { filterPattern: pattern }),
-              ...(nextToken === undefined ? {} : { nextToken }),
-            }),
-            options.signal === undefined ? {} : { abortSignal: options.signal },
-          );
+          await pages.fetch();
         } catch (err) {
-          if (err instanceof Error && err.name === 'ResourceNotFoundException') {
-            throw new SourceError(
-              'runtime-no-log-group',
-              `${name}: log group ${logGroup} does not exist: no runtime sensor output reaches CloudWatch Logs for cluster ${opts.cluster}. Ship Tracee or Falco output with Fluent Bit (docs/runtime-sensors.md) or set logGroup.`,
-              { cause: err },
-            );
-          }
-          const r = region ?? (await client.config.region().catch(() => undefined)) ?? 'unknown-region';
-          throw describeFailure(err, { source: name, cluster: opts.cluster, region: r, logGroup, window, progress });
+          throw describeFailure(err, { source: name, kind: 'runtime', cluster: opts.cluster, region: await regionOf(client, region), logGroup, window, progress });
         }
-        const events = out.events ?? [];
-        progress.downloaded += events.length;
-        for (const e of events) {
-          const ts = e.timestamp ?? 0;
-          progress.lastEventTime = Math.max(progress.lastEventTime ?? ts, ts);
-          const ingested = e.ingestionTime ?? ts;
-          if (ingested < from || ingested >= to) continue;
-          progress.kept++;
-          batch.push(e);
-        }
+        for (let e = pages.head(); e !== undefined; e = pages.head()) if (keep(pages.take(), window, progress)) batch.push(e);
         if (batch.length >= FLUSH_EVENTS) yield flush();
-        nextToken = out.nextToken === undefined || out.nextToken === '' ? undefined : out.nextToken;
-      } while (nextToken !== undefined);
+      }
       if (batch.length > 0) yield flush();
       if (progress.downloaded === 0 && lookback !== undefined) {
         // In `scan` the window's execs went to the audit source, not through here: count them now.

@@ -1,44 +1,18 @@
-import { CloudWatchLogsClient, FilterLogEventsCommand, type FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
-import { ConfigError, SourceError } from '../../core/model/errors.js';
+import type { FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
+import { pushdownNotice } from '../../core/model/filter-plan.js';
 import type { ParseOutcome } from '../../core/model/parse-result.js';
-import type { LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/model/source.js';
-import { cloudWatchLogsFor } from './client.js';
-import { compileEksFilter, withCutLineQuery, type EksQuery } from './filter.js';
+import type { CoverageNotice, LogSource, ReadOptions, ScanWindow, SourcePage } from '../../core/model/source.js';
+import { createClient, type EksClientOptions } from './client.js';
+import { eksFilter, queriesOf, withCutLineQuery } from './filter.js';
+import { sourceName } from './name.js';
 import { parse } from './parse.js';
-import { describeFailure, type ReadProgress } from './source-errors.js';
+import { describeFailure, eventTimeRange, FilterPages, FLUSH_EVENTS, keep, nonNegativeMs, pullSettings, regionOf, type EksPullOptions, type ReadProgress } from './pull.js';
 
-export interface EksSourceOptions {
-  cluster: string;
-  /** Falls back to AWS_REGION / AWS_DEFAULT_REGION; required one way or the other. */
-  region?: string;
-  /** A profile of the shared AWS config files; otherwise the standard credential chain. */
-  profile?: string;
-  /** CloudWatch Logs endpoint override (tests, VPC endpoints). */
-  endpoint?: string;
-  /** A ready client (tests inject one with a fast retry strategy). */
-  client?: CloudWatchLogsClient;
-  /** A role in the cluster's account to assume for its logs (adapters/eks/client.ts). */
-  roleArn?: string;
-  /**
-   * The most, by event time, a window looks back before its start for late arrivals (the cap of
-   * the adaptive margin; see `LateArrivalMargin`).
-   */
-  lateArrivalMs?: number;
+export interface EksSourceOptions extends EksClientOptions, EksPullOptions {
   /** The least the adaptive margin shrinks to; default 4 minutes. Equal to `lateArrivalMs`: a fixed margin. */
   minLateArrivalMs?: number;
-  /** Most FilterLogEvents requests per query and window; bounds a service that never ends paging. */
-  pageLimit?: number;
 }
 
-/**
- * EKS delivers audit lines "within a few minutes", best effort (https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html); 30 minutes is the widest margin
- * (the cap): a fresh source starts there and the adaptive margin (LateArrivalMargin) never goes
- * beyond it. Events whose ingestion lags their timestamp by more than the margin in use are not
- * seen by any window. The cost is a longer event-time range to search: with a 6-minute window
- * and the full cap, (6 + 30) / 6 = 6 times the window's matching events are downloaded and all
- * but the window's own are dropped here.
- */
-export const DEFAULT_LATE_ARRIVAL_MS = 30 * 60_000;
 /** The adaptive margin never shrinks below this: a few minutes of CloudWatch delivery delay. */
 export const DEFAULT_MIN_LATE_ARRIVAL_MS = 4 * 60_000;
 /** The margin is this multiple of the largest ingestion lag of the recent windows. */
@@ -86,13 +60,8 @@ export class LateArrivalMargin {
   }
 }
 
-/** API-server clocks may run ahead of CloudWatch's: also read a little past the window's end. */
-export const CLOCK_SKEW_MS = 60_000;
-/** 5,000 pages of up to 10,000 events is far above what a scan window holds. */
-export const DEFAULT_PAGE_LIMIT = 5_000;
 // `kube-apiserver-` alone would also match the API server's klog streams.
 export const AUDIT_STREAM_PREFIX = 'kube-apiserver-audit-';
-const FLUSH_EVENTS = 10_000;
 
 /**
  * EKS audit logs from CloudWatch Logs: `FilterLogEvents` on `/aws/eks/<cluster>/cluster`, streams
@@ -113,49 +82,44 @@ const FLUSH_EVENTS = 10_000;
  * window is read again in full by the next run (the dedup store absorbs repeated findings).
  */
 export function createEksSource(opts: EksSourceOptions): LogSource {
-  const { client, region } = cloudWatchLogsFor(opts, '--eks');
-  const lateArrivalMs = opts.lateArrivalMs ?? DEFAULT_LATE_ARRIVAL_MS;
-  if (!Number.isInteger(lateArrivalMs) || lateArrivalMs < 0) {
-    throw new ConfigError('eks-late-arrival', `lateArrivalMs must be a non-negative integer of milliseconds, got ${lateArrivalMs}`);
-  }
-  const minLateArrivalMs = Math.min(lateArrivalMs, opts.minLateArrivalMs ?? DEFAULT_MIN_LATE_ARRIVAL_MS);
-  if (!Number.isInteger(minLateArrivalMs) || minLateArrivalMs < 0) {
-    throw new ConfigError('eks-late-arrival', `minLateArrivalMs must be a non-negative integer of milliseconds, got ${minLateArrivalMs}`);
-  }
+  const { client, region } = createClient(opts, '--eks');
+  const { lateArrivalMs, pageLimit } = pullSettings(opts);
+  const minLateArrivalMs = nonNegativeMs(Math.min(lateArrivalMs, opts.minLateArrivalMs ?? DEFAULT_MIN_LATE_ARRIVAL_MS), 'minLateArrivalMs');
   const margin = new LateArrivalMargin(lateArrivalMs, minLateArrivalMs);
   let report: { metrics: Record<string, number>; warnings: string[] } | undefined;
-  const pageLimit = opts.pageLimit ?? DEFAULT_PAGE_LIMIT;
-  if (!Number.isInteger(pageLimit) || pageLimit < 1) throw new ConfigError('eks-page-limit', `pageLimit must be a positive integer, got ${pageLimit}`);
+  let lastNotices: CoverageNotice[] = [];
   const logGroup = `/aws/eks/${opts.cluster}/cluster`;
-  const name = `eks:${opts.cluster}`;
+  const name = sourceName(opts);
 
   return {
     name,
     cloud: 'eks',
     cluster: opts.cluster,
     readReport: () => report,
+    notices: () => [...lastNotices],
     async *read(window: ScanWindow, options: ReadOptions): AsyncIterable<SourcePage> {
-      const from = window.from.getTime();
-      const to = window.to.getTime();
       report = undefined;
-      if (!(from < to)) return;
+      lastNotices = [];
+      if (!(window.from.getTime() < window.to.getTime())) return;
       const marginMs = margin.current();
       let maxLag = 0;
+      const pushdown = eksFilter(options.needs);
+      const notice = pushdownNotice(name, [pushdown]);
+      if (notice !== undefined) lastNotices = [notice];
       // One more query per window brings the lines CloudWatch cut, which no JSON pattern matches.
-      const queries = withCutLineQuery(compileEksFilter(options.needs), options.needs);
+      const queries = withCutLineQuery(queriesOf(pushdown), options.needs);
       const progress: ReadProgress = { requests: 0, pages: 0, downloaded: 0, kept: 0 };
       const fail = async (err: unknown): Promise<never> => {
-        const r = region ?? (await client.config.region().catch(() => undefined)) ?? 'unknown-region';
-        throw describeFailure(err, { source: name, cluster: opts.cluster, region: r, logGroup, window, progress });
+        throw describeFailure(err, { source: name, kind: 'audit', cluster: opts.cluster, region: await regionOf(client, region), logGroup, window, progress });
       };
-      const cursors = queries.map((q) => new QueryCursor(client, q, {
-        logGroupName: logGroup,
-        startTime: Math.max(0, from - marginMs),
-        endTime: to + CLOCK_SKEW_MS,
+      const range = eventTimeRange(window, marginMs);
+      const cursors = queries.map((q) => new FilterPages(
+        client,
+        { logGroupName: logGroup, logStreamNamePrefix: AUDIT_STREAM_PREFIX, ...range, ...(q.pattern === undefined ? {} : { filterPattern: q.pattern }) },
         pageLimit,
         progress,
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
-      }));
+        options.signal,
+      ));
       const hints = { cluster: opts.cluster, logGroup };
       let batch: FilteredLogEvent[] = [];
       const flush = (): SourcePage => {
@@ -183,7 +147,7 @@ export function createEksSource(opts: EksSourceOptions): LogSource {
             }
           }
         }
-        let best: QueryCursor | undefined;
+        let best: FilterPages | undefined;
         for (const c of cursors) {
           const head = c.head();
           if (head !== undefined && (best === undefined || before(head, best.head() as FilteredLogEvent))) best = c;
@@ -200,11 +164,9 @@ export function createEksSource(opts: EksSourceOptions): LogSource {
           if (seenAtTime.has(e.eventId)) continue;
           seenAtTime.add(e.eventId);
         }
-        progress.lastEventTime = Math.max(progress.lastEventTime ?? ts, ts);
-        const ingested = e.ingestionTime ?? ts;
-        if (ingested < from || ingested >= to) continue;
-        if (ingested - ts > maxLag) maxLag = ingested - ts;
-        progress.kept++;
+        if (!keep(e, window, progress)) continue;
+        const lag = (e.ingestionTime ?? ts) - ts;
+        if (lag > maxLag) maxLag = lag;
         batch.push(e);
         if (batch.length >= FLUSH_EVENTS) yield flush();
       }
@@ -224,69 +186,4 @@ function before(a: FilteredLogEvent, b: FilteredLogEvent): boolean {
   const byTime = (a.timestamp ?? 0) - (b.timestamp ?? 0) || (a.ingestionTime ?? 0) - (b.ingestionTime ?? 0);
   if (byTime !== 0) return byTime < 0;
   return (a.eventId ?? '') < (b.eventId ?? '');
-}
-
-interface CursorParams {
-  logGroupName: string;
-  startTime: number;
-  endTime: number;
-  pageLimit: number;
-  progress: ReadProgress;
-  signal?: AbortSignal;
-}
-
-/** One query's pages: a buffer of the current page and the token of the next. */
-class QueryCursor {
-  private buffer: FilteredLogEvent[] = [];
-  private index = 0;
-  private nextToken: string | undefined;
-  private started = false;
-  private requests = 0;
-
-  constructor(
-    private readonly client: CloudWatchLogsClient,
-    private readonly query: EksQuery,
-    private readonly params: CursorParams,
-  ) {}
-
-  needsFetch(): boolean {
-    return this.index >= this.buffer.length && (!this.started || this.nextToken !== undefined);
-  }
-
-  head(): FilteredLogEvent | undefined {
-    return this.buffer[this.index];
-  }
-
-  take(): FilteredLogEvent {
-    const e = this.buffer[this.index] as FilteredLogEvent;
-    this.index++;
-    return e;
-  }
-
-  /** Reads until a page has events or paging ends: a page may be empty and still carry a token. */
-  async fetch(): Promise<void> {
-    do {
-      if (this.requests >= this.params.pageLimit) {
-        throw new SourceError('eks-page-limit', `FilterLogEvents still returned a nextToken after ${this.requests} requests (pageLimit)`);
-      }
-      this.requests++;
-      this.params.progress.requests++;
-      const out = await this.client.send(
-        new FilterLogEventsCommand({
-          logGroupName: this.params.logGroupName,
-          logStreamNamePrefix: AUDIT_STREAM_PREFIX,
-          startTime: this.params.startTime,
-          endTime: this.params.endTime,
-          ...(this.query.pattern === undefined ? {} : { filterPattern: this.query.pattern }),
-          ...(this.nextToken === undefined ? {} : { nextToken: this.nextToken }),
-        }),
-        this.params.signal === undefined ? {} : { abortSignal: this.params.signal },
-      );
-      this.started = true;
-      this.buffer = out.events ?? [];
-      this.index = 0;
-      this.params.progress.downloaded += this.buffer.length;
-      this.nextToken = out.nextToken === undefined || out.nextToken === '' ? undefined : out.nextToken;
-    } while (this.buffer.length === 0 && this.nextToken !== undefined);
-  }
 }

@@ -1,4 +1,5 @@
 import { ConfigError } from '../../core/model/errors.js';
+import { notPushedDown, planFilter, renderPlan, type FilterPlan, type FilterTerm, type PushdownLimits, type Pushdown } from '../../core/model/filter-plan.js';
 import type { NeedsUnion } from '../../core/model/needs.js';
 import type { ScanWindow } from '../../core/model/source.js';
 
@@ -55,72 +56,25 @@ const alt = (names: readonly string[]): string => (names.length === 1 ? re(names
 // `<group>/<version>/` then an optional namespace scope, the resource, and what may follow it.
 const PREFIX = '^[^/]+/[^/]+/(namespaces/[^/]+/)?';
 
-interface Term {
-  resources: string[];
-  subresources?: string[];
-  verbs?: string[];
-  userPrefixes?: string[];
-  excludeUserAgentPrefixes?: string[];
-}
-
 // User names and agents carry `:`, `/` and `@`, literal in RE2 and harmless inside quotes.
 const SAFE_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/;
-const sorted = (values: Iterable<string> | undefined): string[] | undefined => (values === undefined ? undefined : [...new Set(values)].sort());
 
-/**
- * A prefix list the filter can carry, or undefined (no constraint) when one is not safe to put in
- * a pattern: leaving out a user constraint or an exclusion only keeps more entries.
- */
-function safePrefixes(values: Iterable<string> | undefined): string[] | undefined {
-  const list = sorted(values);
-  return list !== undefined && list.every((v) => SAFE_PREFIX.test(v)) ? list : undefined;
-}
-
-/**
- * Each rule's own needs when the union carries them (the per-resource merge keeps, say, every pod
- * `get` because one rule wants pod creates and another all node-credential requests); resources
- * sharing the same constraints become one term, and `namespaces` always has a term of its own.
- */
-function terms(union: NeedsUnion): Term[] | 'all' {
-  const sources =
-    union.perRule !== undefined
-      ? union.perRule
-      : [...union.resources].map(([resource, entry]) => ({ resources: [resource], ...entry }));
-  const byKey = new Map<string, Term>();
-  for (const needs of sources) {
-    const subresources = sorted(needs.subresources);
-    const verbs = sorted(needs.verbs);
-    const userPrefixes = safePrefixes('userPrefixes' in needs ? needs.userPrefixes : undefined);
-    const excluded = safePrefixes('excludeUserAgentPrefixes' in needs ? needs.excludeUserAgentPrefixes : undefined);
-    // An empty list matches nothing: no rule can fire through this entry.
-    if (subresources?.length === 0 || verbs?.length === 0 || userPrefixes?.length === 0) continue;
-    for (const resource of [...needs.resources].sort()) {
-      const values = [resource, ...(subresources ?? []).filter((s) => s !== ''), ...(verbs ?? [])];
-      if (values.some((v) => !SAFE_NAME.test(v))) return 'all';
-      const key = JSON.stringify([resource === 'namespaces', subresources ?? null, verbs ?? null, userPrefixes ?? null, excluded ?? null]);
-      const term = byKey.get(key);
-      if (term !== undefined) {
-        if (!term.resources.includes(resource)) term.resources.push(resource);
-        continue;
-      }
-      byKey.set(key, {
-        resources: [resource],
-        ...(subresources && { subresources }),
-        ...(verbs && { verbs }),
-        ...(userPrefixes && { userPrefixes }),
-        ...(excluded !== undefined && excluded.length > 0 && { excludeUserAgentPrefixes: excluded }),
-      });
-    }
-  }
-  return [...byKey.values()].sort((x, y) => (x.resources[0]! < y.resources[0]! ? -1 : x.resources[0]! > y.resources[0]! ? 1 : 0));
-}
+export const GKE_LIMITS: PushdownLimits = {
+  language: 'a Cloud Logging filter',
+  // `''` is the object itself: a resourceName that ends after the name.
+  name: (v, field) => (field === 'subresource' && v === '') || SAFE_NAME.test(v),
+  // Leaving out a user constraint or an exclusion only keeps more entries.
+  prefix: (p) => SAFE_PREFIX.test(p),
+  // The namespace object's resourceName reads like a namespace scope: its patterns differ.
+  ownTerm: ['namespaces'],
+};
 
 // `namespaces/<x>/…` is a namespace scope unless what follows is one of the namespace object's own
 // subresources (the table in resource-name.ts), so the namespace object has its own patterns.
 const NAMESPACE_OBJECT = '^[^/]+/[^/]+/namespaces';
 const NAMESPACE_SUBRESOURCES = ['finalize', 'status'];
 
-function resourcePatterns(t: Term): string[] {
+function resourcePatterns(t: FilterTerm): string[] {
   const isNamespaces = t.resources.length === 1 && t.resources[0] === 'namespaces';
   const base = isNamespaces ? NAMESPACE_OBJECT : `${PREFIX}${alt(t.resources)}`;
   // Any subresource: a name, a subresource, and the 2020 form's repeated pod name or a proxied path.
@@ -140,7 +94,7 @@ function resourcePatterns(t: Term): string[] {
 const USER_FIELDS = ['protoPayload.authenticationInfo.principalEmail', 'protoPayload.authenticationInfo.principalSubject'];
 const USER_AGENT = 'protoPayload.requestMetadata.callerSuppliedUserAgent';
 
-function termClause(t: Term): string {
+function termClause(t: FilterTerm): string {
   const paths = resourcePatterns(t).map((p) => `protoPayload.resourceName=~"${p}"`);
   const parts = [paths.length === 1 ? paths[0]! : `(${paths.join(' OR ')})`];
   if (t.verbs !== undefined) parts.push(`protoPayload.methodName=~"[.]${alt(t.verbs)}$"`);
@@ -154,15 +108,22 @@ function termClause(t: Term): string {
   return parts.length === 1 ? parts[0]! : `(${parts.join(' AND ')})`;
 }
 
-/**
- * The needs part of the filter: `undefined` when no rule needs anything (nothing to read), `''`
- * when the union cannot be pushed down (read everything), else one parenthesised disjunction.
- */
+/** The needs part of the filter: one parenthesised disjunction of the plan's terms. */
+export function gkeNeeds(union: NeedsUnion): Pushdown<string> {
+  return renderNeeds(planFilter(union, GKE_LIMITS));
+}
+
+function renderNeeds(plan: FilterPlan): Pushdown<string> {
+  return renderPlan(plan, (terms) => {
+    const ordered = [...terms].sort((x, y) => (x.resources[0]! < y.resources[0]! ? -1 : x.resources[0]! > y.resources[0]! ? 1 : 0));
+    return `(${ordered.map(termClause).join(' OR ')})`;
+  });
+}
+
+/** The clause of `gkeNeeds` when the needs are pushed down as a filter, else undefined. */
 export function compileNeedsClause(union: NeedsUnion): string | undefined {
-  const ts = terms(union);
-  if (ts === 'all') return '';
-  if (ts.length === 0) return undefined;
-  return `(${ts.map(termClause).join(' OR ')})`;
+  const p = gkeNeeds(union);
+  return p.kind === 'filter' ? p.filter : undefined;
 }
 
 export interface GkeFilterInput {
@@ -197,16 +158,26 @@ function scopeClauses(input: GkeFilterInput, logs: readonly string[]): string[] 
 
 /** The entries.list filter for the window, or undefined when no rule needs any GKE entry. */
 export function buildGkeFilter(input: GkeFilterInput, union: NeedsUnion): string | undefined {
-  const needs = compileNeedsClause(union);
-  if (needs === undefined) return undefined;
-  const clauses = scopeClauses(input, AUDIT_LOGS);
-  if (needs !== '') clauses.push(needs);
-  const filter = clauses.join('\nAND ');
+  const p = gkeFilter(input, union);
+  return p.kind === 'nothing' ? undefined : p.kind === 'everything' ? scopeFilter(input) : p.filter;
+}
+
+/** Every k8s.io audit entry of the window: the filter of needs that are not pushed down. */
+export function scopeFilter(input: GkeFilterInput): string {
+  return scopeClauses(input, AUDIT_LOGS).join('\nAND ');
+}
+
+/** The whole entries.list filter for the window, the needs pushed down when they can be and fit. */
+export function gkeFilter(input: GkeFilterInput, union: NeedsUnion): Pushdown<string> {
+  const plan = planFilter(union, GKE_LIMITS);
+  const needs = renderNeeds(plan);
+  if (needs.kind !== 'filter' || plan.kind !== 'filter') return needs;
+  const filter = `${scopeFilter(input)}\nAND ${needs.filter}`;
+  // A union this large is not pushed down rather than rejected by the service.
   if (filter.length > FILTER_MAX_LENGTH) {
-    // A union this large is not pushed down rather than rejected by the service.
-    return scopeClauses(input, AUDIT_LOGS).join('\nAND ');
+    return notPushedDown(plan.filter, `the filter would be ${filter.length} characters, over Cloud Logging's ${FILTER_MAX_LENGTH}: no filter is pushed down, every k8s.io entry of the window is read`);
   }
-  return filter;
+  return { ...needs, filter };
 }
 
 /** The probe for "are Data Access logs on": any k8s.io Data Access entry in the window. */

@@ -47,8 +47,22 @@ export async function* readExecs(window: ScanWindow, x: ExecLookback | undefined
   }
 }
 
+/** What every cloud's runtime source takes beside its cloud's options. */
+export interface RuntimeOptions {
+  /** Container names of the sensor pods (default tracee and falco). */
+  sensorContainers?: readonly string[];
+  /**
+   * The cluster's audit source: its pods/exec requests are read first (from `execLookbackMs`
+   * before the window) so every read can be tied to the exec behind it in the same engine.
+   */
+  audit?: LogSource;
+  execLookbackMs?: number;
+  /** Read only the exec margin before the window: the caller scans the audit window in the same engine. */
+  execMarginOnly?: boolean;
+}
+
 /** A lookback config from a runtime source's options, or undefined without an audit source. */
-export function lookbackOf(opts: { audit?: LogSource; execLookbackMs?: number; execMarginOnly?: boolean }): ExecLookback | undefined {
+export function lookbackOf(opts: RuntimeOptions): ExecLookback | undefined {
   if (opts.audit === undefined) return undefined;
   return {
     audit: opts.audit,

@@ -1,5 +1,8 @@
 import { ConfigError } from '../../core/model/errors.js';
 import type { LogSource } from '../../core/model/source.js';
+import * as aksNames from '../../adapters/aks/name.js';
+import * as eksNames from '../../adapters/eks/name.js';
+import * as gkeNames from '../../adapters/gke/name.js';
 import { sensorContainers } from '../../adapters/sensors/sensor-containers.js';
 
 /**
@@ -88,8 +91,8 @@ export const lazySourceFactories: Required<SourceFactories> = {
 const GKE_CALL_OPTIONS = Object.freeze({ maxRetries: 4 });
 
 async function checkedCloudWatchClient(opts: EksFlags, flag: string) {
-  const [{ cloudWatchLogsFor }, { checkAwsCredentials }] = await Promise.all([import('../../adapters/eks/client.js'), import('./live-credentials.js')]);
-  const { client } = cloudWatchLogsFor(opts, flag);
+  const [{ createClient }, { checkAwsCredentials }] = await Promise.all([import('../../adapters/eks/client.js'), import('./live-credentials.js')]);
+  const { client } = createClient(opts, flag);
   await checkAwsCredentials(client, `${flag} ${opts.cluster}`);
   return client;
 }
@@ -102,8 +105,8 @@ async function checkedAzureCredential(what: string) {
 }
 
 async function checkedLogging(opts: GkeFlags, what: string) {
-  const [{ clientFor }, { checkGoogleCredentials }] = await Promise.all([import('../../adapters/gke/source.js'), import('./live-credentials.js')]);
-  const logging = clientFor(opts);
+  const [{ createClient }, { checkGoogleCredentials }] = await Promise.all([import('../../adapters/gke/client.js'), import('./live-credentials.js')]);
+  const logging = createClient(opts);
   if (opts.endpoint === undefined) await checkGoogleCredentials(logging, what);
   return logging;
 }
@@ -130,7 +133,7 @@ export interface PlanOptions {
   sharedEngine?: boolean;
 }
 
-/** One planned source: a label for messages before it exists, and how to build it. */
+/** One planned source: its name (adapters/<cloud>/name.ts) for messages before it exists, and how to build it. */
 export interface PlannedSource {
   label: string;
   create(factories: SourceFactories): Promise<LogSource>;
@@ -205,28 +208,28 @@ export function planLiveSources(flags: LiveFlags, env: NodeJS.ProcessEnv, option
     const opts: EksFlags = { cluster, ...endpointOf(env, ENDPOINT_ENV.eks) };
     if (flags.region !== undefined) opts.region = flags.region;
     if (flags.profile !== undefined) opts.profile = flags.profile;
-    planned.push({ label: `eks:${cluster}`, create: (f) => f.eks(opts) });
+    planned.push({ label: eksNames.sourceName(opts), create: (f) => f.eks(opts) });
     if (runtime.eks) {
       const r: EksRuntimeFlags = { ...opts, ...runtimeFlags, ...(flags.eksRuntimeLogGroup === undefined ? {} : { logGroup: flags.eksRuntimeLogGroup }) };
-      runtimePlans.push({ label: `eks-runtime:${cluster}`, create: async (f) => (f.eksRuntime ?? lazySourceFactories.eksRuntime)(r, await f.eks(opts)) });
+      runtimePlans.push({ label: eksNames.runtimeSourceName(opts), create: async (f) => (f.eksRuntime ?? lazySourceFactories.eksRuntime)(r, await f.eks(opts)) });
     }
   }
   for (const workspaceId of aks) {
     const opts: AksFlags = { workspaceId, ...endpointOf(env, ENDPOINT_ENV.aks) };
     if (flags.aksCluster !== undefined) opts.cluster = flags.aksCluster;
-    planned.push({ label: `aks:${workspaceId}`, create: (f) => f.aks(opts) });
+    planned.push({ label: aksNames.sourceName(opts), create: (f) => f.aks(opts) });
     if (runtime.aks) {
       const r: AksRuntimeFlags = { ...opts, ...runtimeFlags };
-      runtimePlans.push({ label: `aks-runtime:${flags.aksCluster ?? workspaceId}`, create: async (f) => (f.aksRuntime ?? lazySourceFactories.aksRuntime)(r, await f.aks(opts)) });
+      runtimePlans.push({ label: aksNames.runtimeSourceName(opts), create: async (f) => (f.aksRuntime ?? lazySourceFactories.aksRuntime)(r, await f.aks(opts)) });
     }
   }
   if (gke.length > 0) {
     const opts: GkeFlags = { projects: gke, ...endpointOf(env, ENDPOINT_ENV.gke) };
     if (flags.gkeCluster !== undefined) opts.cluster = flags.gkeCluster;
-    planned.push({ label: `gke:${gke.join(',')}`, create: (f) => f.gke(opts) });
+    planned.push({ label: gkeNames.sourceName(opts), create: (f) => f.gke(opts) });
     if (runtime.gke) {
       const r: GkeRuntimeFlags = { ...opts, ...runtimeFlags };
-      runtimePlans.push({ label: `gke-runtime:${flags.gkeCluster ?? gke.join(',')}`, create: async (f) => (f.gkeRuntime ?? lazySourceFactories.gkeRuntime)(r, await f.gke(opts)) });
+      runtimePlans.push({ label: gkeNames.runtimeSourceName(opts), create: async (f) => (f.gkeRuntime ?? lazySourceFactories.gkeRuntime)(r, await f.gke(opts)) });
     }
   }
   return [...planned, ...runtimePlans];

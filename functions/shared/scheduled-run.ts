@@ -7,6 +7,9 @@ import type { AlertSink } from '../../core/scan/sinks/sink.js';
 import type { LogSource, ScanWindow, SourcePage } from '../../core/model/source.js';
 import type { StateStore } from '../../core/scan/state/store.js';
 import { RULES } from '../../rules/index.js';
+import * as aksNames from '../../adapters/aks/name.js';
+import * as eksNames from '../../adapters/eks/name.js';
+import * as gkeNames from '../../adapters/gke/name.js';
 import { notBundled } from './bundled-clouds.js';
 import type { CommonRuntimeConfig, SourceSpec } from './runtime-config.js';
 
@@ -86,21 +89,21 @@ async function buildRuntimeSource(spec: RuntimeSpec): Promise<LogSource> {
   }
 }
 
+/** The name the spec's source gives itself (adapters/<cloud>/name.ts), built or not. */
 export function sourceName(spec: SourceSpec): string {
   switch (spec.cloud) {
     case 'eks':
-      return `eks:${spec.cluster}`;
+      return eksNames.sourceName(spec);
     case 'aks':
-      return `aks:${spec.workspaceId}${spec.cluster === undefined ? '' : `/${spec.cluster}`}`;
+      return aksNames.sourceName(spec);
     case 'gke':
-      return `gke:${spec.projects.join(',')}${spec.cluster === undefined ? '' : `/${spec.cluster}`}`;
-    // The names the runtime sources give themselves (their checkpoints' keys).
+      return gkeNames.sourceName(spec);
     case 'eks-runtime':
-      return `eks-runtime:${spec.cluster}`;
+      return eksNames.runtimeSourceName(spec);
     case 'aks-runtime':
-      return `aks-runtime:${spec.cluster ?? spec.workspaceId}`;
+      return aksNames.runtimeSourceName(spec);
     case 'gke-runtime':
-      return `gke-runtime:${spec.cluster ?? spec.projects.join(',')}`;
+      return gkeNames.runtimeSourceName(spec);
   }
 }
 
@@ -141,7 +144,7 @@ export interface ScheduledRunDeps {
 
 /**
  * EKS sources built by earlier runs in this (warm) container: each keeps its adaptive
- * late-arrival margin (adapters/eks/source.ts), which a source built afresh starts at its cap.
+ * late-arrival margin (adapters/eks/source.ts `LateArrivalMargin`), which a source built afresh starts at its cap.
  */
 const warmEksSources = new Map<string, LogSource>();
 

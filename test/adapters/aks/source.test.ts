@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAksSource, type AksSourceOptions } from '../../../adapters/aks/source.js';
+import { AKS_LIMITS } from '../../../adapters/aks/filter.js';
 import { ConfigError, SourceError } from '../../../core/model/errors.js';
+import { planFilter, PUSHDOWN_NOTICE } from '../../../core/model/filter-plan.js';
 import type { AuditEvent } from '../../../core/model/event.js';
 import type { NeedsUnion } from '../../../core/model/needs.js';
 import type { LogSource, ScanWindow } from '../../../core/model/source.js';
@@ -264,6 +266,26 @@ describe('aks source', () => {
     });
     expect(ids(await readAll(s, W))).toEqual(KEPT);
     expect(fake.requests[0]!.authorization).toBe(`Bearer ${fake.token}`);
+  });
+
+  it('pushes down needs the other clouds cannot carry, so it gives no pushdown notice', async () => {
+    seed('AKSAudit');
+    // KQL string literals escape anything (adapters/aks/filter.ts AKS_LIMITS): names and prefixes
+    // that widen the CloudWatch and Cloud Logging filters are carried here as they are.
+    const odd: NeedsUnion = {
+      resources: new Map([['secrets', {}]]),
+      perRule: [
+        { resources: ['secrets'], verbs: ['get" or true or "x'] },
+        { resources: ['pods'], subresources: ['exec'], userPrefixes: ['system:*'] },
+        { resources: ['secrets'], verbs: ['list'], excludeUserAgentPrefixes: ['a "b"'] },
+      ],
+    };
+    const src = source({ cluster: 'aks-prod-1' });
+    const r = await readAll(src, W, odd);
+    expect(ids(r)).toEqual(['keep-secret-list']);
+    expect(src.notices!().filter((n) => n.code === PUSHDOWN_NOTICE)).toEqual([]);
+    const plan = planFilter(odd, AKS_LIMITS);
+    expect(plan.kind === 'filter' && plan.unpushed).toEqual([]);
   });
 
   it('rejects a bad cluster name, workspace ID or page cap at start-up', () => {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEksSource, DEFAULT_LATE_ARRIVAL_MS, LateArrivalMargin, PROBE_EVERY } from '../../../adapters/eks/source.js';
+import { DEFAULT_LATE_ARRIVAL_MS } from '../../../adapters/eks/pull.js';
+import { createEksSource, LateArrivalMargin, PROBE_EVERY } from '../../../adapters/eks/source.js';
 import { asEks, k8sEvent } from '../../../examples/audit-records.js';
 import type { NeedsUnion } from '../../../core/model/needs.js';
 import type { LogSource } from '../../../core/model/source.js';

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createEksSource, type EksSourceOptions } from '../../../adapters/eks/source.js';
 import { CUT_LINE_PATTERN } from '../../../adapters/eks/filter.js';
 import { ConfigError, SourceError } from '../../../core/model/errors.js';
+import { PUSHDOWN_NOTICE } from '../../../core/model/filter-plan.js';
 import { asEks, k8sEvent } from '../../../examples/audit-records.js';
 import type { NeedsUnion } from '../../../core/model/needs.js';
 import type { ScanWindow, SourcePage } from '../../../core/model/source.js';
@@ -232,6 +233,28 @@ describe('eks source', () => {
     const { pages } = await collect({ client: fakeClient(fake.endpoint) }, { from: new Date(T), to: new Date(T + MIN) }, { resources: new Map() });
     expect(pages).toEqual([]);
     expect(fake.requests).toEqual([]);
+  });
+
+  it('says in its notices which needs it could not push down, and reads more rather than less', async () => {
+    fake.putEvents(GROUP, [secretGet('a', T + 1_000), podList('p', T + 2_000)]);
+    const window = { from: new Date(T), to: new Date(T + MIN) };
+    const source = createEksSource({ cluster: CLUSTER, region: 'us-west-2', client: fakeClient(fake.endpoint) });
+    const read = async (needs: NeedsUnion) => {
+      const got: string[] = [];
+      for await (const page of source.read(window, { needs })) for (const o of page.outcomes) if (o.kind === 'event') got.push(o.event.id);
+      return got;
+    };
+    expect(await read(NEEDS)).toEqual(['a']);
+    expect(source.notices!()).toEqual([]);
+    // A user prefix the pattern cannot quote is left out: more is read, and the notice says so.
+    const userOdd: NeedsUnion = { resources: new Map([['secrets', {}]]), perRule: [{ resources: ['secrets'], userPrefixes: ['system:node:*'] }] };
+    expect(await read(userOdd)).toEqual(['a']);
+    expect(source.notices!()).toEqual([{ code: PUSHDOWN_NOTICE, message: expect.stringMatching(/^eks:prod-eks-1: 1 rule need could not be pushed down .*user prefixes "system:node:\*"/) }]);
+    // A verb the pattern cannot carry: no pattern at all, every audit event is read.
+    const verbOdd: NeedsUnion = { resources: new Map([['secrets', {}]]), perRule: [{ resources: ['secrets'], verbs: ['get" || $.verb = "x'] }, { resources: ['pods'], verbs: ['list'] }] };
+    expect(await read(verbOdd)).toEqual(['a', 'p']);
+    expect(fake.requests.at(-1)!.body['filterPattern']).toBeUndefined();
+    expect(source.notices!().map((n) => n.message)).toEqual([expect.stringMatching(/1 rule need could not be pushed down .*every record of the window is read/)]);
   });
 
   it('requires a Region', () => {

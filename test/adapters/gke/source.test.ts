@@ -1,8 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { status } from '@grpc/grpc-js';
 import { buildGkeFilter } from '../../../adapters/gke/filter.js';
-import { clientFor, createGkeSource, type GkeSourceOptions } from '../../../adapters/gke/source.js';
+import { createClient } from '../../../adapters/gke/client.js';
+import { createGkeSource, type GkeSourceOptions } from '../../../adapters/gke/source.js';
 import { ConfigError, SourceError } from '../../../core/model/errors.js';
+import { PUSHDOWN_NOTICE } from '../../../core/model/filter-plan.js';
 import { asGke, k8sEvent, type K8sEventInit } from '../../../examples/audit-records.js';
 import type { NeedsUnion } from '../../../core/model/needs.js';
 import type { ParseOutcome } from '../../../core/model/parse-result.js';
@@ -185,6 +187,23 @@ describe('gke source', () => {
     expect(fake.requests.length).toBe(1);
   });
 
+  it('says in its notices which needs it could not push down, and reads more rather than less', async () => {
+    fake.add(entry('s1', { time: '2026-03-02T09:01:00.000000Z', received: '2026-03-02T09:01:01Z' }));
+    fake.add(entry('c1', { time: '2026-03-02T09:01:00.000000Z', received: '2026-03-02T09:01:01Z', resource: 'configmaps', verb: 'list' }));
+    const src = source();
+    await readAll(src);
+    expect(src.notices!()).toEqual([]);
+    // A resource name the filter cannot carry: the scope alone is sent, every k8s.io entry is read.
+    const odd: NeedsUnion = { resources: new Map([['secrets', {}]]), perRule: [{ resources: ['secrets'] }, { resources: ['Config_Maps'] }] };
+    expect(ids(await readAll(src, WINDOW, odd)).sort()).toEqual(['c1', 's1']);
+    expect(fake.requests.at(-1)!.filter).not.toContain('protoPayload.resourceName');
+    expect(src.notices!()).toEqual([{ code: PUSHDOWN_NOTICE, message: expect.stringMatching(/^gke:acme-prod: 1 rule need could not be pushed down .*"Config_Maps"/) }]);
+    // A user prefix the filter cannot carry widens only that need.
+    const user: NeedsUnion = { resources: new Map([['secrets', {}]]), perRule: [{ resources: ['secrets'], userPrefixes: ['system:serviceaccount:ci:*'] }] };
+    expect(ids(await readAll(src, WINDOW, user))).toEqual(['s1']);
+    expect(src.notices!().map((n) => n.code)).toEqual([PUSHDOWN_NOTICE]);
+  });
+
   it('refuses a non-loopback plain-text endpoint and bad project IDs', () => {
     expect(() => createGkeSource({ projects: ['acme-prod'], endpoint: 'logging.example.com:443' })).toThrow(ConfigError);
     expect(() => createGkeSource({ projects: ['Bad Project'] })).toThrow(ConfigError);
@@ -194,11 +213,11 @@ describe('gke source', () => {
 
 describe('gke source client for a loopback endpoint', () => {
   it('names its universe domain, so the auth library never probes the GCE metadata server', async () => {
-    const logging = clientFor({ projects: ['acme-prod'], endpoint: '127.0.0.1:1234' });
+    const logging = createClient({ projects: ['acme-prod'], endpoint: '127.0.0.1:1234' });
     // Without it, gax asks the credentials for their universe, and ADC looks for a metadata server.
     const lookup = vi.spyOn(logging.auth, 'getClient');
     expect(await logging.auth.getUniverseDomain()).toBe('googleapis.com');
     expect(lookup).not.toHaveBeenCalled();
-    expect(() => clientFor({ projects: ['acme-prod'], endpoint: 'logging.googleapis.com:443' })).toThrow('must be a loopback host:port');
+    expect(() => createClient({ projects: ['acme-prod'], endpoint: 'logging.googleapis.com:443' })).toThrow('must be a loopback host:port');
   });
 });
