@@ -1,4 +1,5 @@
 import { createHash, createPublicKey } from 'node:crypto';
+import { oncePerEvent } from '../model/once-per-event.js';
 import { createRequire } from 'node:module';
 import type { Name, Pkcs10CertificateRequest } from '@peculiar/x509';
 import { SKIPPED_BODY_MARKER, type AuditEvent } from '../model/event.js';
@@ -295,18 +296,9 @@ function conditionsOf(status: Record<string, unknown>): CsrCondition[] {
  * a create, an approval, a signer's status write), else from `responseObject` (what a read or the
  * server returned). A body that is a size marker or a patch document contributes what it can.
  */
-export function readCsr(event: AuditEvent): CsrView {
-  // Several rules and the history index read the same CSR event; decoding X.509 is the costly
-  // part of a scan, so each event is decoded once. Views are shared: callers must not mutate them.
-  let view = decodedViews.get(event);
-  if (view === undefined) {
-    view = decodeView(event);
-    decodedViews.set(event, view);
-  }
-  return view;
-}
-
-const decodedViews = new WeakMap<AuditEvent, CsrView>();
+// Several rules and the history index read the same CSR event; decoding X.509 is the costly
+// part of a scan, so each event is decoded once. Views are shared: callers must not mutate them.
+export const readCsr: (event: AuditEvent) => CsrView = oncePerEvent((event) => decodeView(event));
 
 function decodeView(event: AuditEvent): CsrView {
   const bodies = [event.requestObject, event.responseObject].filter(isObject);

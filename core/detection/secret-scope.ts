@@ -1,4 +1,5 @@
 import type { AuditEvent } from '../model/event.js';
+import { oncePerEvent } from '../model/once-per-event.js';
 import { serviceAccountOf } from './identity.js';
 import { singleNameRead } from './kubelet.js';
 import {
@@ -38,20 +39,8 @@ export const UNVERIFIED = Object.freeze({
   podClaim: 'pod-name claim not logged',
 });
 
-/**
- * Four rule paths ask this of every Secret read (three rules' verdicts and a rule's running
- * count): the answer is kept with the event, which never changes once parsed.
- */
-const reads = new WeakMap<AuditEvent, SecretRead>();
-
-export function secretRead(event: AuditEvent): SecretRead {
-  let read = reads.get(event);
-  if (read === undefined) {
-    read = readOf(event);
-    reads.set(event, read);
-  }
-  return read;
-}
+/** Four rule paths ask this of every Secret read (three rules' verdicts and a rule's running count). */
+export const secretRead: (event: AuditEvent) => SecretRead = oncePerEvent((event) => readOf(event));
 
 function readOf(event: AuditEvent): SecretRead {
   const t = event.target;

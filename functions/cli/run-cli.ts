@@ -69,6 +69,13 @@ interface ScanFlags extends LiveOptionValues, Pick<ScanRequest, 'format' | 'minS
   timeout?: string;
 }
 
+/** `--format table|jsonl` and `--no-color`, as the commands that print a table or JSON lines take them. */
+function printing(command: Command, jsonl: string): Command {
+  return command
+    .addOption(new Option('--format <format>', `a table, or ${jsonl}`).choices(['table', 'jsonl']).default('table'))
+    .option('--no-color', 'no colours');
+}
+
 function severityOption(flags: string, description: string): Option {
   return new Option(flags, description).choices([...SEVERITIES]);
 }
@@ -198,12 +205,10 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
       );
     });
 
-  program
+  const rules = program
     .command('rules')
-    .description('list the detection rules: id, severity, title, MITRE ATT&CK, cloud coverage')
-    .addOption(new Option('--format <format>', 'a table, or one JSON object per rule').choices(['table', 'jsonl']).default('table'))
-    .option('--no-color', 'no colours')
-    .action(async (flags: { format: OutputFormat; color: boolean }) => {
+    .description('list the detection rules: id, severity, title, MITRE ATT&CK, cloud coverage');
+  printing(rules, 'one JSON object per rule').action(async (flags: { format: OutputFormat; color: boolean }) => {
       const { ruleJson, rulesTable } = await import('./render.js');
       if (flags.format === 'jsonl') for (const r of deps.rules) io.stdout.write(JSON.stringify(ruleJson(r)) + '\n');
       else io.stdout.write(rulesTable(deps.rules, terminalStyle(io.stdout as { isTTY?: boolean; columns?: number }, io.env, !flags.color)));
@@ -228,12 +233,10 @@ function buildProgram(io: CliIo, deps: WatchDeps, demoDir: string | undefined, s
       setCode(EXIT_OK);
     });
 
-  program
+  const demo = program
     .command('demo')
-    .description('scan the built-in multi-cloud demo data (three clusters, benign traffic and attacks)')
-    .addOption(new Option('--format <format>', 'a table, or one alert JSON per line').choices(['table', 'jsonl']).default('table'))
-    .option('--no-color', 'no colours')
-    .action(async (flags: { format: OutputFormat; color: boolean }) => {
+    .description('scan the built-in multi-cloud demo data (three clusters, benign traffic and attacks)');
+  printing(demo, 'one alert JSON per line').action(async (flags: { format: OutputFormat; color: boolean }) => {
       if (demoDir === undefined) {
         io.stderr.write('credwatch: the demo data folder (demo/) was not found next to this installation.\n');
         setCode(EXIT_USAGE);
