@@ -1,13 +1,11 @@
 import { z } from 'zod';
 import { csrFacts, decisionOf, readCsr } from '../core/detection/csr.js';
 import { SIGNERS } from '../core/detection/csr-subject.js';
-import { asAks, asEks, asGke } from '../examples/audit-records.js';
+import type { ExampleKit } from './data/example-kit.js';
 import { classifyCaller, trustSignalsFrom } from '../core/detection/identity.js';
-import { defineRule, earlierRunEvidence } from '../core/model/rule.js';
+import { defineRule, earlierRunEvidence, type RuleExample } from '../core/model/rule.js';
 import { keepCsrRequest } from '../core/detection/csr-memory.js';
 import { maxSeverity, type Severity } from '../core/model/severity.js';
-import { csrCreate, csrDecide, csrIssue, csrPatch, seedWithTime } from './data/csr-events.js';
-import { credentialIdOf, PEM } from './data/csr-samples.js';
 
 const options = z.object({
   /** Identities allowed to approve or sign CSRs besides the control plane (a custom signer's service account). */
@@ -15,10 +13,6 @@ const options = z.object({
   /** Signers whose status writes come from an in-cluster PKI (e.g. `clusterissuers.cert-manager.io/*` prefixes). */
   customSignerPrefixes: z.array(z.string()).default([]),
 });
-
-const SIGMA = 'Sigma rule "Kubernetes CSR created or approved"';
-const KCM_CRED = { 'authentication.kubernetes.io/credential-id': ['X509SHA256=1f0e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0'] };
-const stratusSpec = { pem: PEM.stratus, requester: { username: 'attacker@example.com' } };
 
 type Step = 'create' | 'approve' | 'deny' | 'issue' | 'update';
 
@@ -111,7 +105,14 @@ export default defineRule<z.infer<typeof options>>({
       summary: `${caller.kind} ${e.user.name ?? '(unknown)'} ${verb} CSR ${e.target.name ?? '(generated name)'}${selfApproval ? ' that it requested itself' : ''} in ${e.cluster ?? 'an unnamed cluster'} from ${e.sourceIPs[0] ?? 'an unknown address'}`,
     };
   },
-  examples: [
+});
+
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({ asAks, asEks, asGke, credentialIdOf, csrCreate, csrDecide, csrIssue, csrPatch, PEM, seedWithTime }: ExampleKit): RuleExample[] {
+  const SIGMA = 'Sigma rule "Kubernetes CSR created or approved"';
+  const KCM_CRED = { 'authentication.kubernetes.io/credential-id': ['X509SHA256=1f0e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0'] };
+  const stratusSpec = { pem: PEM.stratus, requester: { username: 'attacker@example.com' } };
+  return [
     // The Sigma rule's described cases: a create and an approval by a non-system identity.
     {
       name: `${SIGMA}: EKS create by a non-system identity`,
@@ -222,5 +223,5 @@ export default defineRule<z.infer<typeof options>>({
       cluster: 'aks-cluster',
       record: seedWithTime({ category: 'kube-audit', operationName: 'Microsoft.ContainerService/managedClusters/diagnosticLogs/Read', properties: { log: '{"kind":"Event","apiVersion":"audit.k8s.io/v1","verb":"create","user":{"username":"system:kube-controller-manager"},"sourceIPs":["10.0.1.5"],"objectRef":{"resource":"certificatesigningrequests","name":"system-cert","apiVersion":"certificates.k8s.io/v1"},"responseStatus":{"code":201},"requestObject":{"spec":{"signerName":"kubernetes.io/kube-apiserver-client","usages":["client auth"]}}}' } }),
     },
-  ],
-});
+  ];
+}

@@ -1,37 +1,15 @@
 import { z } from 'zod';
 import { csrBodyLoss, csrFacts, readCsr } from '../core/detection/csr.js';
 import { assessRequestedSubject, SIGNERS } from '../core/detection/csr-subject.js';
-import { asAks, asEks, asGke } from '../examples/audit-records.js';
+import type { ExampleKit } from './data/example-kit.js';
 import { classifyCaller, trustSignalsFrom } from '../core/detection/identity.js';
-import { defineRule } from '../core/model/rule.js';
+import { defineRule, type RuleExample } from '../core/model/rule.js';
 import { maxSeverity, type Severity } from '../core/model/severity.js';
-import { csrCreate, seedWithTime } from './data/csr-events.js';
-import { PEM } from './data/csr-samples.js';
 
 const options = z.object({
   /** Requesters that legitimately mint client certificates (an internal PKI's service account). */
   ignoreRequesters: z.array(z.string()).default([]),
 });
-
-const SEED = 'Panther rule Kubernetes.ClientCertificate.Created';
-
-/** A CSR create as CloudWatch delivers a line over its limit: cut inside the body, `[Truncated...]` appended. */
-function cutEks(rec: Record<string, unknown>): Record<string, unknown> {
-  const msg = rec['message'] as string;
-  return { ...rec, message: `${msg.slice(0, msg.indexOf('"requestObject"') + 40)}[Truncated...]` };
-}
-/** A CSR create as Azure Monitor delivers a kube-audit log over 16 KiB: properties.log cut, no marker. */
-function cutAks(rec: Record<string, unknown>): Record<string, unknown> {
-  const props = rec['properties'] as Record<string, unknown>;
-  const log = props['log'] as string;
-  return { ...rec, properties: { ...props, log: log.slice(0, log.indexOf('"requestObject"') + 40) } };
-}
-/** A GKE entry over the size limit: the bodies dropped and the truncated label set. */
-function cutGke(rec: Record<string, unknown>): Record<string, unknown> {
-  const { request: _request, response: _response, ...payload } = rec['protoPayload'] as Record<string, unknown>;
-  return { ...rec, protoPayload: payload, labels: { ...(rec['labels'] as Record<string, string> | undefined), 'audit.k8s.io/truncated': 'true' } };
-}
-// Panther's records are verbatim apart from the timestamps seedWithTime adds (see its comment).
 
 export default defineRule<z.infer<typeof options>>({
   id: 'csr-client-cert-created',
@@ -107,7 +85,13 @@ export default defineRule<z.infer<typeof options>>({
       summary: `${who} ${what} (CSR ${e.target.name ?? '(generated name)'}, signer ${csr.signerName ?? 'unknown'}) in ${e.cluster ?? 'an unnamed cluster'} from ${e.sourceIPs[0] ?? 'an unknown address'}${lost}`,
     };
   },
-  examples: [
+});
+
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({ asAks, asEks, asGke, csrCreate, PEM, seedWithTime }: ExampleKit): RuleExample[] {
+  const SEED = 'Panther rule Kubernetes.ClientCertificate.Created';
+  // Panther's records are verbatim apart from the timestamps seedWithTime adds (see its comment).
+  return [
     // The nine test cases of Panther's rule, verbatim (panther-labs/panther-analysis, rules/kubernetes_rules/k8s_client_certificate_created.yml).
     {
       name: `${SEED}: EKS client certificate CSR created`,
@@ -229,6 +213,22 @@ export default defineRule<z.infer<typeof options>>({
       expect: 'medium',
       record: asEks(csrCreate({ name: 'cm-csr', user: 'system:serviceaccount:cert-manager:cert-manager' }, { pem: PEM.otherUser, signerName: 'clusterissuers.cert-manager.io/ca', usages: ['client auth'] })),
     },
-  ],
-});
+  ];
+}
 
+/** A CSR create as CloudWatch delivers a line over its limit: cut inside the body, `[Truncated...]` appended. */
+function cutEks(rec: Record<string, unknown>): Record<string, unknown> {
+  const msg = rec['message'] as string;
+  return { ...rec, message: `${msg.slice(0, msg.indexOf('"requestObject"') + 40)}[Truncated...]` };
+}
+/** A CSR create as Azure Monitor delivers a kube-audit log over 16 KiB: properties.log cut, no marker. */
+function cutAks(rec: Record<string, unknown>): Record<string, unknown> {
+  const props = rec['properties'] as Record<string, unknown>;
+  const log = props['log'] as string;
+  return { ...rec, properties: { ...props, log: log.slice(0, log.indexOf('"requestObject"') + 40) } };
+}
+/** A GKE entry over the size limit: the bodies dropped and the truncated label set. */
+function cutGke(rec: Record<string, unknown>): Record<string, unknown> {
+  const { request: _request, response: _response, ...payload } = rec['protoPayload'] as Record<string, unknown>;
+  return { ...rec, protoPayload: payload, labels: { ...(rec['labels'] as Record<string, string> | undefined), 'audit.k8s.io/truncated': 'true' } };
+}

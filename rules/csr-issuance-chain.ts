@@ -2,12 +2,12 @@ import { csrFacts, decisionOf, readCsr, type CsrView } from '../core/detection/c
 import { keepCsrRequest } from '../core/detection/csr-memory.js';
 import { assessRequestedSubject, SIGNERS } from '../core/detection/csr-subject.js';
 import type { AuditEvent } from '../core/model/event.js';
-import { asAks, asEks, asGke, type K8sAuditEventJson } from '../examples/audit-records.js';
+import type { K8sAuditEventJson } from '../examples/audit-records.js';
+import type { CsrBody } from './data/csr-events.js';
+import type { ExampleKit } from './data/example-kit.js';
 import { classifyCaller, trustSignalsFrom, type CallerIdentity } from '../core/detection/identity.js';
-import { defineRule, earlierRunEvidence, type RuleContext } from '../core/model/rule.js';
+import { defineRule, earlierRunEvidence, type RuleContext, type RuleExample } from '../core/model/rule.js';
 import type { Severity } from '../core/model/severity.js';
-import { csrCreate, csrDecide, csrDelete, csrGet, csrIssue, type CsrBody } from './data/csr-events.js';
-import { credentialIdOf, PEM } from './data/csr-samples.js';
 
 type StepKind = 'create' | 'approve' | 'deny' | 'issue' | 'update' | 'read' | 'delete';
 
@@ -150,10 +150,10 @@ export default defineRule({
       summary: `CSR ${e.target.name} in ${e.cluster ?? 'an unnamed cluster'}: ${story}`,
     };
   },
-  examples: [...chainExamples()],
 });
 
-function chainExamples() {
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({ asAks, asEks, asGke, credentialIdOf, csrCreate, csrDecide, csrDelete, csrGet, csrIssue, PEM }: ExampleKit): RuleExample[] {
   const t = (s: number): string => `2026-03-02T09:00:${String(s).padStart(2, '0')}.000000Z`;
   const attacker = 'attacker@example.com';
   const stratus: CsrBody = { pem: PEM.stratus, requester: { username: attacker } };

@@ -1,21 +1,16 @@
 import { z } from 'zod';
 import { csrFacts, decisionOf, readCsr } from '../core/detection/csr.js';
 import { assessRequestedSubject, SIGNERS } from '../core/detection/csr-subject.js';
-import { asAks, asEks, asGke, k8sEvent } from '../examples/audit-records.js';
+import type { ExampleKit } from './data/example-kit.js';
 import { deriveAuth } from '../core/model/auth.js';
 import { classifyCaller, trustSignalsFrom, type CallerIdentity } from '../core/detection/identity.js';
-import { defineRule } from '../core/model/rule.js';
+import { defineRule, type RuleExample } from '../core/model/rule.js';
 import { maxSeverity, type Severity } from '../core/model/severity.js';
-import { csrCreate, csrDecide } from './data/csr-events.js';
-import { b64, HOSTILE_REQUESTS, PEM } from './data/csr-samples.js';
 
 const options = z.object({
   /** Requests for more than this many seconds of validity are noted in the facts (the signer may cap it). */
   longExpirationSeconds: z.number().int().positive().default(90 * 24 * 3600),
 });
-
-const SIGMA = 'Sigma rule "Kubernetes CSR created or approved"';
-const masters = (pem: string) => ({ pem, requester: { username: 'attacker@example.com' } });
 
 export default defineRule<z.infer<typeof options>>({
   id: 'csr-privileged-subject',
@@ -85,7 +80,13 @@ export default defineRule<z.infer<typeof options>>({
       summary: `${what} CSR ${e.target.name ?? '(generated name)'} for ${asked}${failed ? ' (refused)' : ''} in ${e.cluster ?? 'an unnamed cluster'} from ${e.sourceIPs[0] ?? 'an unknown address'}`,
     };
   },
-  examples: [
+});
+
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({ asAks, asEks, asGke, b64, csrCreate, csrDecide, HOSTILE_REQUESTS, k8sEvent, PEM }: ExampleKit): RuleExample[] {
+  const SIGMA = 'Sigma rule "Kubernetes CSR created or approved"';
+  const masters = (pem: string) => ({ pem, requester: { username: 'attacker@example.com' } });
+  return [
     // Sigma's two sibling rules as concrete requests, on all three base64 alignments of O=system:masters.
     {
       name: `${SIGMA}: system:masters group, CN of 1 character (EKS, EC P-256)`,
@@ -186,8 +187,8 @@ export default defineRule<z.infer<typeof options>>({
       expect: null,
       record: { insertId: '22b05738-62a2-434b-9e67-692f39ba004e', labels: { 'authentication.kubernetes.io/credential-id': 'X509SHA256=2222222222222222222222222222222222222222222222222222222222222222', 'authorization.k8s.io/decision': 'allow' }, logName: 'projects/example-project/logs/cloudaudit.googleapis.com%2Factivity', operation: { first: true, id: '22b05738-62a2-434b-9e67-692f39ba004e', last: true, producer: 'k8s.io' }, protoPayload: { '@type': 'type.googleapis.com/google.cloud.audit.AuditLog', authenticationInfo: { principalEmail: 'kubelet-nodepool-bootstrap' }, authorizationInfo: [{ granted: true, permission: 'io.k8s.certificates.v1.certificatesigningrequests.create', resource: 'certificates.k8s.io/v1/certificatesigningrequests/node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A' }], methodName: 'io.k8s.certificates.v1.certificatesigningrequests.create', request: { _trimmed: 'body removed for the fixture; the detector does not decode it', _type: 'certificates.k8s.io/v1.CertificateSigningRequest' }, requestMetadata: { callerIp: '203.0.113.10', callerSuppliedUserAgent: 'gke-exec-auth-plugin/v0.0.0 (linux/amd64) kubernetes/$Format' }, resourceName: 'certificates.k8s.io/v1/certificatesigningrequests/node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A', response: { _trimmed: 'body removed for the fixture; the detector does not decode it', _type: 'certificates.k8s.io/v1.CertificateSigningRequest' }, serviceName: 'k8s.io', status: { code: 0 } }, receiveTimestamp: '2026-09-15T22:57:15.145334078Z', resource: { labels: { cluster_name: 'prod-1', location: 'us-east1', project_id: 'example-project' }, type: 'k8s_cluster' }, timestamp: '2026-09-15T22:57:08.216985Z' },
     },
-  ],
-});
+  ];
+}
 
 /** On an approval the requester is whoever the API server recorded in spec.username/groups/extra. */
 function requesterFromSpec(

@@ -1,6 +1,7 @@
-import { asAks, asEks, k8sEvent } from '../examples/audit-records.js';
+import type { RuntimeInit } from '../examples/runtime-records.js';
+import type { ExampleKit } from './data/example-kit.js';
 import { HOST_PROCESS_NOTE, NO_EXEC_NOTE } from '../core/detection/exec-correlation.js';
-import { defineRuntimeRule } from '../core/model/rule.js';
+import { defineRuntimeRule, type RuleExample } from '../core/model/rule.js';
 import {
   accessFacts,
   describeExec,
@@ -15,24 +16,8 @@ import {
   runtimeCredentialOptions,
   type RuntimeCredentialOptions,
 } from '../core/detection/runtime-credentials.js';
-import {
-  asCloudLoggingContainer,
-  asContainerLogV2,
-  asFluentBitCloudWatch,
-  falcoOpen,
-  falcoRename,
-  falcoStockOpen,
-  traceeNextOpen,
-  traceeOpen,
-  traceeRename,
-  type RuntimeInit,
-} from '../examples/runtime-records.js';
 import { POSSIBLE_READ_NOTE } from '../core/detection/runtime-credentials.js';
 import { classifyPath } from '../core/detection/sensitive-paths.js';
-
-const host = (comm: string, exe: string, init: Partial<RuntimeInit> = {}): RuntimeInit => ({ comm, exe, container: null, ...init });
-const O_RDONLY = 32768; // O_RDONLY | O_LARGEFILE, as Tracee prints the raw int
-const O_WRONLY_CREAT_TRUNC = 577;
 
 export default defineRuntimeRule<RuntimeCredentialOptions>({
   id: 'k8s-pki-file-read',
@@ -103,7 +88,14 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
       awaitsExec: c.canStillArrive,
     };
   },
-  examples: [
+});
+
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({ asAks, asCloudLoggingContainer, asContainerLogV2, asEks, asFluentBitCloudWatch, falcoOpen, falcoRename, falcoStockOpen, k8sEvent, traceeNextOpen, traceeOpen, traceeRename }: ExampleKit): RuleExample[] {
+  const host = (comm: string, exe: string, init: Partial<RuntimeInit> = {}): RuntimeInit => ({ comm, exe, container: null, ...init });
+  const O_RDONLY = 32768; // O_RDONLY | O_LARGEFILE, as Tracee prints the raw int
+  const O_WRONLY_CREAT_TRUNC = 577;
+  return [
     {
       name: 'TRC-1018 (Tracee): a process on the node reads /etc/kubernetes/pki/ca.key',
       expect: 'critical',
@@ -255,5 +247,5 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
       ],
       facts: { execBy: { user: 'bob@example.com', sourceIPs: ['198.51.100.7'] } },
     },
-  ],
-});
+  ];
+}

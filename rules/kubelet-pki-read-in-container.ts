@@ -1,7 +1,9 @@
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
+import type { K8sEventInit } from '../examples/audit-records.js';
+import type { RuntimeInit } from '../examples/runtime-records.js';
+import type { ExampleKit } from './data/example-kit.js';
 import { readsPrivateKey, sensitiveReads } from '../core/detection/exec-command.js';
 import { NO_EXEC_NOTE } from '../core/detection/exec-correlation.js';
-import { defineRuntimeRule } from '../core/model/rule.js';
+import { defineRuntimeRule, type RuleExample } from '../core/model/rule.js';
 import {
   accessFacts,
   describeExec,
@@ -14,31 +16,9 @@ import {
   runtimeCredentialOptions,
   type RuntimeCredentialOptions,
 } from '../core/detection/runtime-credentials.js';
-import {
-  asCloudLoggingContainer,
-  asContainerLogV2,
-  asFluentBitCloudWatch,
-  asSearchHit,
-  cloudDefendExec,
-  cloudDefendFileOpen,
-  falcoExec,
-  falcoOpen,
-  falcoStockOpen,
-  traceeExec,
-  traceeNextExec,
-  traceeOpen,
-  type RuntimeInit,
-} from '../examples/runtime-records.js';
 import { POSSIBLE_READ_NOTE } from '../core/detection/runtime-credentials.js';
 import { classifyPath } from '../core/detection/sensitive-paths.js';
 
-const KEY = '/var/lib/kubelet/pki/kubelet-client-current.pem';
-const shell = (argv: string[], init: Partial<RuntimeInit> = {}): RuntimeInit => ({ comm: argv[0]!, exe: `/usr/bin/${argv[0]!}`, argv, tty: true, ...init });
-const exec = (init: Partial<K8sEventInit> = {}) =>
-  k8sEvent({
-    verb: 'create', user: 'alice@example.com', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'web-7d4b9c-x2x4p',
-    query: [['command', 'sh'], ['container', 'web'], ['stdin', 'true'], ['stdout', 'true'], ['tty', 'true']], ...init,
-  });
 const ALICE = { user: 'alice@example.com', sourceIPs: ['203.0.113.24'], userAgent: 'kubectl/v1.30.2 (linux/amd64) kubernetes/3968350' };
 
 export default defineRuntimeRule<RuntimeCredentialOptions>({
@@ -121,7 +101,18 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
       awaitsExec: c.canStillArrive,
     };
   },
-  examples: [
+});
+
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({ asAks, asCloudLoggingContainer, asContainerLogV2, asEks, asFluentBitCloudWatch, asGke, asSearchHit, cloudDefendExec, cloudDefendFileOpen, falcoExec, falcoOpen, falcoStockOpen, k8sEvent, traceeExec, traceeNextExec, traceeOpen }: ExampleKit): RuleExample[] {
+  const KEY = '/var/lib/kubelet/pki/kubelet-client-current.pem';
+  const shell = (argv: string[], init: Partial<RuntimeInit> = {}): RuntimeInit => ({ comm: argv[0]!, exe: `/usr/bin/${argv[0]!}`, argv, tty: true, ...init });
+  const exec = (init: Partial<K8sEventInit> = {}) =>
+    k8sEvent({
+      verb: 'create', user: 'alice@example.com', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'web-7d4b9c-x2x4p',
+      query: [['command', 'sh'], ['container', 'web'], ['stdin', 'true'], ['stdout', 'true'], ['tty', 'true']], ...init,
+    });
+  return [
     {
       name: 'Elastic rule (Tracee exec): cat of the kubelet client key in an interactive container',
       expect: 'critical',
@@ -311,5 +302,5 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
       expect: null,
       record: asContainerLogV2(falcoExec(shell(['cat', '/etc/hostname'])), { asString: true }),
     },
-  ],
-});
+  ];
+}

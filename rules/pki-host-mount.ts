@@ -1,9 +1,10 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { SKIPPED_BODY_MARKER, type AuditEvent } from '../core/model/event.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
+import type { K8sEventInit } from '../examples/audit-records.js';
+import type { ExampleKit } from './data/example-kit.js';
 import { classifyIdentity } from '../core/detection/identity.js';
-import { defineRule } from '../core/model/rule.js';
+import { defineRule, type RuleExample } from '../core/model/rule.js';
 
 /** Node directories that hold the kubelet and control-plane credentials (docs/rules-cert-theft.md; Falco sensitive mounts). */
 const CREDENTIAL_DIRS: readonly string[] = Object.freeze(['/etc/kubernetes', '/var/lib/kubelet']);
@@ -75,13 +76,6 @@ export function exposesCredentials(hostPath: string, dirs: readonly string[]): b
 function bodyLogged(e: AuditEvent): boolean {
   return e.requestObject !== undefined && e.requestObject !== null && e.requestObject !== SKIPPED_BODY_MARKER && !e.truncated;
 }
-
-const pod = (volumes: unknown[], extra: Record<string, unknown> = {}) => ({
-  apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' },
-  spec: { containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'h', mountPath: '/host' }] }], volumes, ...extra },
-});
-const create = (init: Partial<K8sEventInit>) =>
-  k8sEvent({ verb: 'create', user: 'mallory@example.com', resource: 'pods', namespace: 'default', name: 'x', level: 'RequestResponse', ...init });
 
 export default defineRule<Options>({
   id: 'pki-host-mount',
@@ -157,7 +151,17 @@ export default defineRule<Options>({
       },
     };
   },
-  examples: [
+});
+
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExample[] {
+  const pod = (volumes: unknown[], extra: Record<string, unknown> = {}) => ({
+    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' },
+    spec: { containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'h', mountPath: '/host' }] }], volumes, ...extra },
+  });
+  const create = (init: Partial<K8sEventInit>) =>
+    k8sEvent({ verb: 'create', user: 'mallory@example.com', resource: 'pods', namespace: 'default', name: 'x', level: 'RequestResponse', ...init });
+  return [
     {
       name: 'pod mounting the node root at /host (EKS, RequestResponse)',
       expect: 'high',
@@ -229,5 +233,5 @@ export default defineRule<Options>({
       record: asEks(create({ level: 'Metadata', name: 'web-1' })),
       cluster: 'eks-prod-1',
     },
-  ],
-});
+  ];
+}

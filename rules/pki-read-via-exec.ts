@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { execCommand, readsPrivateKey, sensitiveReads } from '../core/detection/exec-command.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
-import { defineRule } from '../core/model/rule.js';
+import type { K8sEventInit } from '../examples/audit-records.js';
+import type { ExampleKit } from './data/example-kit.js';
+import { defineRule, type RuleExample } from '../core/model/rule.js';
 import { DEFAULT_HOST_MOUNT_PREFIXES } from '../core/detection/sensitive-paths.js';
 
 const options = z.object({
@@ -17,14 +18,6 @@ const options = z.object({
 });
 
 type Options = z.infer<typeof options>;
-
-const exec = (query: Array<[string, string]>, init: Partial<K8sEventInit> = {}) =>
-  k8sEvent({
-    verb: 'create', user: 'alice@example.com', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'web-7d4b9c-x2x4p',
-    query, level: 'Request', ...init,
-  });
-const cmd = (...argv: string[]): Array<[string, string]> => argv.map((a) => ['command', a]);
-const TAIL: Array<[string, string]> = [['container', 'web'], ['stdin', 'true'], ['stdout', 'true'], ['tty', 'true']];
 
 export default defineRule<Options>({
   id: 'pki-read-via-exec',
@@ -97,7 +90,18 @@ export default defineRule<Options>({
       },
     };
   },
-  examples: [
+});
+
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExample[] {
+  const exec = (query: Array<[string, string]>, init: Partial<K8sEventInit> = {}) =>
+    k8sEvent({
+      verb: 'create', user: 'alice@example.com', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'web-7d4b9c-x2x4p',
+      query, level: 'Request', ...init,
+    });
+  const cmd = (...argv: string[]): Array<[string, string]> => argv.map((a) => ['command', a]);
+  const TAIL: Array<[string, string]> = [['container', 'web'], ['stdin', 'true'], ['stdout', 'true'], ['tty', 'true']];
+  return [
     {
       name: 'Elastic kubelet-certificate rule: cat of the kubelet client key via exec (EKS)',
       expect: 'critical',
@@ -178,5 +182,5 @@ export default defineRule<Options>({
       record: {"insertId":"c1d9f0a7-2e64-4f1b-9a35-6be2f0c4d871","labels":{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"access granted by IAM permissions."},"logName":"projects/example-project/logs/cloudaudit.googleapis.com%2Factivity","operation":{"first":true,"id":"c1d9f0a7-2e64-4f1b-9a35-6be2f0c4d871","last":true,"producer":"k8s.io"},"protoPayload":{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","authenticationInfo":{"principalEmail":"engineer@example.com"},"authorizationInfo":[{"granted":true,"permission":"io.k8s.core.v1.pods.exec.create","resource":"core/v1/namespaces/kubeagents-system/pods/standalone-replay-7d9c8b6f5-xk2mq/exec"}],"methodName":"io.k8s.core.v1.pods.exec.create","requestMetadata":{"callerIp":"203.0.113.10","callerSuppliedUserAgent":"kubectl/v1.36.4 (linux/amd64) kubernetes/bb826b1"},"resourceName":"core/v1/namespaces/kubeagents-system/pods/standalone-replay-7d9c8b6f5-xk2mq/exec","serviceName":"k8s.io","status":{"code":0}},"receiveTimestamp":"2026-09-04T20:44:51.118204773Z","resource":{"labels":{"cluster_name":"prod-1","location":"us-east4","project_id":"example-project"},"type":"k8s_cluster"},"timestamp":"2026-09-04T20:44:41.302887Z"},
       note: 'The source classifies it human, succeeded, not actionable; credwatch agrees for a different reason: GKE gives no command to judge.',
     },
-  ],
-});
+  ];
+}

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { ADDRESS_BASELINE_MS, addressBaselineKey, addressesIn, addressEvidence } from '../core/detection/address-book.js';
 import type { AuditEvent } from '../core/model/event.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
+import type { K8sEventInit } from '../examples/audit-records.js';
+import type { ExampleKit } from './data/example-kit.js';
 import { classifyIdentity } from '../core/detection/identity.js';
-import { defineRule, earlierRunEvidence, type EventHistory } from '../core/model/rule.js';
+import { defineRule, earlierRunEvidence, type EventHistory, type RuleExample } from '../core/model/rule.js';
 import { maxSeverity, type Severity } from '../core/model/severity.js';
 import { allowlistOf, secretAllowlistOptions } from '../core/detection/secret-readers.js';
 import {
@@ -29,19 +30,6 @@ const DENIED_STEP: Record<Severity, Severity> = { info: 'info', low: 'low', medi
 function podAddresses(e: AuditEvent, history: EventHistory, pod: string): readonly string[] {
   return history.clientAddresses?.(e, { pod }) ?? addressesIn(history.sameUser(e), e, { pod });
 }
-
-const APP_UA = 'billing-api/v2.4.1 (linux/amd64) kubernetes/v0.30.2';
-const DARWIN_KUBECTL = 'kubectl/v1.30.2 (darwin/arm64) kubernetes/3968350';
-const KCM_UA = 'kube-controller-manager/v1.30.2 (linux/amd64) kubernetes/3968350/system:serviceaccount:kube-system:';
-const podClaims = (pod: string, jti = '6f1c2a9e-8d7b-4c5a-9f3e-2d1c0b9a8f7e') => ({
-  'authentication.kubernetes.io/credential-id': [`JTI=${jti}`],
-  'authentication.kubernetes.io/pod-name': [pod],
-  'authentication.kubernetes.io/pod-uid': ['0b7c4d2e-1f3a-4b5c-8d9e-0a1b2c3d4e5f'],
-});
-/** Panther's fixtures carry no timestamp, which every audit record has; the examples add one. */
-const PANTHER_TIME = '2026-03-02T09:00:00Z';
-const saRead = (init: Partial<K8sEventInit> & { user: string }) =>
-  k8sEvent({ verb: 'get', resource: 'secrets', sourceIPs: ['10.0.3.14'], userAgent: APP_UA, ...init });
 
 export default defineRule<Options>({
   id: 'secret-read-by-service-account',
@@ -148,7 +136,23 @@ export default defineRule<Options>({
       facts,
     };
   },
-  examples: [
+});
+
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExample[] {
+  const APP_UA = 'billing-api/v2.4.1 (linux/amd64) kubernetes/v0.30.2';
+  const DARWIN_KUBECTL = 'kubectl/v1.30.2 (darwin/arm64) kubernetes/3968350';
+  const KCM_UA = 'kube-controller-manager/v1.30.2 (linux/amd64) kubernetes/3968350/system:serviceaccount:kube-system:';
+  const podClaims = (pod: string, jti = '6f1c2a9e-8d7b-4c5a-9f3e-2d1c0b9a8f7e') => ({
+    'authentication.kubernetes.io/credential-id': [`JTI=${jti}`],
+    'authentication.kubernetes.io/pod-name': [pod],
+    'authentication.kubernetes.io/pod-uid': ['0b7c4d2e-1f3a-4b5c-8d9e-0a1b2c3d4e5f'],
+  });
+  /** Panther's fixtures carry no timestamp, which every audit record has; the examples add one. */
+  const PANTHER_TIME = '2026-03-02T09:00:00Z';
+  const saRead = (init: Partial<K8sEventInit> & { user: string }) =>
+    k8sEvent({ verb: 'get', resource: 'secrets', sourceIPs: ['10.0.3.14'], userAgent: APP_UA, ...init });
+  return [
     {
       name: 'Sigma/Elastic: service account gets a secret in its own namespace, from its pod (EKS)',
       expect: 'low',
@@ -243,5 +247,5 @@ export default defineRule<Options>({
       expect: null,
       record: asEks(saRead({ user: 'system:node:ip-10-0-1-23.eu-west-1.compute.internal', verb: 'list', namespace: 'payments' })),
     },
-  ],
-});
+  ];
+}

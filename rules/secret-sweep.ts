@@ -1,10 +1,11 @@
 import type { IdentityTables } from '../core/model/identity-tables.js';
 import { z } from 'zod';
 import { eventTimeMs, type AuditEvent } from '../core/model/event.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
+import type { K8sEventInit } from '../examples/audit-records.js';
+import type { ExampleKit } from './data/example-kit.js';
 import { classifyIdentity } from '../core/detection/identity.js';
 import { isKubeletUserAgent } from '../core/detection/kubelet.js';
-import { defineRule, earlierRunEvidence } from '../core/model/rule.js';
+import { defineRule, earlierRunEvidence, type RuleExample } from '../core/model/rule.js';
 import { allowlistOf, secretAllowlistOptions } from '../core/detection/secret-readers.js';
 import {
   controlPlaneReader,
@@ -44,18 +45,6 @@ function unitOf(e: AuditEvent, read: SecretRead, o: Options, identities: Identit
   if (read.scope === 'single' && classifyIdentity(e.user, identities).kind === 'node' && isKubeletUserAgent(e.userAgent)) return undefined;
   return read.scope === 'single' ? `${read.namespace ?? ''}/${read.name ?? ''}` : `${read.namespace ?? ''}/*`;
 }
-
-const BASE_MS = Date.parse('2026-03-02T09:00:00.000Z');
-const at = (seconds: number): string => new Date(BASE_MS + seconds * 1000).toISOString();
-const KUBECTL = 'kubectl/v1.30.2 (linux/amd64) kubernetes/3968350';
-const KCM = 'kube-controller-manager/v1.30.2 (linux/amd64) kubernetes/3968350';
-/** `n` gets of distinct secrets across three namespaces, 20 seconds apart. */
-const reads = (n: number, init: Partial<K8sEventInit> & { user: string }, name = (i: number) => `app-secret-${i}`) =>
-  Array.from({ length: n }, (_, i) =>
-    k8sEvent({ verb: 'get', resource: 'secrets', namespace: ['shop', 'billing', 'payments'][i % 3]!, name: name(i), userAgent: KUBECTL, time: at(i * 20), ...init }),
-  );
-/** Panther's fixtures carry no timestamp, which every audit record has; the examples add one. */
-const T = '2026-03-02T09:00:00Z';
 
 const isSecretRead = (e: AuditEvent): boolean =>
   e.target.resource === 'secrets' && (e.verb === 'get' || e.verb === 'list' || e.verb === 'watch');
@@ -195,7 +184,22 @@ export default defineRule<Options>({
       },
     };
   },
-  examples: [
+});
+
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExample[] {
+  const BASE_MS = Date.parse('2026-03-02T09:00:00.000Z');
+  const at = (seconds: number): string => new Date(BASE_MS + seconds * 1000).toISOString();
+  const KUBECTL = 'kubectl/v1.30.2 (linux/amd64) kubernetes/3968350';
+  const KCM = 'kube-controller-manager/v1.30.2 (linux/amd64) kubernetes/3968350';
+  /** `n` gets of distinct secrets across three namespaces, 20 seconds apart. */
+  const reads = (n: number, init: Partial<K8sEventInit> & { user: string }, name = (i: number) => `app-secret-${i}`) =>
+    Array.from({ length: n }, (_, i) =>
+      k8sEvent({ verb: 'get', resource: 'secrets', namespace: ['shop', 'billing', 'payments'][i % 3]!, name: name(i), userAgent: KUBECTL, time: at(i * 20), ...init }),
+    );
+  /** Panther's fixtures carry no timestamp, which every audit record has; the examples add one. */
+  const T = '2026-03-02T09:00:00Z';
+  return [
     {
       name: 'Stratus dump-secrets: list /api/v1/secrets (Panther dump fixture 1, raw Event)',
       expect: 'critical',
@@ -308,5 +312,5 @@ export default defineRule<Options>({
       expect: null,
       record: asAks(k8sEvent({ verb: 'list', resource: 'secrets', user: 'system:serviceaccount:external-secrets:external-secrets', extra: { 'authentication.kubernetes.io/credential-id': ['JTI=3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a9f'], 'authentication.kubernetes.io/pod-name': ['external-secrets-5b8c7d9f6-q7w8e'] }, userAgent: 'external-secrets/v0.0.0 (linux/amd64) kubernetes/$Format', sourceIPs: ['10.244.1.17'] })),
     },
-  ],
-});
+  ];
+}
