@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { csrBodyLoss, csrFacts, readCsr } from '../core/detection/csr.js';
-import { assessRequestedSubject, SIGNERS } from '../core/detection/csr-subject.js';
+import { SIGNERS } from '../core/detection/csr-subject.js';
 import type { ExampleKit } from './data/example-kit.js';
 import { classifyCaller, trustSignalsFrom } from '../core/detection/identity.js';
 import { defineRule, type RuleExample } from '../core/model/rule.js';
 import { maxSeverity, type Severity } from '../core/model/severity.js';
+// Subjects are judged as csr-privileged-subject judges them, which states what is privileged and why.
+import { assessRequestedSubject } from './csr-privileged-subject.js';
 
 const options = z.object({
   /** Requesters that legitimately mint client certificates (an internal PKI's service account). */

@@ -1,6 +1,6 @@
 import { csrFacts, decisionOf, readCsr, type CsrView } from '../core/detection/csr.js';
 import { keepCsrRequest } from '../core/detection/csr-memory.js';
-import { assessRequestedSubject, SIGNERS } from '../core/detection/csr-subject.js';
+import { SIGNERS } from '../core/detection/csr-subject.js';
 import type { AuditEvent } from '../core/model/event.js';
 import type { K8sAuditEventJson } from '../examples/audit-records.js';
 import type { CsrBody } from './data/csr-events.js';
@@ -8,6 +8,8 @@ import type { ExampleKit } from './data/example-kit.js';
 import { classifyCaller, trustSignalsFrom, type CallerIdentity } from '../core/detection/identity.js';
 import { defineRule, earlierRunEvidence, type RuleContext, type RuleExample } from '../core/model/rule.js';
 import type { Severity } from '../core/model/severity.js';
+// Subjects are judged as csr-privileged-subject judges them, which states what is privileged and why.
+import { assessRequestedSubject } from './csr-privileged-subject.js';
 
 type StepKind = 'create' | 'approve' | 'deny' | 'issue' | 'update' | 'read' | 'delete';
 

@@ -1,9 +1,17 @@
 import { z } from 'zod';
-import { csrFacts, decisionOf, readCsr } from '../core/detection/csr.js';
-import { assessRequestedSubject, SIGNERS } from '../core/detection/csr-subject.js';
+import { csrFacts, decisionOf, readCsr, type DecodedCsr } from '../core/detection/csr.js';
+import {
+  requestedNames,
+  SIGNERS,
+  type RequestedName,
+  type SubjectAssessment,
+  type SubjectFinding,
+  type SubjectRequester,
+} from '../core/detection/csr-subject.js';
+import type { IdentityTables } from '../core/model/identity-tables.js';
 import type { ExampleKit } from './data/example-kit.js';
 import { deriveAuth } from '../core/model/auth.js';
-import { classifyCaller, trustSignalsFrom, type CallerIdentity } from '../core/detection/identity.js';
+import { classifyCaller, classifyIdentity, nodeName, trustSignalsFrom, type CallerIdentity, type IdentityKind } from '../core/detection/identity.js';
 import { defineRule, type RuleExample } from '../core/model/rule.js';
 import { maxSeverity, type Severity } from '../core/model/severity.js';
 
@@ -11,6 +19,80 @@ const options = z.object({
   /** Requests for more than this many seconds of validity are noted in the facts (the signer may cap it). */
   longExpirationSeconds: z.number().int().positive().default(90 * 24 * 3600),
 });
+
+/**
+ * One row of what this rule flags: a name of the requested subject it matches (`kind` is what the
+ * name is as a user name, core/detection/identity.ts), how severe asking for it is and why, and
+ * the requesters for whom asking is routine, so that it is not flagged.
+ */
+interface PrivilegedName {
+  is(name: RequestedName, kind: IdentityKind): boolean;
+  /** null: a name that grants nothing; the rows below it are not consulted. */
+  flag: { severity: Severity; why: string } | null;
+  routineFor?(requester: SubjectRequester, signer: string | undefined, name: RequestedName): boolean;
+}
+
+const group = (value: string) => (n: RequestedName): boolean => n.field === 'O' && n.value === value;
+const kindIs = (...kinds: IdentityKind[]) => (_: RequestedName, kind: IdentityKind): boolean => kinds.includes(kind);
+/** A node's names are its own business only when it proved who it is and asks a kubelet signer. */
+const kubeletSigned = (r: SubjectRequester, signer: string | undefined): boolean => r.trusted && signer !== SIGNERS.apiserverClient;
+
+/** The names this rule flags, first matching row decides; every CN and O of the subject is looked up. */
+const PRIVILEGED_NAMES: readonly PrivilegedName[] = [
+  { is: group('system:masters'), flag: { severity: 'high', why: 'system:masters bypasses all authorization' } },
+  {
+    is: group('system:nodes'),
+    flag: { severity: 'high', why: 'the node group, asked for by someone who is not a node or its bootstrap identity' },
+    routineFor: (r, signer) => (r.identity.kind === 'node-bootstrap' || r.identity.kind === 'node') && kubeletSigned(r, signer),
+  },
+  // Every authenticated request carries it anyway.
+  { is: group('system:authenticated'), flag: null },
+  { is: kindIs('control-plane'), flag: { severity: 'high', why: 'a control-plane identity that allowlists trust' } },
+  {
+    is: kindIs('node'),
+    flag: { severity: 'high', why: 'a node identity, asked for by someone who is not that node or its bootstrap identity' },
+    routineFor: (r, signer, n) =>
+      ((r.identity.kind === 'node' && r.identity.node === nodeName(n.value)) || r.identity.kind === 'node-bootstrap') && kubeletSigned(r, signer),
+  },
+  { is: kindIs('service-account'), flag: { severity: 'high', why: 'a service-account identity in a certificate (it never expires with the token)' } },
+  { is: kindIs('node-bootstrap'), flag: { severity: 'high', why: 'a node bootstrap identity that allowlists trust' } },
+  {
+    is: (n, kind) => kindIs('anonymous', 'system-other')(n, kind) && (n.value === 'system:bootstrappers' || n.value.startsWith('system:bootstrappers:')),
+    flag: { severity: 'high', why: 'the node bootstrap group' },
+  },
+  {
+    is: kindIs('anonymous', 'system-other'),
+    flag: { severity: 'medium', why: 'a reserved system: name asked for by a non-system requester' },
+    routineFor: (r) => r.trusted,
+  },
+];
+
+function judgeName(name: RequestedName, signer: string | undefined, requester: SubjectRequester, tables: IdentityTables): SubjectFinding | undefined {
+  const row = PRIVILEGED_NAMES.find((r) => r.is(name, classifyIdentity({ name: name.value }, tables).kind));
+  if (row === undefined || row.flag === null || row.routineFor?.(requester, signer, name) === true) return undefined;
+  return { field: `${name.field}=${name.value}`, why: row.flag.why, severity: row.flag.severity };
+}
+
+/**
+ * This rule's judgement of a decoded request: each privileged name, and a client certificate for a
+ * user other than the requester (someone minting an identity that is not theirs). csr-client-cert-created
+ * and csr-issuance-chain judge subjects with it too.
+ */
+export function assessRequestedSubject(csr: DecodedCsr, signerName: string | undefined, requester: SubjectRequester, tables: IdentityTables): SubjectAssessment {
+  const findings: SubjectFinding[] = [];
+  for (const name of requestedNames(csr)) {
+    const f = judgeName(name, signerName, requester, tables);
+    if (f !== undefined) findings.push(f);
+  }
+  const privileged = findings.some((f) => f.severity === 'high');
+  const user = csr.requestedUser;
+  if (signerName === SIGNERS.apiserverClient && user !== undefined && user !== requester.identity.name && !privileged) {
+    findings.push({ field: `CN=${user}`, why: `a client certificate for a user other than the requester (${requester.identity.name ?? 'unknown'})`, severity: 'medium' });
+  }
+  let severity: Severity | null = null;
+  for (const f of findings) severity = severity === null ? f.severity : maxSeverity(severity, f.severity);
+  return { findings, severity, privileged };
+}
 
 export default defineRule<z.infer<typeof options>>({
   id: 'csr-privileged-subject',
