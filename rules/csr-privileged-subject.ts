@@ -100,9 +100,15 @@ export default defineRule<z.infer<typeof options>>({
   severity: 'high',
   mitre: ['T1098.006', 'T1078.004'],
   description:
-    'Decodes spec.request (base64 of a PEM PKCS#10 request) and reads every CN and O of the requested subject: fires on system:masters, control-plane identities, cloud control-plane names that allowlists trust (eks:*, aksService, …), node identities asked for by anyone but that node or its bootstrap identity, service accounts, bootstrap identities, other system: names by non-system requesters, and client certificates for a user other than the requester.',
+    'Decodes spec.request (base64 of a PEM PKCS#10 request) and reads every CN and O of the requested subject: fires on ' +
+    'system:masters, control-plane identities, cloud control-plane names that allowlists trust (eks:*, aksService, …), ' +
+    'node identities asked for by anyone but that node or its bootstrap identity, service accounts, bootstrap identities, ' +
+    'other system: names by non-system requesters, and client certificates for a user other than the requester.',
   whyItMatters:
-    'The CN of an issued client certificate becomes the user name and every O a group, with no RBAC check at issuance: O=system:masters is cluster-admin that survives RBAC clean-up, and a control-plane CN is silently trusted by allowlists. Grepping the encoded request for "system:masters" misses two of three byte alignments; this rule parses it.',
+    'The CN of an issued client certificate becomes the user name and every O a group, with no RBAC check at issuance: ' +
+    'O=system:masters is cluster-admin that survives RBAC clean-up, and a control-plane CN is silently trusted by ' +
+    'allowlists. Grepping the encoded request for "system:masters" misses two of three byte alignments; this rule parses ' +
+    'it.',
   falsePositives: [
     'Break-glass admin certificates issued on purpose (O=system:masters): confirm with the owner and keep the CSR name on record.',
     'Custom node bootstrappers that request node certificates under an unlisted identity: add it to the identity tables (bootstrapUsers).',
@@ -144,7 +150,13 @@ export default defineRule<z.infer<typeof options>>({
       // Without a subject only the requester speaks: a system identity's CSR is presumed routine.
       const client = csr.usages.includes('client auth') || (csr.signerName?.startsWith(SIGNERS.apiserverClient) ?? false);
       if (requester.trusted || !client || csr.request.problem === 'absent') return null;
-      return { severity: 'low', facts, summary: `CSR ${e.target.name ?? '(generated name)'} by ${requester.name ?? '(unknown)'} in ${e.cluster ?? 'an unnamed cluster'}: the requested subject could not be read (${csr.request.problem})` };
+      return {
+        severity: 'low',
+        facts,
+        summary:
+          `CSR ${e.target.name ?? '(generated name)'} by ${requester.name ?? '(unknown)'} in ${e.cluster ?? 'an unnamed cluster'}: ` +
+          `the requested subject could not be read (${csr.request.problem})`,
+      };
     }
     const subject = assessRequestedSubject(csr.request.value, csr.signerName, { identity: requester, trusted: requester.trusted }, ctx.identities);
     if (subject.severity === null) return null;
@@ -225,7 +237,10 @@ export function examples({ asAks, asEks, asGke, b64, csrCreate, csrDecide, HOSTI
     {
       name: 'AKS: a bootstrap token asks for a node certificate (benign)',
       expect: null,
-      record: asAks(csrCreate({ name: 'csr-8k2lq', user: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:authenticated'] }, { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient })),
+      record: asAks(csrCreate(
+        { name: 'csr-8k2lq', user: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:authenticated'] },
+        { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient },
+      )),
     },
     {
       name: 'EKS: a human asks for a node identity',
@@ -253,21 +268,98 @@ export function examples({ asAks, asEks, asGke, b64, csrCreate, csrDecide, HOSTI
       record: asEks(csrCreate({ name: 'm1', user: 'dev@example.com', code: 403 }, masters(PEM.mastersCn1))),
     },
     // Hostile spec.request values: a typed problem, a low finding on the rest of the event, nothing thrown.
-    { name: 'EKS: spec.request is not base64', expect: 'low', facts: { requestProblem: 'not-base64' }, record: asEks(csrCreate({ name: 'h1', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.notBase64 })) },
-    { name: 'AKS: spec.request is not PEM', expect: 'low', facts: { requestProblem: 'not-pem' }, record: asAks(csrCreate({ name: 'h2', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.notPem })) },
-    { name: 'GKE: spec.request is a certificate, not a CSR', expect: 'low', facts: { requestProblem: 'not-csr' }, record: asGke(csrCreate({ name: 'h3', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.notCsr })) },
-    { name: 'EKS: spec.request is truncated DER', expect: 'low', facts: { requestProblem: 'malformed-der' }, record: asEks(csrCreate({ name: 'h4', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.truncatedDer })) },
-    { name: 'GKE: spec.request is oversized', expect: 'low', facts: { requestProblem: 'too-large' }, record: asGke(csrCreate({ name: 'h5', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.oversized })) },
+    {
+      name: 'EKS: spec.request is not base64',
+      expect: 'low',
+      facts: { requestProblem: 'not-base64' },
+      record: asEks(csrCreate({ name: 'h1', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.notBase64 })),
+    },
+    {
+      name: 'AKS: spec.request is not PEM',
+      expect: 'low',
+      facts: { requestProblem: 'not-pem' },
+      record: asAks(csrCreate({ name: 'h2', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.notPem })),
+    },
+    {
+      name: 'GKE: spec.request is a certificate, not a CSR',
+      expect: 'low',
+      facts: { requestProblem: 'not-csr' },
+      record: asGke(csrCreate({ name: 'h3', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.notCsr })),
+    },
+    {
+      name: 'EKS: spec.request is truncated DER',
+      expect: 'low',
+      facts: { requestProblem: 'malformed-der' },
+      record: asEks(csrCreate({ name: 'h4', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.truncatedDer })),
+    },
+    {
+      name: 'GKE: spec.request is oversized',
+      expect: 'low',
+      facts: { requestProblem: 'too-large' },
+      record: asGke(csrCreate({ name: 'h5', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.oversized })),
+    },
     { name: 'AKS: spec.request is a number', expect: 'low', facts: { requestProblem: 'not-string' }, record: asAks(csrCreate({ name: 'h6', user: 'dev@example.com' }, { request: 12345 })) },
     {
       name: 'AKS: a ConfigMap carrying a CSR-shaped body is not a CSR',
       expect: null,
-      record: asAks(k8sEvent({ verb: 'create', user: 'dev@example.com', resource: 'configmaps', namespace: 'default', name: 'csr-template', requestObject: { kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'csr-template' }, data: { request: b64(PEM.mastersCn1) }, spec: { request: b64(PEM.mastersCn1) } } })),
+      record: asAks(k8sEvent({
+        verb: 'create',
+        user: 'dev@example.com',
+        resource: 'configmaps',
+        namespace: 'default',
+        name: 'csr-template',
+        requestObject: {
+          kind: 'ConfigMap',
+          apiVersion: 'v1',
+          metadata: { name: 'csr-template' },
+          data: { request: b64(PEM.mastersCn1) },
+          spec: { request: b64(PEM.mastersCn1) },
+        },
+      })),
     },
     {
       name: 'real GKE node bootstrap CSR (body trimmed) does not alert',
       expect: null,
-      record: { insertId: '22b05738-62a2-434b-9e67-692f39ba004e', labels: { 'authentication.kubernetes.io/credential-id': 'X509SHA256=2222222222222222222222222222222222222222222222222222222222222222', 'authorization.k8s.io/decision': 'allow' }, logName: 'projects/example-project/logs/cloudaudit.googleapis.com%2Factivity', operation: { first: true, id: '22b05738-62a2-434b-9e67-692f39ba004e', last: true, producer: 'k8s.io' }, protoPayload: { '@type': 'type.googleapis.com/google.cloud.audit.AuditLog', authenticationInfo: { principalEmail: 'kubelet-nodepool-bootstrap' }, authorizationInfo: [{ granted: true, permission: 'io.k8s.certificates.v1.certificatesigningrequests.create', resource: 'certificates.k8s.io/v1/certificatesigningrequests/node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A' }], methodName: 'io.k8s.certificates.v1.certificatesigningrequests.create', request: { _trimmed: 'body removed for the fixture; the detector does not decode it', _type: 'certificates.k8s.io/v1.CertificateSigningRequest' }, requestMetadata: { callerIp: '203.0.113.10', callerSuppliedUserAgent: 'gke-exec-auth-plugin/v0.0.0 (linux/amd64) kubernetes/$Format' }, resourceName: 'certificates.k8s.io/v1/certificatesigningrequests/node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A', response: { _trimmed: 'body removed for the fixture; the detector does not decode it', _type: 'certificates.k8s.io/v1.CertificateSigningRequest' }, serviceName: 'k8s.io', status: { code: 0 } }, receiveTimestamp: '2026-09-15T22:57:15.145334078Z', resource: { labels: { cluster_name: 'prod-1', location: 'us-east1', project_id: 'example-project' }, type: 'k8s_cluster' }, timestamp: '2026-09-15T22:57:08.216985Z' },
+      record: {
+        insertId: '22b05738-62a2-434b-9e67-692f39ba004e',
+        labels: {
+          'authentication.kubernetes.io/credential-id': 'X509SHA256=2222222222222222222222222222222222222222222222222222222222222222',
+          'authorization.k8s.io/decision': 'allow',
+        },
+        logName: 'projects/example-project/logs/cloudaudit.googleapis.com%2Factivity',
+        operation: { first: true, id: '22b05738-62a2-434b-9e67-692f39ba004e', last: true, producer: 'k8s.io' },
+        protoPayload: {
+          '@type': 'type.googleapis.com/google.cloud.audit.AuditLog',
+          authenticationInfo: { principalEmail: 'kubelet-nodepool-bootstrap' },
+          authorizationInfo: [{
+            granted: true,
+            permission: 'io.k8s.certificates.v1.certificatesigningrequests.create',
+            resource: 'certificates.k8s.io/v1/certificatesigningrequests/node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A',
+          }],
+          methodName: 'io.k8s.certificates.v1.certificatesigningrequests.create',
+          request: {
+            _trimmed: 'body removed for the fixture; the detector does not decode it',
+            _type: 'certificates.k8s.io/v1.CertificateSigningRequest',
+          },
+          requestMetadata: {
+            callerIp: '203.0.113.10',
+            callerSuppliedUserAgent: 'gke-exec-auth-plugin/v0.0.0 (linux/amd64) kubernetes/$Format',
+          },
+          resourceName: 'certificates.k8s.io/v1/certificatesigningrequests/node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A',
+          response: {
+            _trimmed: 'body removed for the fixture; the detector does not decode it',
+            _type: 'certificates.k8s.io/v1.CertificateSigningRequest',
+          },
+          serviceName: 'k8s.io',
+          status: { code: 0 },
+        },
+        receiveTimestamp: '2026-09-15T22:57:15.145334078Z',
+        resource: {
+          labels: { cluster_name: 'prod-1', location: 'us-east1', project_id: 'example-project' },
+          type: 'k8s_cluster',
+        },
+        timestamp: '2026-09-15T22:57:08.216985Z',
+      },
     },
   ];
 }
@@ -278,6 +370,11 @@ function requesterFromSpec(
   r: { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> },
   tables: Parameters<typeof classifyCaller>[1],
 ): CallerIdentity {
-  const user = { ...(r.username === undefined ? {} : { name: r.username }), ...(r.groups === undefined ? {} : { groups: r.groups }), ...(r.uid === undefined ? {} : { uid: r.uid }), ...(r.extra === undefined ? {} : { extra: r.extra }) };
+  const user = {
+    ...(r.username === undefined ? {} : { name: r.username }),
+    ...(r.groups === undefined ? {} : { groups: r.groups }),
+    ...(r.uid === undefined ? {} : { uid: r.uid }),
+    ...(r.extra === undefined ? {} : { extra: r.extra }),
+  };
   return classifyCaller({ user, auth: deriveAuth(user, e.cloud), cloud: e.cloud }, tables);
 }

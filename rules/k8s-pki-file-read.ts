@@ -43,9 +43,11 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
   ],
   runbook: [
     'Read facts.path, facts.kind and facts.privateKey: which credential, and whether a private key was exposed.',
-    'Read facts.execBy: the Kubernetes user, source IP and user agent of the kubectl exec that started the process; null means none was found in the scan (a compromised workload, or a process on the node itself).',
+    'Read facts.execBy: the Kubernetes user, source IP and user agent of the kubectl exec that started the process; null ' +
+      'means none was found in the scan (a compromised workload, or a process on the node itself).',
     'Identify the process (facts.executable, facts.args, facts.parent) and its container or host; isolate the node if the process is unknown.',
-    'If a private key was read or renamed away: rotate it (replace the node for kubelet keys; rotate the cluster CA or service-account signing key for control-plane keys) and look for node-credential-off-node findings.',
+    'If a private key was read or renamed away: rotate it (replace the node for kubelet keys; rotate the cluster CA or ' +
+      'service-account signing key for control-plane keys) and look for node-credential-off-node findings.',
   ],
   references: [
     'https://aquasecurity.github.io/tracee/latest/docs/events/builtin/signatures/kubernetes_certificate_theft_attempt/',
@@ -79,7 +81,13 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
     const c = execBehind(e, ctx);
     // The sensor saw the attempt but the kernel refused it (ENOENT, EACCES): nothing was read.
     const failed = e.outcome === 'failure';
-    const action = failed ? `tried to ${e.verb === 'rename' ? `rename ${path}` : `open ${path}`} and failed` : e.verb === 'rename' ? `renamed ${path} to ${renamedTo ?? '?'}` : possibleReadOnly(e) ? `opened ${path} (possibly for reading: the sensor did not say)` : `opened ${path} for reading`;
+    const action = failed
+      ? `tried to ${e.verb === 'rename' ? `rename ${path}` : `open ${path}`} and failed`
+      : e.verb === 'rename'
+        ? `renamed ${path} to ${renamedTo ?? '?'}`
+        : possibleReadOnly(e)
+          ? `opened ${path} (possibly for reading: the sensor did not say)`
+          : `opened ${path} for reading`;
     return {
       severity: failed ? 'medium' : m.privateKey ? 'critical' : 'high',
       summary: `${e.process.name}${e.process.executable === undefined ? '' : ` (${e.process.executable})`} ${action} ${describeWhere(e)}${describeExec(c)}`,
@@ -91,7 +99,10 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
 });
 
 /** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
-export function examples({ asAks, asCloudLoggingContainer, asContainerLogV2, asEks, asFluentBitCloudWatch, falcoOpen, falcoRename, falcoStockOpen, k8sEvent, traceeNextOpen, traceeOpen, traceeRename }: ExampleKit): RuleExample[] {
+export function examples({
+  asAks, asCloudLoggingContainer, asContainerLogV2, asEks, asFluentBitCloudWatch, falcoOpen, falcoRename,
+  falcoStockOpen, k8sEvent, traceeNextOpen, traceeOpen, traceeRename,
+}: ExampleKit): RuleExample[] {
   const host = (comm: string, exe: string, init: Partial<RuntimeInit> = {}): RuntimeInit => ({ comm, exe, container: null, ...init });
   const O_RDONLY = 32768; // O_RDONLY | O_LARGEFILE, as Tracee prints the raw int
   const O_WRONLY_CREAT_TRUNC = 577;
@@ -119,7 +130,14 @@ export function examples({ asAks, asCloudLoggingContainer, asContainerLogV2, asE
     {
       name: 'Falco stock rule on ca.key that failed (evt.res ENOENT): the attempt is medium, nothing was read',
       expect: 'medium',
-      record: { ...falcoStockOpen(host('cat', '/usr/bin/cat'), '/etc/kubernetes/pki/ca.key'), output_fields: { ...(falcoStockOpen(host('cat', '/usr/bin/cat'), '/etc/kubernetes/pki/ca.key')['output_fields'] as object), 'evt.res': 'ENOENT', 'evt.failed': true } },
+      record: {
+        ...falcoStockOpen(host('cat', '/usr/bin/cat'), '/etc/kubernetes/pki/ca.key'),
+        output_fields: {
+          ...(falcoStockOpen(host('cat', '/usr/bin/cat'), '/etc/kubernetes/pki/ca.key')['output_fields'] as object),
+          'evt.res': 'ENOENT',
+          'evt.failed': true,
+        },
+      },
       facts: { outcome: 'failure', path: '/etc/kubernetes/pki/ca.key' },
     },
     {
@@ -204,7 +222,15 @@ export function examples({ asAks, asCloudLoggingContainer, asContainerLogV2, asE
       name: 'EKS chain: alice execs into a pod with the node filesystem at /host, then cat reads the cluster CA key (Falco)',
       expect: 'critical',
       records: [
-        asEks(k8sEvent({ verb: 'create', user: 'alice@example.com', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'web-7d4b9c-x2x4p', query: [['command', 'sh'], ['container', 'web'], ['stdin', 'true'], ['stdout', 'true'], ['tty', 'true']] })),
+        asEks(k8sEvent({
+          verb: 'create',
+          user: 'alice@example.com',
+          resource: 'pods',
+          subresource: 'exec',
+          namespace: 'default',
+          name: 'web-7d4b9c-x2x4p',
+          query: [['command', 'sh'], ['container', 'web'], ['stdin', 'true'], ['stdout', 'true'], ['tty', 'true']],
+        })),
         asFluentBitCloudWatch(falcoOpen({ comm: 'cat', exe: '/bin/cat', argv: ['cat', '/host/etc/kubernetes/pki/ca.key'], tty: true }, '/host/etc/kubernetes/pki/ca.key', 'O_RDONLY')),
       ],
       cluster: 'eks-prod-1',
@@ -242,7 +268,19 @@ export function examples({ asAks, asCloudLoggingContainer, asContainerLogV2, asE
       name: 'AKS chain (AKSAudit row then ContainerLogV2): bob execs, then head reads /host/etc/kubernetes/certs/client.key (Tracee)',
       expect: 'critical',
       records: [
-        asAks(k8sEvent({ verb: 'get', user: 'bob@example.com', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'web-7d4b9c-x2x4p', sourceIPs: ['198.51.100.7'], query: [['command', 'bash'], ['container', 'web'], ['stdin', 'true'], ['tty', 'true']] }), { form: 'aksaudit' }),
+        asAks(
+          k8sEvent({
+            verb: 'get',
+            user: 'bob@example.com',
+            resource: 'pods',
+            subresource: 'exec',
+            namespace: 'default',
+            name: 'web-7d4b9c-x2x4p',
+            sourceIPs: ['198.51.100.7'],
+            query: [['command', 'bash'], ['container', 'web'], ['stdin', 'true'], ['tty', 'true']],
+          }),
+          { form: 'aksaudit' },
+        ),
         asContainerLogV2(traceeOpen({ comm: 'head', exe: '/usr/bin/head' }, '/host/etc/kubernetes/certs/client.key', O_RDONLY)),
       ],
       facts: { execBy: { user: 'bob@example.com', sourceIPs: ['198.51.100.7'] } },

@@ -82,10 +82,13 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
     // The sensor saw the attempt but the kernel refused it (ENOENT, EACCES): nothing was read.
     const failed = e.outcome === 'failure';
     const what = reads.map((r) => r.path).join(', ');
+    const did = failed
+      ? e.verb === 'exec' ? 'failed to start on' : 'failed to open'
+      : e.verb === 'exec' ? 'started, reading' : possibleReadOnly(e) ? 'opened (possibly for reading)' : 'opened';
     return {
       severity: failed ? 'medium' : key ? 'critical' : 'high',
       summary:
-        `${e.verb === 'exec' ? `"${e.process.args.join(' ')}"` : e.process.name} ${failed ? (e.verb === 'exec' ? 'failed to start on' : 'failed to open') : e.verb === 'exec' ? 'started, reading' : possibleReadOnly(e) ? 'opened (possibly for reading)' : 'opened'} ${what} ` +
+        `${e.verb === 'exec' ? `"${e.process.args.join(' ')}"` : e.process.name} ${did} ${what} ` +
         `${describeWhere(e)}${tty === true ? ' with a terminal' : ''}${describeExec(c)}`,
       facts: {
         operation: e.verb,
@@ -104,7 +107,11 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
 });
 
 /** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
-export function examples({ asAks, asCloudLoggingContainer, asContainerLogV2, asEks, asFluentBitCloudWatch, asGke, asSearchHit, cloudDefendExec, cloudDefendFileOpen, falcoExec, falcoOpen, falcoStockOpen, k8sEvent, traceeExec, traceeNextExec, traceeOpen }: ExampleKit): RuleExample[] {
+export function examples({
+  asAks, asCloudLoggingContainer, asContainerLogV2, asEks, asFluentBitCloudWatch, asGke, asSearchHit,
+  cloudDefendExec, cloudDefendFileOpen, falcoExec, falcoOpen, falcoStockOpen, k8sEvent, traceeExec,
+  traceeNextExec, traceeOpen,
+}: ExampleKit): RuleExample[] {
   const KEY = '/var/lib/kubelet/pki/kubelet-client-current.pem';
   const shell = (argv: string[], init: Partial<RuntimeInit> = {}): RuntimeInit => ({ comm: argv[0]!, exe: `/usr/bin/${argv[0]!}`, argv, tty: true, ...init });
   const exec = (init: Partial<K8sEventInit> = {}) =>

@@ -97,7 +97,9 @@ export default defineRule<Options>({
   ],
   runbook: [
     'Compare the source address with the node\'s InternalIP (kubectl get node <name> -o wide) and the user agent with the kubelet\'s.',
-    'Requests of the same user name that carry the kubelet user agent are not in this rule\'s view (nor, on a live scan, downloaded unless another rule needs them): search the audit log for the user name to see them, and check their source addresses too.',
+    'Requests of the same user name that carry the kubelet user agent are not in this rule\'s view (nor, on a live scan, ' +
+      'downloaded unless another rule needs them): search the audit log for the user name to see them, and check their ' +
+      'source addresses too.',
     'If it is not the node: the node\'s credential is stolen. Cordon, drain and replace the node; on kubeadm clusters also delete its certificate files and re-join.',
     'Look for how it was taken: pki-read-via-exec, pki-host-mount and pki-read-via-node-proxy findings for pods on that node.',
     'List what the credential did (all events for the user name) and rotate service-account tokens it requested.',
@@ -219,7 +221,16 @@ export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExa
     {
       name: 'benign: node-problem-detector with the kubelet kubeconfig (GKE, a default nodeUserAgents entry)',
       expect: null,
-      record: asGke(req(GKE_NODE, { verb: 'patch', resource: 'nodes', subresource: 'status', name: 'gke-gke-prod-1-default-pool-1a2b3c4d-x7k2', userAgent: 'node-problem-detector/v0.8.19 (linux/amd64) kubernetes/0000000' })),
+      record: asGke(req(
+        GKE_NODE,
+        {
+          verb: 'patch',
+          resource: 'nodes',
+          subresource: 'status',
+          name: 'gke-gke-prod-1-default-pool-1a2b3c4d-x7k2',
+          userAgent: 'node-problem-detector/v0.8.19 (linux/amd64) kubernetes/0000000',
+        },
+      )),
     },
     {
       name: 'python-requests creates a pod with a node identity (GKE)',
@@ -249,7 +260,47 @@ export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExa
     {
       name: 'real GKE capture: system:node kubelet deletes a pod with its own user agent (gke-labs/kube-agents delete_call)',
       expect: null,
-      record: {"insertId":"fb041e37-b9e3-4203-8dd1-af6f4c1b5574","labels":{"authentication.kubernetes.io/credential-id":"X509SHA256=1111111111111111111111111111111111111111111111111111111111111111","authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":""},"logName":"projects/example-project/logs/cloudaudit.googleapis.com%2Factivity","operation":{"first":true,"id":"fb041e37-b9e3-4203-8dd1-af6f4c1b5574","last":true,"producer":"k8s.io"},"protoPayload":{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","authenticationInfo":{"principalEmail":"system:node:gke-prod-1-pool-1-abcd1234-node"},"authorizationInfo":[{"granted":true,"permission":"io.k8s.core.v1.pods.delete","resource":"core/v1/namespaces/gke-gmp-system/pods/collector-9gt27"}],"methodName":"io.k8s.core.v1.pods.delete","request":{"@type":"meta.k8s.io/__internal.DeleteOptions","apiVersion":"meta.k8s.io/__internal","gracePeriodSeconds":0,"kind":"DeleteOptions","preconditions":{"uid":"4cfda351-c52f-4728-98f9-8d43f8aa4a06"}},"requestMetadata":{"callerIp":"203.0.113.10","callerSuppliedUserAgent":"kubelet/v1.35.7 (linux/amd64) kubernetes/532e3c3"},"resourceName":"core/v1/namespaces/gke-gmp-system/pods/collector-9gt27","response":{"_trimmed":"body removed for the fixture; the detector does not decode it","_type":"core.k8s.io/v1.Pod"},"serviceName":"k8s.io","status":{"code":0}},"receiveTimestamp":"2026-09-15T22:57:17.198543330Z","resource":{"labels":{"cluster_name":"prod-1","location":"us-east1","project_id":"example-project"},"type":"k8s_cluster"},"timestamp":"2026-09-15T22:57:16.658605Z"},
+      record: {
+        insertId: 'fb041e37-b9e3-4203-8dd1-af6f4c1b5574',
+        labels: {
+          'authentication.kubernetes.io/credential-id': 'X509SHA256=1111111111111111111111111111111111111111111111111111111111111111',
+          'authorization.k8s.io/decision': 'allow',
+          'authorization.k8s.io/reason': '',
+        },
+        logName: 'projects/example-project/logs/cloudaudit.googleapis.com%2Factivity',
+        operation: { first: true, id: 'fb041e37-b9e3-4203-8dd1-af6f4c1b5574', last: true, producer: 'k8s.io' },
+        protoPayload: {
+          '@type': 'type.googleapis.com/google.cloud.audit.AuditLog',
+          authenticationInfo: { principalEmail: 'system:node:gke-prod-1-pool-1-abcd1234-node' },
+          authorizationInfo: [{
+            granted: true,
+            permission: 'io.k8s.core.v1.pods.delete',
+            resource: 'core/v1/namespaces/gke-gmp-system/pods/collector-9gt27',
+          }],
+          methodName: 'io.k8s.core.v1.pods.delete',
+          request: {
+            '@type': 'meta.k8s.io/__internal.DeleteOptions',
+            apiVersion: 'meta.k8s.io/__internal',
+            gracePeriodSeconds: 0,
+            kind: 'DeleteOptions',
+            preconditions: { uid: '4cfda351-c52f-4728-98f9-8d43f8aa4a06' },
+          },
+          requestMetadata: {
+            callerIp: '203.0.113.10',
+            callerSuppliedUserAgent: 'kubelet/v1.35.7 (linux/amd64) kubernetes/532e3c3',
+          },
+          resourceName: 'core/v1/namespaces/gke-gmp-system/pods/collector-9gt27',
+          response: { _trimmed: 'body removed for the fixture; the detector does not decode it', _type: 'core.k8s.io/v1.Pod' },
+          serviceName: 'k8s.io',
+          status: { code: 0 },
+        },
+        receiveTimestamp: '2026-09-15T22:57:17.198543330Z',
+        resource: {
+          labels: { cluster_name: 'prod-1', location: 'us-east1', project_id: 'example-project' },
+          type: 'k8s_cluster',
+        },
+        timestamp: '2026-09-15T22:57:16.658605Z',
+      },
     },
   ];
 }

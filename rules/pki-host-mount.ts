@@ -190,7 +190,13 @@ export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExa
     {
       name: 'JSON patch swaps a deployment volume to hostPath /etc/kubernetes (EKS)',
       expect: 'high',
-      record: asEks(create({ verb: 'patch', resource: 'deployments', apiGroup: 'apps', name: 'web', requestObject: [{ op: 'replace', path: '/spec/template/spec/volumes/0/hostPath/path', value: '/etc/kubernetes' }] })),
+      record: asEks(create({
+        verb: 'patch',
+        resource: 'deployments',
+        apiGroup: 'apps',
+        name: 'web',
+        requestObject: [{ op: 'replace', path: '/spec/template/spec/volumes/0/hostPath/path', value: '/etc/kubernetes' }],
+      })),
       cluster: 'eks-prod-1',
     },
     {
@@ -202,7 +208,10 @@ export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExa
     {
       name: 'kubectl debug node/… pod with its body (AKS)',
       expect: 'high',
-      record: asAks(create({ name: 'node-debugger-aks-nodepool1-31718369-vmss000002-5xk2p', requestObject: pod([{ name: 'host-root', hostPath: { path: '/' } }], { hostPID: true, hostNetwork: true }) })),
+      record: asAks(create({
+        name: 'node-debugger-aks-nodepool1-31718369-vmss000002-5xk2p',
+        requestObject: pod([{ name: 'host-root', hostPath: { path: '/' } }], { hostPID: true, hostNetwork: true }),
+      })),
       facts: { nodeDebugger: true, hostPaths: ['/'] },
     },
     {
@@ -220,12 +229,22 @@ export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExa
     {
       name: 'benign: kubelet creates the mirror pod of static kube-apiserver, which mounts /etc/kubernetes/pki (AKS)',
       expect: null,
-      record: asAks(create({ user: 'system:node:cp-1', namespace: 'kube-system', name: 'kube-apiserver-cp-1', userAgent: 'kubelet/v1.30.2 (linux/amd64) kubernetes/3968350', requestObject: pod([{ name: 'k8s-certs', hostPath: { path: '/etc/kubernetes/pki' } }]) })),
+      record: asAks(create({
+        user: 'system:node:cp-1',
+        namespace: 'kube-system',
+        name: 'kube-apiserver-cp-1',
+        userAgent: 'kubelet/v1.30.2 (linux/amd64) kubernetes/3968350',
+        requestObject: pod([{ name: 'k8s-certs', hostPath: { path: '/etc/kubernetes/pki' } }]),
+      })),
     },
     {
       name: 'benign: replicaset-controller creates a pod from an already-judged template (GKE)',
       expect: null,
-      record: asGke(create({ user: 'system:serviceaccount:kube-system:replicaset-controller', userAgent: 'kube-controller-manager/v1.30.2', requestObject: pod([{ name: 'h', hostPath: { path: '/' } }]) })),
+      record: asGke(create({
+        user: 'system:serviceaccount:kube-system:replicaset-controller',
+        userAgent: 'kube-controller-manager/v1.30.2',
+        requestObject: pod([{ name: 'h', hostPath: { path: '/' } }]),
+      })),
     },
     {
       name: 'benign: ordinary pod create, body not logged and no debug name (EKS)',

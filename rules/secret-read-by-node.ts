@@ -167,7 +167,10 @@ export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExa
       name: 'kubelet-shaped get that was denied (a pod that moved): low, not medium',
       expect: 'low',
       record: asEks(nodeRead({ user: EKS_NODE, namespace: 'shop', name: 'db-creds', code: 403 })),
-      note: 'The issue rates denied node reads medium; a denial of the kubelet\'s own single-name read from its own user agent is the Node authorizer race after a pod moved, so it is reported low. Any other denied node read stays medium.',
+      note:
+        'The issue rates denied node reads medium; a denial of the kubelet\'s own single-name read from its own user ' +
+        'agent is the Node authorizer race after a pod moved, so it is reported low. Any other denied node read stays ' +
+        'medium.',
     },
     {
       name: 'kubelet reflector lists one mounted secret by field selector (EKS)',
