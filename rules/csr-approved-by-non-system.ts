@@ -119,7 +119,7 @@ export default defineRule<z.infer<typeof options>>({
 });
 
 /** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
-export function examples({ asAks, asEks, asGke, credentialIdOf, csrCreate, csrDecide, csrIssue, csrPatch, PEM, seedWithTime }: ExampleKit): RuleExample[] {
+export function examples({ asAks, asEks, asGke, asPantherAks, credentialIdOf, csrCreate, csrDecide, csrIssue, csrPatch, pantherCsrCreate, PEM, seedWithTime }: ExampleKit): RuleExample[] {
   const SIGMA = 'Sigma rule "Kubernetes CSR created or approved"';
   const KCM_CRED = { 'authentication.kubernetes.io/credential-id': ['X509SHA256=1f0e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0'] };
   const stratusSpec = { pem: PEM.stratus, requester: { username: 'attacker@example.com' } };
@@ -268,22 +268,7 @@ export function examples({ asAks, asEks, asGke, credentialIdOf, csrCreate, csrDe
       name: 'AKS Panther-style create by kube-controller-manager (excluded)',
       expect: null,
       cluster: 'aks-cluster',
-      record: seedWithTime({
-        category: 'kube-audit',
-        operationName: 'Microsoft.ContainerService/managedClusters/diagnosticLogs/Read',
-        properties: {
-          log: JSON.stringify({
-            kind: 'Event',
-            apiVersion: 'audit.k8s.io/v1',
-            verb: 'create',
-            user: { username: 'system:kube-controller-manager' },
-            sourceIPs: ['10.0.1.5'],
-            objectRef: { resource: 'certificatesigningrequests', name: 'system-cert', apiVersion: 'certificates.k8s.io/v1' },
-            responseStatus: { code: 201 },
-            requestObject: { spec: { signerName: 'kubernetes.io/kube-apiserver-client', usages: ['client auth'] } },
-          }),
-        },
-      }),
+      record: seedWithTime(asPantherAks(pantherCsrCreate('system:kube-controller-manager', '10.0.1.5', 'system-cert', SIGNERS.apiserverClient), { logType: false })),
     },
   ];
 }

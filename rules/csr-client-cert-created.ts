@@ -98,9 +98,20 @@ export default defineRule<z.infer<typeof options>>({
 });
 
 /** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
-export function examples({ asAks, asEks, asGke, csrCreate, PEM, seedWithTime }: ExampleKit): RuleExample[] {
+export function examples({ asAks, asEks, asGke, asPantherAks, csrCreate, pantherCsrCreate, PEM, realRecord, seedWithTime }: ExampleKit): RuleExample[] {
   const SEED = 'Panther rule Kubernetes.ClientCertificate.Created';
   // Panther's records are verbatim apart from the timestamps seedWithTime adds (see its comment).
+  /** Panther's bare EKS CSR-create records differ only in who asked, which CSR, the status and what was asked for. */
+  const pantherEksCreate = (username: string, name: string, o: { code?: number; signerName?: string; usage?: string } = {}) =>
+    seedWithTime({
+      kind: 'Event',
+      verb: 'create',
+      user: { username },
+      objectRef: { resource: 'certificatesigningrequests', name },
+      responseStatus: { code: o.code ?? 201 },
+      requestObject: { spec: { signerName: o.signerName ?? SIGNERS.apiserverClient, usages: [o.usage ?? 'client auth'] } },
+      p_log_type: 'Amazon.EKS.Audit',
+    });
   return [
     // The nine test cases of Panther's rule, verbatim (panther-labs/panther-analysis, rules/kubernetes_rules/k8s_client_certificate_created.yml).
     {
@@ -137,24 +148,7 @@ export function examples({ asAks, asEks, asGke, csrCreate, PEM, seedWithTime }: 
       name: `${SEED}: AKS client certificate CSR created`,
       expect: 'low',
       cluster: 'aks-cluster',
-      record: seedWithTime({
-        p_log_type: 'Azure.MonitorActivity',
-        category: 'kube-audit',
-        operationName: 'Microsoft.ContainerService/managedClusters/diagnosticLogs/Read',
-        properties: {
-          log: JSON.stringify({
-            kind: 'Event',
-            apiVersion: 'audit.k8s.io/v1',
-            verb: 'create',
-            user: { username: 'persistence-user@example.com' },
-            sourceIPs: ['1.2.3.4'],
-            objectRef: { resource: 'certificatesigningrequests', name: 'backdoor-cert', apiVersion: 'certificates.k8s.io/v1' },
-            responseStatus: { code: 201 },
-            requestObject: { spec: { signerName: 'kubernetes.io/kube-apiserver-client', usages: ['client auth'] } },
-          }),
-        },
-        p_source_label: 'aks-cluster',
-      }),
+      record: seedWithTime(asPantherAks(pantherCsrCreate('persistence-user@example.com', '1.2.3.4', 'backdoor-cert', SIGNERS.apiserverClient), { sourceLabel: 'aks-cluster' })),
     },
     {
       name: `${SEED}: GKE client certificate CSR created`,
@@ -190,81 +184,32 @@ export function examples({ asAks, asEks, asGke, csrCreate, PEM, seedWithTime }: 
       expect: 'medium',
       cluster: 'eks-cluster',
       facts: { requesterKind: 'service-account' },
-      record: seedWithTime({
-        kind: 'Event',
-        verb: 'create',
-        user: { username: 'system:serviceaccount:default:compromised-sa' },
-        objectRef: { resource: 'certificatesigningrequests', name: 'sa-cert' },
-        responseStatus: { code: 201 },
-        requestObject: { spec: { signerName: 'kubernetes.io/kube-apiserver-client', usages: ['client auth'] } },
-        p_log_type: 'Amazon.EKS.Audit',
-      }),
+      record: pantherEksCreate('system:serviceaccount:default:compromised-sa', 'sa-cert'),
     },
     {
       name: `${SEED}: system principal creating certificate (excluded)`,
       expect: null,
       cluster: 'eks-cluster',
-      record: seedWithTime({
-        kind: 'Event',
-        verb: 'create',
-        user: { username: 'system:kube-controller-manager' },
-        objectRef: { resource: 'certificatesigningrequests', name: 'system-cert' },
-        responseStatus: { code: 201 },
-        requestObject: { spec: { signerName: 'kubernetes.io/kube-apiserver-client', usages: ['client auth'] } },
-        p_log_type: 'Amazon.EKS.Audit',
-      }),
+      record: pantherEksCreate('system:kube-controller-manager', 'system-cert'),
     },
     {
       name: `${SEED}: AKS node bootstrap CSR (excluded)`,
       expect: null,
       cluster: 'aks-cluster',
-      record: seedWithTime({
-        p_log_type: 'Azure.MonitorActivity',
-        category: 'kube-audit',
-        operationName: 'Microsoft.ContainerService/managedClusters/diagnosticLogs/Read',
-        properties: {
-          log: JSON.stringify({
-            kind: 'Event',
-            apiVersion: 'audit.k8s.io/v1',
-            verb: 'create',
-            user: { username: 'kubelet-nodepool-bootstrap' },
-            sourceIPs: ['10.0.1.5'],
-            objectRef: { resource: 'certificatesigningrequests', name: 'node-csr-abc123', apiVersion: 'certificates.k8s.io/v1' },
-            responseStatus: { code: 201 },
-            requestObject: { spec: { signerName: 'kubernetes.io/kube-apiserver-client-kubelet', usages: ['client auth'] } },
-          }),
-        },
-        p_source_label: 'aks-cluster',
-      }),
+      record: seedWithTime(asPantherAks(pantherCsrCreate('kubelet-nodepool-bootstrap', '10.0.1.5', 'node-csr-abc123', SIGNERS.kubeletClient), { sourceLabel: 'aks-cluster' })),
     },
     {
       name: `${SEED}: failed CSR creation (excluded)`,
       expect: null,
       cluster: 'eks-cluster',
       note: 'Not dropped overall: csr-approved-by-non-system reports denied attempts at low.',
-      record: seedWithTime({
-        kind: 'Event',
-        verb: 'create',
-        user: { username: 'attacker@example.com' },
-        objectRef: { resource: 'certificatesigningrequests', name: 'failed-csr' },
-        responseStatus: { code: 403 },
-        requestObject: { spec: { signerName: 'kubernetes.io/kube-apiserver-client', usages: ['client auth'] } },
-        p_log_type: 'Amazon.EKS.Audit',
-      }),
+      record: pantherEksCreate('attacker@example.com', 'failed-csr', { code: 403 }),
     },
     {
       name: `${SEED}: server auth certificate (not client auth)`,
       expect: null,
       cluster: 'eks-cluster',
-      record: seedWithTime({
-        kind: 'Event',
-        verb: 'create',
-        user: { username: 'admin@example.com' },
-        objectRef: { resource: 'certificatesigningrequests', name: 'server-cert' },
-        responseStatus: { code: 201 },
-        requestObject: { spec: { signerName: 'kubernetes.io/kubelet-serving', usages: ['server auth'] } },
-        p_log_type: 'Amazon.EKS.Audit',
-      }),
+      record: pantherEksCreate('admin@example.com', 'server-cert', { signerName: SIGNERS.kubeletServing, usage: 'server auth' }),
     },
     {
       name: `${SEED}: get CSR (not creation)`,
@@ -283,47 +228,7 @@ export function examples({ asAks, asEks, asGke, csrCreate, PEM, seedWithTime }: 
     {
       name: 'real GKE node bootstrap CSR by kubelet-nodepool-bootstrap',
       expect: null,
-      record: {
-        insertId: '22b05738-62a2-434b-9e67-692f39ba004e',
-        labels: {
-          'authentication.kubernetes.io/credential-id': 'X509SHA256=2222222222222222222222222222222222222222222222222222222222222222',
-          'authorization.k8s.io/decision': 'allow',
-          'authorization.k8s.io/reason': 'RBAC: allowed by ClusterRoleBinding "kubelet-nodepool-bootstrapper" of ClusterRole "system:node-bootstrapper" to User "kubelet-nodepool-bootstrap"',
-        },
-        logName: 'projects/example-project/logs/cloudaudit.googleapis.com%2Factivity',
-        operation: { first: true, id: '22b05738-62a2-434b-9e67-692f39ba004e', last: true, producer: 'k8s.io' },
-        protoPayload: {
-          '@type': 'type.googleapis.com/google.cloud.audit.AuditLog',
-          authenticationInfo: { principalEmail: 'kubelet-nodepool-bootstrap' },
-          authorizationInfo: [{
-            granted: true,
-            permission: 'io.k8s.certificates.v1.certificatesigningrequests.create',
-            resource: 'certificates.k8s.io/v1/certificatesigningrequests/node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A',
-          }],
-          methodName: 'io.k8s.certificates.v1.certificatesigningrequests.create',
-          request: {
-            _trimmed: 'body removed for the fixture; the detector does not decode it',
-            _type: 'certificates.k8s.io/v1.CertificateSigningRequest',
-          },
-          requestMetadata: {
-            callerIp: '203.0.113.10',
-            callerSuppliedUserAgent: 'gke-exec-auth-plugin/v0.0.0 (linux/amd64) kubernetes/$Format',
-          },
-          resourceName: 'certificates.k8s.io/v1/certificatesigningrequests/node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A',
-          response: {
-            _trimmed: 'body removed for the fixture; the detector does not decode it',
-            _type: 'certificates.k8s.io/v1.CertificateSigningRequest',
-          },
-          serviceName: 'k8s.io',
-          status: { code: 0 },
-        },
-        receiveTimestamp: '2026-09-15T22:57:15.145334078Z',
-        resource: {
-          labels: { cluster_name: 'prod-1', location: 'us-east1', project_id: 'example-project' },
-          type: 'k8s_cluster',
-        },
-        timestamp: '2026-09-15T22:57:08.216985Z',
-      },
+      record: realRecord('gke-labs-kube-agents/drift-detector-testdata.jsonl', 1),
     },
     // Decoded subjects raise the severity.
     {

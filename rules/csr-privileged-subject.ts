@@ -177,7 +177,7 @@ export default defineRule<z.infer<typeof options>>({
 });
 
 /** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
-export function examples({ asAks, asEks, asGke, b64, csrCreate, csrDecide, HOSTILE_REQUESTS, k8sEvent, PEM }: ExampleKit): RuleExample[] {
+export function examples({ asAks, asEks, asGke, b64, csrCreate, csrDecide, HOSTILE_REQUESTS, k8sEvent, PEM, realRecord }: ExampleKit): RuleExample[] {
   const SIGMA = 'Sigma rule "Kubernetes CSR created or approved"';
   const masters = (pem: string) => ({ pem, requester: { username: 'attacker@example.com' } });
   return [
@@ -268,37 +268,19 @@ export function examples({ asAks, asEks, asGke, b64, csrCreate, csrDecide, HOSTI
       record: asEks(csrCreate({ name: 'm1', user: 'dev@example.com', code: 403 }, masters(PEM.mastersCn1))),
     },
     // Hostile spec.request values: a typed problem, a low finding on the rest of the event, nothing thrown.
-    {
-      name: 'EKS: spec.request is not base64',
+    ...([
+      ['h1', asEks, 'EKS: spec.request is not base64', 'not-base64', HOSTILE_REQUESTS.notBase64],
+      ['h2', asAks, 'AKS: spec.request is not PEM', 'not-pem', HOSTILE_REQUESTS.notPem],
+      ['h3', asGke, 'GKE: spec.request is a certificate, not a CSR', 'not-csr', HOSTILE_REQUESTS.notCsr],
+      ['h4', asEks, 'EKS: spec.request is truncated DER', 'malformed-der', HOSTILE_REQUESTS.truncatedDer],
+      ['h5', asGke, 'GKE: spec.request is oversized', 'too-large', HOSTILE_REQUESTS.oversized],
+      ['h6', asAks, 'AKS: spec.request is a number', 'not-string', 12345],
+    ] as const).map(([id, as, name, problem, request]): RuleExample => ({
+      name,
       expect: 'low',
-      facts: { requestProblem: 'not-base64' },
-      record: asEks(csrCreate({ name: 'h1', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.notBase64 })),
-    },
-    {
-      name: 'AKS: spec.request is not PEM',
-      expect: 'low',
-      facts: { requestProblem: 'not-pem' },
-      record: asAks(csrCreate({ name: 'h2', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.notPem })),
-    },
-    {
-      name: 'GKE: spec.request is a certificate, not a CSR',
-      expect: 'low',
-      facts: { requestProblem: 'not-csr' },
-      record: asGke(csrCreate({ name: 'h3', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.notCsr })),
-    },
-    {
-      name: 'EKS: spec.request is truncated DER',
-      expect: 'low',
-      facts: { requestProblem: 'malformed-der' },
-      record: asEks(csrCreate({ name: 'h4', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.truncatedDer })),
-    },
-    {
-      name: 'GKE: spec.request is oversized',
-      expect: 'low',
-      facts: { requestProblem: 'too-large' },
-      record: asGke(csrCreate({ name: 'h5', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.oversized })),
-    },
-    { name: 'AKS: spec.request is a number', expect: 'low', facts: { requestProblem: 'not-string' }, record: asAks(csrCreate({ name: 'h6', user: 'dev@example.com' }, { request: 12345 })) },
+      facts: { requestProblem: problem },
+      record: as(csrCreate({ name: id, user: 'dev@example.com' }, { request })),
+    })),
     {
       name: 'AKS: a ConfigMap carrying a CSR-shaped body is not a CSR',
       expect: null,
@@ -320,46 +302,7 @@ export function examples({ asAks, asEks, asGke, b64, csrCreate, csrDecide, HOSTI
     {
       name: 'real GKE node bootstrap CSR (body trimmed) does not alert',
       expect: null,
-      record: {
-        insertId: '22b05738-62a2-434b-9e67-692f39ba004e',
-        labels: {
-          'authentication.kubernetes.io/credential-id': 'X509SHA256=2222222222222222222222222222222222222222222222222222222222222222',
-          'authorization.k8s.io/decision': 'allow',
-        },
-        logName: 'projects/example-project/logs/cloudaudit.googleapis.com%2Factivity',
-        operation: { first: true, id: '22b05738-62a2-434b-9e67-692f39ba004e', last: true, producer: 'k8s.io' },
-        protoPayload: {
-          '@type': 'type.googleapis.com/google.cloud.audit.AuditLog',
-          authenticationInfo: { principalEmail: 'kubelet-nodepool-bootstrap' },
-          authorizationInfo: [{
-            granted: true,
-            permission: 'io.k8s.certificates.v1.certificatesigningrequests.create',
-            resource: 'certificates.k8s.io/v1/certificatesigningrequests/node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A',
-          }],
-          methodName: 'io.k8s.certificates.v1.certificatesigningrequests.create',
-          request: {
-            _trimmed: 'body removed for the fixture; the detector does not decode it',
-            _type: 'certificates.k8s.io/v1.CertificateSigningRequest',
-          },
-          requestMetadata: {
-            callerIp: '203.0.113.10',
-            callerSuppliedUserAgent: 'gke-exec-auth-plugin/v0.0.0 (linux/amd64) kubernetes/$Format',
-          },
-          resourceName: 'certificates.k8s.io/v1/certificatesigningrequests/node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A',
-          response: {
-            _trimmed: 'body removed for the fixture; the detector does not decode it',
-            _type: 'certificates.k8s.io/v1.CertificateSigningRequest',
-          },
-          serviceName: 'k8s.io',
-          status: { code: 0 },
-        },
-        receiveTimestamp: '2026-09-15T22:57:15.145334078Z',
-        resource: {
-          labels: { cluster_name: 'prod-1', location: 'us-east1', project_id: 'example-project' },
-          type: 'k8s_cluster',
-        },
-        timestamp: '2026-09-15T22:57:08.216985Z',
-      },
+      record: realRecord('gke-labs-kube-agents/drift-detector-testdata.jsonl', 1),
     },
   ];
 }

@@ -1,4 +1,5 @@
 import type { RuntimeInit } from '../examples/runtime-records.js';
+import type { Severity } from '../core/model/severity.js';
 import type { ExampleKit } from './data/example-kit.js';
 import { HOST_PROCESS_NOTE, NO_EXEC_NOTE } from '../core/detection/exec-correlation.js';
 import { defineRuntimeRule, type RuleExample } from '../core/model/rule.js';
@@ -106,6 +107,13 @@ export function examples({
   const host = (comm: string, exe: string, init: Partial<RuntimeInit> = {}): RuntimeInit => ({ comm, exe, container: null, ...init });
   const O_RDONLY = 32768; // O_RDONLY | O_LARGEFILE, as Tracee prints the raw int
   const O_WRONLY_CREAT_TRUNC = 577;
+  /** One TRC-1018 case as each sensor reports it: Tracee prints open flags as the raw int, Falco by name. */
+  const SENSORS = [
+    { sensor: 'Tracee', rename: traceeRename, writeOnly: (i: RuntimeInit, path: string) => traceeOpen(i, path, O_WRONLY_CREAT_TRUNC) },
+    { sensor: 'Falco', rename: falcoRename, writeOnly: (i: RuntimeInit, path: string) => falcoOpen(i, path, 'O_WRONLY|O_CREAT|O_TRUNC') },
+  ] as const;
+  const onBothSensors = (what: string, expect: Severity | null, record: (s: (typeof SENSORS)[number]) => unknown, facts?: Record<string, unknown>) =>
+    SENSORS.map((s): RuleExample => ({ name: `TRC-1018 (${s.sensor}): ${what}`, expect, record: record(s), ...(facts === undefined ? {} : { facts }) }));
   return [
     {
       name: 'TRC-1018 (Tracee): a process on the node reads /etc/kubernetes/pki/ca.key',
@@ -178,28 +186,13 @@ export function examples({
       record: traceeOpen(host('kube-controller', '/usr/local/bin/kube-controller-manager'), '/etc/kubernetes/pki/ca.key', O_RDONLY),
       note: "TRC-1018's Go detector compares the executable's base name with \"kube-controller\" and fires here; credwatch matches the real name.",
     },
-    {
-      name: 'TRC-1018 (Tracee): write-only open of ca.key: no alert',
-      expect: null,
-      record: traceeOpen(host('exfil', '/tmp/.x/exfil'), '/etc/kubernetes/pki/ca.key', O_WRONLY_CREAT_TRUNC),
-    },
-    {
-      name: 'TRC-1018 (Falco): write-only open of ca.key: no alert',
-      expect: null,
-      record: falcoOpen(host('exfil', '/tmp/.x/exfil'), '/etc/kubernetes/pki/ca.key', 'O_WRONLY|O_CREAT|O_TRUNC'),
-    },
-    {
-      name: 'TRC-1018 (Tracee): ca.key renamed out of the PKI directory',
-      expect: 'critical',
-      record: traceeRename(host('mv', '/usr/bin/mv'), '/etc/kubernetes/pki/ca.key', '/tmp/ca.key'),
-      facts: { operation: 'rename', renamedTo: '/tmp/ca.key' },
-    },
-    {
-      name: 'TRC-1018 (Falco): ca.key renamed out of the PKI directory',
-      expect: 'critical',
-      record: falcoRename(host('mv', '/usr/bin/mv'), '/etc/kubernetes/pki/ca.key', '/tmp/ca.key'),
-      facts: { operation: 'rename', renamedTo: '/tmp/ca.key' },
-    },
+    ...onBothSensors('write-only open of ca.key: no alert', null, (s) => s.writeOnly(host('exfil', '/tmp/.x/exfil'), '/etc/kubernetes/pki/ca.key')),
+    ...onBothSensors(
+      'ca.key renamed out of the PKI directory',
+      'critical',
+      (s) => s.rename(host('mv', '/usr/bin/mv'), '/etc/kubernetes/pki/ca.key', '/tmp/ca.key'),
+      { operation: 'rename', renamedTo: '/tmp/ca.key' },
+    ),
     {
       name: 'kubelet rotates its client certificate inside /var/lib/kubelet/pki: no alert (Falco)',
       expect: null,

@@ -187,7 +187,7 @@ export default defineRule<Options>({
 });
 
 /** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
-export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExample[] {
+export function examples({ asAks, asEks, asGke, asPantherAks, k8sEvent }: ExampleKit): RuleExample[] {
   const BASE_MS = Date.parse('2026-03-02T09:00:00.000Z');
   const at = (seconds: number): string => new Date(BASE_MS + seconds * 1000).toISOString();
   const KUBECTL = 'kubectl/v1.30.2 (linux/amd64) kubernetes/3968350';
@@ -199,6 +199,18 @@ export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExa
     );
   /** Panther's fixtures carry no timestamp, which every audit record has; the examples add one. */
   const T = '2026-03-02T09:00:00Z';
+  /** Panther's dump fixtures 4 and 7 to 9: one cluster-wide list, by another user, with another status or query. */
+  const pantherClusterList = (username: string, o: { code?: number; requestURI?: string; sourceLabel?: string } = {}) => ({
+    kind: 'Event',
+    verb: 'list',
+    user: { username },
+    objectRef: { resource: 'secrets', apiVersion: 'v1' },
+    requestURI: o.requestURI ?? '/api/v1/secrets',
+    responseStatus: { code: o.code ?? 200 },
+    p_log_type: 'Amazon.EKS.Audit',
+    ...(o.sourceLabel === undefined ? {} : { p_source_label: o.sourceLabel }),
+    requestReceivedTimestamp: T,
+  });
   return [
     {
       name: 'Stratus dump-secrets: list /api/v1/secrets (Panther dump fixture 1, raw Event)',
@@ -224,26 +236,20 @@ export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExa
       name: 'cluster-wide list (Panther dump fixture 2, AKS diagnostic record)',
       expect: 'critical',
       cluster: 'aks-cluster',
-      record: {
-        p_log_type: 'Azure.MonitorActivity',
-        category: 'kube-audit',
-        operationName: 'Microsoft.ContainerService/managedClusters/diagnosticLogs/Read',
-        properties: {
-          log: JSON.stringify({
-            kind: 'Event',
-            apiVersion: 'audit.k8s.io/v1',
-            stage: 'ResponseComplete',
-            verb: 'list',
-            user: { username: 'compromised-user@example.com' },
-            sourceIPs: ['1.2.3.4'],
-            objectRef: { resource: 'secrets', apiVersion: 'v1' },
-            requestURI: '/api/v1/secrets',
-            responseStatus: { code: 200 },
-          }),
+      record: asPantherAks(
+        {
+          kind: 'Event',
+          apiVersion: 'audit.k8s.io/v1',
+          stage: 'ResponseComplete',
+          verb: 'list',
+          user: { username: 'compromised-user@example.com' },
+          sourceIPs: ['1.2.3.4'],
+          objectRef: { resource: 'secrets', apiVersion: 'v1' },
+          requestURI: '/api/v1/secrets',
+          responseStatus: { code: 200 },
         },
-        p_source_label: 'aks-cluster',
-        time: T,
-      },
+        { sourceLabel: 'aks-cluster', time: T },
+      ),
     },
     {
       name: 'cluster-wide list core/v1/secrets (Panther dump fixture 3, GKE LogEntry)',
@@ -272,17 +278,7 @@ export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExa
     {
       name: 'cluster-wide list with watch=true in the query (Panther dump fixture 4)',
       expect: 'critical',
-      record: {
-        kind: 'Event',
-        verb: 'list',
-        user: { username: 'attacker@example.com' },
-        objectRef: { resource: 'secrets', apiVersion: 'v1' },
-        requestURI: '/api/v1/secrets?watch=true',
-        responseStatus: { code: 200 },
-        p_log_type: 'Amazon.EKS.Audit',
-        p_source_label: 'eks-cluster',
-        requestReceivedTimestamp: T,
-      },
+      record: pantherClusterList('attacker@example.com', { requestURI: '/api/v1/secrets?watch=true', sourceLabel: 'eks-cluster' }),
     },
     {
       name: 'namespaced list alone is no sweep (Panther dump fixture 5)',
@@ -315,16 +311,7 @@ export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExa
     {
       name: 'namespace-controller by name only, no user agent (Panther dump fixture 7)',
       expect: 'critical',
-      record: {
-        kind: 'Event',
-        verb: 'list',
-        user: { username: 'system:serviceaccount:kube-system:namespace-controller' },
-        objectRef: { resource: 'secrets', apiVersion: 'v1' },
-        requestURI: '/api/v1/secrets',
-        responseStatus: { code: 200 },
-        p_log_type: 'Amazon.EKS.Audit',
-        requestReceivedTimestamp: T,
-      },
+      record: pantherClusterList('system:serviceaccount:kube-system:namespace-controller'),
       facts: { controlPlaneNameWithoutItsUserAgent: 'kube-controller-manager/' },
       note:
         'Panther excludes this identity by name. We trust control-plane identities only with their component\'s user ' +
@@ -334,16 +321,7 @@ export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExa
     {
       name: 'kube-state-metrics by name only (Panther dump fixture 8)',
       expect: 'critical',
-      record: {
-        kind: 'Event',
-        verb: 'list',
-        user: { username: 'system:serviceaccount:kube-system:kube-state-metrics' },
-        objectRef: { resource: 'secrets', apiVersion: 'v1' },
-        requestURI: '/api/v1/secrets',
-        responseStatus: { code: 200 },
-        p_log_type: 'Amazon.EKS.Audit',
-        requestReceivedTimestamp: T,
-      },
+      record: pantherClusterList('system:serviceaccount:kube-system:kube-state-metrics'),
       note:
         'Panther excludes kube-state-metrics by name. It is on our allowlist bound to its pod-name claim ' +
         '(kube-state-metrics-*); this fixture carries no claim and no user agent, exactly what its token replayed ' +
@@ -352,16 +330,7 @@ export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExa
     {
       name: 'denied cluster-wide list (Panther dump fixture 9)',
       expect: 'medium',
-      record: {
-        kind: 'Event',
-        verb: 'list',
-        user: { username: 'attacker@example.com' },
-        objectRef: { resource: 'secrets', apiVersion: 'v1' },
-        requestURI: '/api/v1/secrets',
-        responseStatus: { code: 403 },
-        p_log_type: 'Amazon.EKS.Audit',
-        requestReceivedTimestamp: T,
-      },
+      record: pantherClusterList('attacker@example.com', { code: 403 }),
       facts: { denied: true },
       note: 'Panther drops failed requests. A denied dump is someone trying a credential: reported medium.',
     },

@@ -1,5 +1,6 @@
 import type { AnyRule, RuleExample } from '../../core/model/rule.js';
-import { EXAMPLE_KIT, type ExampleKit } from '../../rules/data/example-kit.js';
+import { readFileSync } from 'node:fs';
+import { EXAMPLE_BUILDERS, type ExampleKit } from '../../rules/data/example-kit.js';
 import { examples as csrApprovedByNonSystem } from '../../rules/csr-approved-by-non-system.js';
 import { examples as csrClientCertCreated } from '../../rules/csr-client-cert-created.js';
 import { examples as csrIssuanceChain } from '../../rules/csr-issuance-chain.js';
@@ -34,6 +35,18 @@ const EXAMPLES: Readonly<Record<string, (kit: ExampleKit) => readonly RuleExampl
   'k8s-pki-file-read': k8sPkiFileRead,
   'kubelet-pki-read-in-container': kubeletPkiReadInContainer,
 };
+
+const REAL = new URL('../fixtures/real/', import.meta.url);
+
+/** The kit with the corpus lines read from test/fixtures/real, which the suite owns. */
+export const EXAMPLE_KIT: ExampleKit = Object.freeze({
+  ...EXAMPLE_BUILDERS,
+  realRecord(file: string, line: number): Record<string, unknown> {
+    const text = readFileSync(new URL(file, REAL), 'utf8').split('\n')[line - 1];
+    if (text === undefined || text.trim() === '') throw new Error(`test/fixtures/real/${file} has no line ${line}`);
+    return JSON.parse(text) as Record<string, unknown>;
+  },
+});
 
 const built = new Map<string, readonly RuleExample[]>();
 
