@@ -7,6 +7,7 @@ import { nodeName } from '../core/detection/identity.js';
 import { isKubeletUserAgent } from '../core/detection/kubelet.js';
 import { defineRule, earlierRunEvidence, type RuleExample } from '../core/model/rule.js';
 import { ADDRESS_BASELINE_MS, addressBaselineKey } from '../core/detection/address-book.js';
+import { getOrMake } from '../core/detection/memo.js';
 
 const options = z.object({
   /**
@@ -51,28 +52,19 @@ const firstAddress = (e: AuditEvent): string | undefined => {
 };
 
 const agentsCache = new WeakMap<readonly string[], RegExp[]>();
-function nodeAgentPatterns(patterns: readonly string[]): RegExp[] {
-  let list = agentsCache.get(patterns);
-  if (list === undefined) {
-    list = patterns.map((p) => new RegExp(p));
-    agentsCache.set(patterns, list);
-  }
-  return list;
-}
+const compileAgents = (patterns: readonly string[]): RegExp[] => patterns.map((p) => new RegExp(p));
+const nodeAgentPatterns = (patterns: readonly string[]): RegExp[] => getOrMake(agentsCache, patterns, compileAgents);
 
 const networksCache = new WeakMap<readonly string[], BlockList>();
-function networks(cidrs: readonly string[]): BlockList {
-  let list = networksCache.get(cidrs);
-  if (list === undefined) {
-    list = new BlockList();
-    for (const c of cidrs) {
-      const [net, bits] = c.split('/') as [string, string];
-      list.addSubnet(net, Number(bits), isIP(net) === 6 ? 'ipv6' : 'ipv4');
-    }
-    networksCache.set(cidrs, list);
+function blockListOf(cidrs: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const c of cidrs) {
+    const [net, bits] = c.split('/') as [string, string];
+    list.addSubnet(net, Number(bits), isIP(net) === 6 ? 'ipv6' : 'ipv4');
   }
   return list;
 }
+const networks = (cidrs: readonly string[]): BlockList => getOrMake(networksCache, cidrs, blockListOf);
 
 export default defineRule<Options>({
   id: 'node-credential-off-node',
