@@ -5,19 +5,21 @@ import { HOST_PROCESS_NOTE, NO_EXEC_NOTE } from '../core/detection/exec-correlat
 import { defineRuntimeRule, type RuleExample } from '../core/model/rule.js';
 import {
   accessFacts,
+  credentialReadSeverity,
   describeExec,
   describeWhere,
   execBehind,
+  execLink,
   isCredentialOwner,
   KUBELET_CREDENTIAL_ENTRIES,
   NODE_CREDENTIAL_ENTRIES,
   pathFacts,
+  POSSIBLE_READ_NOTE,
   possibleReadOnly,
   processFacts,
   runtimeCredentialOptions,
   type RuntimeCredentialOptions,
 } from '../core/detection/runtime-credentials.js';
-import { POSSIBLE_READ_NOTE } from '../core/detection/runtime-credentials.js';
 import { classifyPath } from '../core/detection/sensitive-paths.js';
 
 export default defineRuntimeRule<RuntimeCredentialOptions>({
@@ -90,11 +92,10 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
           ? `opened ${path} (possibly for reading: the sensor did not say)`
           : `opened ${path} for reading`;
     return {
-      severity: failed ? 'medium' : m.privateKey ? 'critical' : 'high',
+      severity: credentialReadSeverity(failed, m.privateKey),
       summary: `${e.process.name}${e.process.executable === undefined ? '' : ` (${e.process.executable})`} ${action} ${describeWhere(e)}${describeExec(c)}`,
       facts: { operation: e.verb, outcome: e.outcome, ...pathFacts(m), renamedTo, ...accessFacts(e), ...processFacts(e), ...c.facts },
-      ...(c.exec === undefined ? {} : { exec: c.exec }),
-      awaitsExec: c.canStillArrive,
+      ...execLink(c),
     };
   },
 });

@@ -6,17 +6,19 @@ import { NO_EXEC_NOTE } from '../core/detection/exec-correlation.js';
 import { defineRuntimeRule, type RuleExample } from '../core/model/rule.js';
 import {
   accessFacts,
+  credentialReadSeverity,
   describeExec,
   describeWhere,
   execBehind,
+  execLink,
   isCredentialOwner,
   KUBELET_CREDENTIAL_ENTRIES,
+  POSSIBLE_READ_NOTE,
   possibleReadOnly,
   processFacts,
   runtimeCredentialOptions,
   type RuntimeCredentialOptions,
 } from '../core/detection/runtime-credentials.js';
-import { POSSIBLE_READ_NOTE } from '../core/detection/runtime-credentials.js';
 import { classifyPath } from '../core/detection/sensitive-paths.js';
 
 const ALICE = { user: 'alice@example.com', sourceIPs: ['203.0.113.24'], userAgent: 'kubectl/v1.30.2 (linux/amd64) kubernetes/3968350' };
@@ -86,7 +88,7 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
       ? e.verb === 'exec' ? 'failed to start on' : 'failed to open'
       : e.verb === 'exec' ? 'started, reading' : possibleReadOnly(e) ? 'opened (possibly for reading)' : 'opened';
     return {
-      severity: failed ? 'medium' : key ? 'critical' : 'high',
+      severity: credentialReadSeverity(failed, key),
       summary:
         `${e.verb === 'exec' ? `"${e.process.args.join(' ')}"` : e.process.name} ${did} ${what} ` +
         `${describeWhere(e)}${tty === true ? ' with a terminal' : ''}${describeExec(c)}`,
@@ -100,8 +102,7 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
         ...processFacts(e),
         ...c.facts,
       },
-      ...(c.exec === undefined ? {} : { exec: c.exec }),
-      awaitsExec: c.canStillArrive,
+      ...execLink(c),
     };
   },
 });
