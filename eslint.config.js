@@ -66,6 +66,17 @@ export default tseslint.config(
   layer(['core/scan/*.ts'], ['../detection/**', '../../**'], 'core/scan may import only core/model and core/engine.'),
   layer(['core/scan/*/*.ts'], ['../../detection/**', '../../../**'], 'core/scan may import only core/model and core/engine.'),
   layer(['rules/*.ts'], ['../core/engine/**', '../core/scan/**', '../adapters/**', '../functions/**'], 'rules may import only core/model, core/detection and examples.'),
+  // A rule's examples get their builders through examples(kit): a value import would load them with
+  // the rules and ship them in the bundles (docs/architecture.md "Rules").
+  {
+    files: ['rules/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../examples/**', './data/**'], allowTypeImports: true, message: 'rules import examples/ and rules/data/ only as types; examples(kit) receives the builders.' }] },
+      ],
+    },
+  },
   layer(['rules/data/*.ts'], ['../../core/engine/**', '../../core/scan/**', '../../adapters/**', '../../functions/**'], 'rules may import only core/model, core/detection and examples.'),
   layer(['examples/*.ts'], [...CORE_BUT_MODEL.map((f) => `../core/${f}/**`), '../rules/**', '../adapters/**', '../functions/**'], 'examples may import only core/model.'),
   layer(

@@ -1,13 +1,11 @@
 import { z } from 'zod';
 import { csrFacts, decisionOf, readCsr } from '../core/detection/csr.js';
 import { SIGNERS } from '../core/detection/csr-subject.js';
-import { asAks, asEks, asGke } from '../examples/audit-records.js';
+import type { ExampleKit } from './data/example-kit.js';
 import { classifyCaller, trustSignalsFrom } from '../core/detection/identity.js';
-import { defineRule, earlierRunEvidence } from '../core/model/rule.js';
+import { defineRule, earlierRunEvidence, type RuleExample } from '../core/model/rule.js';
 import { keepCsrRequest } from '../core/detection/csr-memory.js';
 import { maxSeverity, type Severity } from '../core/model/severity.js';
-import { csrCreate, csrDecide, csrIssue, csrPatch, seedWithTime } from './data/csr-events.js';
-import { credentialIdOf, PEM } from './data/csr-samples.js';
 
 const options = z.object({
   /** Identities allowed to approve or sign CSRs besides the control plane (a custom signer's service account). */
@@ -15,10 +13,6 @@ const options = z.object({
   /** Signers whose status writes come from an in-cluster PKI (e.g. `clusterissuers.cert-manager.io/*` prefixes). */
   customSignerPrefixes: z.array(z.string()).default([]),
 });
-
-const SIGMA = 'Sigma rule "Kubernetes CSR created or approved"';
-const KCM_CRED = { 'authentication.kubernetes.io/credential-id': ['X509SHA256=1f0e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0'] };
-const stratusSpec = { pem: PEM.stratus, requester: { username: 'attacker@example.com' } };
 
 type Step = 'create' | 'approve' | 'deny' | 'issue' | 'update';
 
@@ -38,12 +32,17 @@ export default defineRule<z.infer<typeof options>>({
   severity: 'high',
   mitre: ['T1098.006', 'T1098'],
   description:
-    'A create, update or patch of a CertificateSigningRequest — including the approval subresource (kubectl certificate approve) and the status subresource (a signer writing the certificate) — by an identity that is not a control-plane component or CSR controller whose authentication fits its name.',
+    'A create, update or patch of a CertificateSigningRequest — including the approval subresource (kubectl certificate ' +
+    'approve) and the status subresource (a signer writing the certificate) — by an identity that is not a control-plane ' +
+    'component or CSR controller whose authentication fits its name.',
   whyItMatters:
-    'Approving a CSR mints a long-lived credential for whatever subject it names. Outside node TLS bootstrap, approvals come from the kube-controller-manager or the cloud\'s certificate controller; a person or workload approving, or writing a certificate into status, is how the Stratus client-certificate persistence works.',
+    'Approving a CSR mints a long-lived credential for whatever subject it names. Outside node TLS bootstrap, approvals ' +
+    'come from the kube-controller-manager or the cloud\'s certificate controller; a person or workload approving, or ' +
+    'writing a certificate into status, is how the Stratus client-certificate persistence works.',
   falsePositives: [
     'Administrators approving user-certificate CSRs by hand (kubectl certificate approve): reported high, confirm with the admin.',
-    'In-cluster PKIs (cert-manager\'s CSR support, Vault) approving or signing their own signer\'s CSRs: add their service account to allowedIdentities or their signer prefix to customSignerPrefixes.',
+    'In-cluster PKIs (cert-manager\'s CSR support, Vault) approving or signing their own signer\'s CSRs: add their ' +
+      'service account to allowedIdentities or their signer prefix to customSignerPrefixes.',
   ],
   runbook: [
     'Who acted (facts.actor, facts.actorKind) and what step it was (facts.step: create, approve, deny, issue, update).',
@@ -104,19 +103,34 @@ export default defineRule<z.infer<typeof options>>({
       if (earlier.length > 0) facts['earlierRuns'] = earlier;
     }
     if (csr.certificate?.ok === true) facts['issuedCredentialId'] = csr.certificate.value.credentialId;
-    const verb = failed ? `tried to ${step} (refused ${e.outcome.code ?? ''})` : step === 'issue' ? 'wrote a certificate into' : `${step === 'approve' ? 'approved' : step === 'deny' ? 'denied' : step === 'create' ? 'created' : 'updated'}`;
+    const verb = failed
+      ? `tried to ${step} (refused ${e.outcome.code ?? ''})`
+      : step === 'issue'
+        ? 'wrote a certificate into'
+        : `${step === 'approve' ? 'approved' : step === 'deny' ? 'denied' : step === 'create' ? 'created' : 'updated'}`;
     return {
       severity,
       facts,
-      summary: `${caller.kind} ${e.user.name ?? '(unknown)'} ${verb} CSR ${e.target.name ?? '(generated name)'}${selfApproval ? ' that it requested itself' : ''} in ${e.cluster ?? 'an unnamed cluster'} from ${e.sourceIPs[0] ?? 'an unknown address'}`,
+      summary:
+        `${caller.kind} ${e.user.name ?? '(unknown)'} ${verb} CSR ${e.target.name ?? '(generated name)'}${selfApproval ? ' that it requested itself' : ''} ` +
+        `in ${e.cluster ?? 'an unnamed cluster'} from ${e.sourceIPs[0] ?? 'an unknown address'}`,
     };
   },
-  examples: [
+});
+
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({ asAks, asEks, asGke, asPantherAks, credentialIdOf, csrCreate, csrDecide, csrIssue, csrPatch, pantherCsrCreate, PEM, seedWithTime }: ExampleKit): RuleExample[] {
+  const SIGMA = 'Sigma rule "Kubernetes CSR created or approved"';
+  const KCM_CRED = { 'authentication.kubernetes.io/credential-id': ['X509SHA256=1f0e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0'] };
+  const stratusSpec = { pem: PEM.stratus, requester: { username: 'attacker@example.com' } };
+  return [
     // The Sigma rule's described cases: a create and an approval by a non-system identity.
     {
       name: `${SIGMA}: EKS create by a non-system identity`,
       expect: 'low',
-      note: 'Sigma rates create and approve alike (high); a create alone is context here, and pages through csr-client-cert-created / csr-privileged-subject when its requester or subject warrants it.',
+      note:
+        'Sigma rates create and approve alike (high); a create alone is context here, and pages through ' +
+        'csr-client-cert-created / csr-privileged-subject when its requester or subject warrants it.',
       record: asEks(csrCreate({ name: 'stratus-red-team-csr', user: 'attacker@example.com' }, { pem: PEM.stratus })),
     },
     {
@@ -169,22 +183,47 @@ export default defineRule<z.infer<typeof options>>({
     {
       name: 'EKS: kube-controller-manager approves a node\'s kubelet client CSR (benign)',
       expect: null,
-      record: asEks(csrDecide({ name: 'csr-8k2lq', user: 'system:kube-controller-manager', extra: KCM_CRED, sourceIPs: ['10.0.113.236'] }, { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient, requester: { username: 'system:bootstrap:abcdef' } })),
+      record: asEks(csrDecide(
+        { name: 'csr-8k2lq', user: 'system:kube-controller-manager', extra: KCM_CRED, sourceIPs: ['10.0.113.236'] },
+        { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient, requester: { username: 'system:bootstrap:abcdef' } },
+      )),
     },
     {
       name: 'EKS: eks:certificate-controller approves a kubelet-serving CSR (benign, as captured on EKS)',
       expect: null,
-      record: asEks(csrDecide({ name: 'csr-6plsz', user: 'eks:certificate-controller', groups: ['system:authenticated'], sourceIPs: ['10.0.113.236'], userAgent: 'eks-certificates-controller/v0.0.0 (linux/amd64) kubernetes/$Format' }, { pem: PEM.gkeNode, signerName: SIGNERS.kubeletServing, usages: ['digital signature', 'server auth'], requester: { username: 'system:node:gke-prod-1-pool-1-7f3a' } })),
+      record: asEks(csrDecide(
+        {
+          name: 'csr-6plsz',
+          user: 'eks:certificate-controller',
+          groups: ['system:authenticated'],
+          sourceIPs: ['10.0.113.236'],
+          userAgent: 'eks-certificates-controller/v0.0.0 (linux/amd64) kubernetes/$Format',
+        },
+        {
+          pem: PEM.gkeNode,
+          signerName: SIGNERS.kubeletServing,
+          usages: ['digital signature', 'server auth'],
+          requester: { username: 'system:node:gke-prod-1-pool-1-7f3a' },
+        },
+      )),
     },
     {
       name: 'AKS: the certificate-controller service account signs (benign)',
       expect: null,
-      record: asAks(csrIssue({ name: 'csr-8k2lq', user: 'system:serviceaccount:kube-system:certificate-controller' }, { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient, requester: { username: 'system:bootstrap:abcdef' } }, PEM.gkeNodeCert)),
+      record: asAks(csrIssue(
+        { name: 'csr-8k2lq', user: 'system:serviceaccount:kube-system:certificate-controller' },
+        { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient, requester: { username: 'system:bootstrap:abcdef' } },
+        PEM.gkeNodeCert,
+      )),
     },
     {
       name: 'GKE: kube-controller-manager signs a node certificate (benign)',
       expect: null,
-      record: asGke(csrIssue({ name: 'node-csr-1', user: 'system:kube-controller-manager' }, { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient, requester: { username: 'kubelet-nodepool-bootstrap' } }, PEM.gkeNodeCert)),
+      record: asGke(csrIssue(
+        { name: 'node-csr-1', user: 'system:kube-controller-manager' },
+        { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient, requester: { username: 'kubelet-nodepool-bootstrap' } },
+        PEM.gkeNodeCert,
+      )),
     },
     {
       name: 'GKE: node bootstrap identity creates its CSR (benign)',
@@ -197,7 +236,16 @@ export default defineRule<z.infer<typeof options>>({
       facts: { actorKind: 'control-plane', actorDistrust: 'authenticated with a certificate issued through CSR backdoor in this scan' },
       records: [
         asAks(csrIssue({ name: 'backdoor', user: 'system:kube-controller-manager', extra: KCM_CRED }, stratusSpec, PEM.stratusCert)),
-        asAks(csrDecide({ name: 'second-backdoor', user: 'system:kube-controller-manager', extra: { 'authentication.kubernetes.io/credential-id': [credentialIdOf(PEM.stratusCert)] }, time: '2026-03-02T09:05:00.000000Z', sourceIPs: ['198.51.100.7'] }, { pem: PEM.mastersCn1, requester: { username: 'attacker@example.com' } })),
+        asAks(csrDecide(
+          {
+            name: 'second-backdoor',
+            user: 'system:kube-controller-manager',
+            extra: { 'authentication.kubernetes.io/credential-id': [credentialIdOf(PEM.stratusCert)] },
+            time: '2026-03-02T09:05:00.000000Z',
+            sourceIPs: ['198.51.100.7'],
+          },
+          { pem: PEM.mastersCn1, requester: { username: 'attacker@example.com' } },
+        )),
       ],
     },
     {
@@ -220,7 +268,7 @@ export default defineRule<z.infer<typeof options>>({
       name: 'AKS Panther-style create by kube-controller-manager (excluded)',
       expect: null,
       cluster: 'aks-cluster',
-      record: seedWithTime({ category: 'kube-audit', operationName: 'Microsoft.ContainerService/managedClusters/diagnosticLogs/Read', properties: { log: '{"kind":"Event","apiVersion":"audit.k8s.io/v1","verb":"create","user":{"username":"system:kube-controller-manager"},"sourceIPs":["10.0.1.5"],"objectRef":{"resource":"certificatesigningrequests","name":"system-cert","apiVersion":"certificates.k8s.io/v1"},"responseStatus":{"code":201},"requestObject":{"spec":{"signerName":"kubernetes.io/kube-apiserver-client","usages":["client auth"]}}}' } }),
+      record: seedWithTime(asPantherAks(pantherCsrCreate('system:kube-controller-manager', '10.0.1.5', 'system-cert', SIGNERS.apiserverClient), { logType: false })),
     },
-  ],
-});
+  ];
+}

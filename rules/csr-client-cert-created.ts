@@ -1,37 +1,17 @@
 import { z } from 'zod';
 import { csrBodyLoss, csrFacts, readCsr } from '../core/detection/csr.js';
-import { assessRequestedSubject, SIGNERS } from '../core/detection/csr-subject.js';
-import { asAks, asEks, asGke } from '../examples/audit-records.js';
+import { SIGNERS } from '../core/detection/csr-subject.js';
+import type { ExampleKit } from './data/example-kit.js';
 import { classifyCaller, trustSignalsFrom } from '../core/detection/identity.js';
-import { defineRule } from '../core/model/rule.js';
+import { defineRule, type RuleExample } from '../core/model/rule.js';
 import { maxSeverity, type Severity } from '../core/model/severity.js';
-import { csrCreate, seedWithTime } from './data/csr-events.js';
-import { PEM } from './data/csr-samples.js';
+// Subjects are judged as csr-privileged-subject judges them, which states what is privileged and why.
+import { assessRequestedSubject } from './csr-privileged-subject.js';
 
 const options = z.object({
   /** Requesters that legitimately mint client certificates (an internal PKI's service account). */
   ignoreRequesters: z.array(z.string()).default([]),
 });
-
-const SEED = 'Panther rule Kubernetes.ClientCertificate.Created';
-
-/** A CSR create as CloudWatch delivers a line over its limit: cut inside the body, `[Truncated...]` appended. */
-function cutEks(rec: Record<string, unknown>): Record<string, unknown> {
-  const msg = rec['message'] as string;
-  return { ...rec, message: `${msg.slice(0, msg.indexOf('"requestObject"') + 40)}[Truncated...]` };
-}
-/** A CSR create as Azure Monitor delivers a kube-audit log over 16 KiB: properties.log cut, no marker. */
-function cutAks(rec: Record<string, unknown>): Record<string, unknown> {
-  const props = rec['properties'] as Record<string, unknown>;
-  const log = props['log'] as string;
-  return { ...rec, properties: { ...props, log: log.slice(0, log.indexOf('"requestObject"') + 40) } };
-}
-/** A GKE entry over the size limit: the bodies dropped and the truncated label set. */
-function cutGke(rec: Record<string, unknown>): Record<string, unknown> {
-  const { request: _request, response: _response, ...payload } = rec['protoPayload'] as Record<string, unknown>;
-  return { ...rec, protoPayload: payload, labels: { ...(rec['labels'] as Record<string, string> | undefined), 'audit.k8s.io/truncated': 'true' } };
-}
-// Panther's records are verbatim apart from the timestamps seedWithTime adds (see its comment).
 
 export default defineRule<z.infer<typeof options>>({
   id: 'csr-client-cert-created',
@@ -39,12 +19,18 @@ export default defineRule<z.infer<typeof options>>({
   severity: 'low',
   mitre: ['T1098', 'T1552'],
   description:
-    'A CertificateSigningRequest for a client certificate (usage "client auth" or a kube-apiserver-client signer) was created by an identity that is not a node, a node bootstrap identity or a control-plane component whose authentication fits its name.',
+    'A CertificateSigningRequest for a client certificate (usage "client auth" or a kube-apiserver-client signer) was ' +
+    'created by an identity that is not a node, a node bootstrap identity or a control-plane component whose ' +
+    'authentication fits its name.',
   whyItMatters:
-    'An approved client certificate is a credential that outlives tokens and RBAC clean-ups and is hard to revoke (Stratus k8s.persistence.create-client-certificate). A service account or anonymous caller asking for one, or a request for a privileged subject, is rarely legitimate.',
+    'An approved client certificate is a credential that outlives tokens and RBAC clean-ups and is hard to revoke ' +
+    '(Stratus k8s.persistence.create-client-certificate). A service account or anonymous caller asking for one, or a ' +
+    'request for a privileged subject, is rarely legitimate.',
   falsePositives: [
     'Onboarding a human user with a client certificate (kubectl create csr for themselves): reported low.',
-    'A CSR whose audit record the log service cut (EKS [Truncated...], AKS 16 KiB, GKE truncated label): its signer or subject is unknown, so it is reported medium with facts.bodyCut naming what was lost; read the CSR itself (kubectl get csr <name> -o yaml) to settle it.',
+    'A CSR whose audit record the log service cut (EKS [Truncated...], AKS 16 KiB, GKE truncated label): its signer or ' +
+      'subject is unknown, so it is reported medium with facts.bodyCut naming what was lost; read the CSR itself (kubectl ' +
+      'get csr <name> -o yaml) to settle it.',
     'An in-cluster PKI (cert-manager, Vault) creating CSRs under its own service account: add it to ignoreRequesters.',
   ],
   runbook: [
@@ -104,10 +90,29 @@ export default defineRule<z.infer<typeof options>>({
     return {
       severity,
       facts,
-      summary: `${who} ${what} (CSR ${e.target.name ?? '(generated name)'}, signer ${csr.signerName ?? 'unknown'}) in ${e.cluster ?? 'an unnamed cluster'} from ${e.sourceIPs[0] ?? 'an unknown address'}${lost}`,
+      summary:
+        `${who} ${what} (CSR ${e.target.name ?? '(generated name)'}, signer ${csr.signerName ?? 'unknown'}) ` +
+        `in ${e.cluster ?? 'an unnamed cluster'} from ${e.sourceIPs[0] ?? 'an unknown address'}${lost}`,
     };
   },
-  examples: [
+});
+
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({ asAks, asEks, asGke, asPantherAks, csrCreate, pantherCsrCreate, PEM, realRecord, seedWithTime }: ExampleKit): RuleExample[] {
+  const SEED = 'Panther rule Kubernetes.ClientCertificate.Created';
+  // Panther's records are verbatim apart from the timestamps seedWithTime adds (see its comment).
+  /** Panther's bare EKS CSR-create records differ only in who asked, which CSR, the status and what was asked for. */
+  const pantherEksCreate = (username: string, name: string, o: { code?: number; signerName?: string; usage?: string } = {}) =>
+    seedWithTime({
+      kind: 'Event',
+      verb: 'create',
+      user: { username },
+      objectRef: { resource: 'certificatesigningrequests', name },
+      responseStatus: { code: o.code ?? 201 },
+      requestObject: { spec: { signerName: o.signerName ?? SIGNERS.apiserverClient, usages: [o.usage ?? 'client auth'] } },
+      p_log_type: 'Amazon.EKS.Audit',
+    });
+  return [
     // The nine test cases of Panther's rule, verbatim (panther-labs/panther-analysis, rules/kubernetes_rules/k8s_client_certificate_created.yml).
     {
       name: `${SEED}: EKS client certificate CSR created`,
@@ -115,63 +120,115 @@ export default defineRule<z.infer<typeof options>>({
       cluster: 'eks-cluster',
       facts: { requester: 'attacker@example.com', requesterKind: 'human', requestProblem: 'not-pem' },
       note: 'Panther fires at Info; a human asking for a client certificate is low here (context, not a page), higher for riskier requesters.',
-      record: seedWithTime({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', verb: 'create', user: { username: 'attacker@example.com' }, sourceIPs: ['203.0.113.42'], userAgent: 'kubectl/v1.28.0', objectRef: { resource: 'certificatesigningrequests', name: 'malicious-csr', apiVersion: 'certificates.k8s.io/v1' }, responseStatus: { code: 201 }, requestObject: { apiVersion: 'certificates.k8s.io/v1', kind: 'CertificateSigningRequest', metadata: { name: 'malicious-csr' }, spec: { groups: ['system:authenticated'], request: 'LS0tLS1CRUdJTiBDRVJUSUZJQ0FURSBSRVFVRVNULS0tLS0=', signerName: 'kubernetes.io/kube-apiserver-client', usages: ['client auth'] } }, p_log_type: 'Amazon.EKS.Audit', p_source_label: 'eks-cluster' }),
+      record: seedWithTime({
+        kind: 'Event',
+        apiVersion: 'audit.k8s.io/v1',
+        verb: 'create',
+        user: { username: 'attacker@example.com' },
+        sourceIPs: ['203.0.113.42'],
+        userAgent: 'kubectl/v1.28.0',
+        objectRef: { resource: 'certificatesigningrequests', name: 'malicious-csr', apiVersion: 'certificates.k8s.io/v1' },
+        responseStatus: { code: 201 },
+        requestObject: {
+          apiVersion: 'certificates.k8s.io/v1',
+          kind: 'CertificateSigningRequest',
+          metadata: { name: 'malicious-csr' },
+          spec: {
+            groups: ['system:authenticated'],
+            request: 'LS0tLS1CRUdJTiBDRVJUSUZJQ0FURSBSRVFVRVNULS0tLS0=',
+            signerName: 'kubernetes.io/kube-apiserver-client',
+            usages: ['client auth'],
+          },
+        },
+        p_log_type: 'Amazon.EKS.Audit',
+        p_source_label: 'eks-cluster',
+      }),
     },
     {
       name: `${SEED}: AKS client certificate CSR created`,
       expect: 'low',
       cluster: 'aks-cluster',
-      record: seedWithTime({ p_log_type: 'Azure.MonitorActivity', category: 'kube-audit', operationName: 'Microsoft.ContainerService/managedClusters/diagnosticLogs/Read', properties: { log: '{"kind":"Event","apiVersion":"audit.k8s.io/v1","verb":"create","user":{"username":"persistence-user@example.com"},"sourceIPs":["1.2.3.4"],"objectRef":{"resource":"certificatesigningrequests","name":"backdoor-cert","apiVersion":"certificates.k8s.io/v1"},"responseStatus":{"code":201},"requestObject":{"spec":{"signerName":"kubernetes.io/kube-apiserver-client","usages":["client auth"]}}}' }, p_source_label: 'aks-cluster' }),
+      record: seedWithTime(asPantherAks(pantherCsrCreate('persistence-user@example.com', '1.2.3.4', 'backdoor-cert', SIGNERS.apiserverClient), { sourceLabel: 'aks-cluster' })),
     },
     {
       name: `${SEED}: GKE client certificate CSR created`,
       expect: 'low',
       cluster: 'gke-cluster',
-      record: seedWithTime({ protoPayload: { authenticationInfo: { principalEmail: 'user@company.com' }, authorizationInfo: [{ granted: true, permission: 'io.k8s.certificates.v1.certificatesigningrequests.create', resource: 'certificates.k8s.io/v1/certificatesigningrequests/persistence-csr' }], methodName: 'io.k8s.certificates.v1.certificatesigningrequests.create', requestMetadata: { callerIP: '8.8.8.8' }, resourceName: 'certificates.k8s.io/v1/certificatesigningrequests/persistence-csr', serviceName: 'k8s.io', request: { spec: { signerName: 'kubernetes.io/kube-apiserver-client', usages: ['client auth'], groups: ['system:authenticated'] } } }, resource: { type: 'k8s_cluster', labels: { project_id: 'test-project' } }, p_log_type: 'GCP.AuditLog', p_source_label: 'gke-cluster' }),
+      record: seedWithTime({
+        protoPayload: {
+          authenticationInfo: { principalEmail: 'user@company.com' },
+          authorizationInfo: [{
+            granted: true,
+            permission: 'io.k8s.certificates.v1.certificatesigningrequests.create',
+            resource: 'certificates.k8s.io/v1/certificatesigningrequests/persistence-csr',
+          }],
+          methodName: 'io.k8s.certificates.v1.certificatesigningrequests.create',
+          requestMetadata: { callerIP: '8.8.8.8' },
+          resourceName: 'certificates.k8s.io/v1/certificatesigningrequests/persistence-csr',
+          serviceName: 'k8s.io',
+          request: {
+            spec: {
+              signerName: 'kubernetes.io/kube-apiserver-client',
+              usages: ['client auth'],
+              groups: ['system:authenticated'],
+            },
+          },
+        },
+        resource: { type: 'k8s_cluster', labels: { project_id: 'test-project' } },
+        p_log_type: 'GCP.AuditLog',
+        p_source_label: 'gke-cluster',
+      }),
     },
     {
       name: `${SEED}: service account creating certificate (higher severity)`,
       expect: 'medium',
       cluster: 'eks-cluster',
       facts: { requesterKind: 'service-account' },
-      record: seedWithTime({ kind: 'Event', verb: 'create', user: { username: 'system:serviceaccount:default:compromised-sa' }, objectRef: { resource: 'certificatesigningrequests', name: 'sa-cert' }, responseStatus: { code: 201 }, requestObject: { spec: { signerName: 'kubernetes.io/kube-apiserver-client', usages: ['client auth'] } }, p_log_type: 'Amazon.EKS.Audit' }),
+      record: pantherEksCreate('system:serviceaccount:default:compromised-sa', 'sa-cert'),
     },
     {
       name: `${SEED}: system principal creating certificate (excluded)`,
       expect: null,
       cluster: 'eks-cluster',
-      record: seedWithTime({ kind: 'Event', verb: 'create', user: { username: 'system:kube-controller-manager' }, objectRef: { resource: 'certificatesigningrequests', name: 'system-cert' }, responseStatus: { code: 201 }, requestObject: { spec: { signerName: 'kubernetes.io/kube-apiserver-client', usages: ['client auth'] } }, p_log_type: 'Amazon.EKS.Audit' }),
+      record: pantherEksCreate('system:kube-controller-manager', 'system-cert'),
     },
     {
       name: `${SEED}: AKS node bootstrap CSR (excluded)`,
       expect: null,
       cluster: 'aks-cluster',
-      record: seedWithTime({ p_log_type: 'Azure.MonitorActivity', category: 'kube-audit', operationName: 'Microsoft.ContainerService/managedClusters/diagnosticLogs/Read', properties: { log: '{"kind":"Event","apiVersion":"audit.k8s.io/v1","verb":"create","user":{"username":"kubelet-nodepool-bootstrap"},"sourceIPs":["10.0.1.5"],"objectRef":{"resource":"certificatesigningrequests","name":"node-csr-abc123","apiVersion":"certificates.k8s.io/v1"},"responseStatus":{"code":201},"requestObject":{"spec":{"signerName":"kubernetes.io/kube-apiserver-client-kubelet","usages":["client auth"]}}}' }, p_source_label: 'aks-cluster' }),
+      record: seedWithTime(asPantherAks(pantherCsrCreate('kubelet-nodepool-bootstrap', '10.0.1.5', 'node-csr-abc123', SIGNERS.kubeletClient), { sourceLabel: 'aks-cluster' })),
     },
     {
       name: `${SEED}: failed CSR creation (excluded)`,
       expect: null,
       cluster: 'eks-cluster',
       note: 'Not dropped overall: csr-approved-by-non-system reports denied attempts at low.',
-      record: seedWithTime({ kind: 'Event', verb: 'create', user: { username: 'attacker@example.com' }, objectRef: { resource: 'certificatesigningrequests', name: 'failed-csr' }, responseStatus: { code: 403 }, requestObject: { spec: { signerName: 'kubernetes.io/kube-apiserver-client', usages: ['client auth'] } }, p_log_type: 'Amazon.EKS.Audit' }),
+      record: pantherEksCreate('attacker@example.com', 'failed-csr', { code: 403 }),
     },
     {
       name: `${SEED}: server auth certificate (not client auth)`,
       expect: null,
       cluster: 'eks-cluster',
-      record: seedWithTime({ kind: 'Event', verb: 'create', user: { username: 'admin@example.com' }, objectRef: { resource: 'certificatesigningrequests', name: 'server-cert' }, responseStatus: { code: 201 }, requestObject: { spec: { signerName: 'kubernetes.io/kubelet-serving', usages: ['server auth'] } }, p_log_type: 'Amazon.EKS.Audit' }),
+      record: pantherEksCreate('admin@example.com', 'server-cert', { signerName: SIGNERS.kubeletServing, usage: 'server auth' }),
     },
     {
       name: `${SEED}: get CSR (not creation)`,
       expect: null,
       cluster: 'eks-cluster',
-      record: seedWithTime({ kind: 'Event', verb: 'get', user: { username: 'admin@example.com' }, objectRef: { resource: 'certificatesigningrequests', name: 'existing-csr' }, responseStatus: { code: 200 }, p_log_type: 'Amazon.EKS.Audit' }),
+      record: seedWithTime({
+        kind: 'Event',
+        verb: 'get',
+        user: { username: 'admin@example.com' },
+        objectRef: { resource: 'certificatesigningrequests', name: 'existing-csr' },
+        responseStatus: { code: 200 },
+        p_log_type: 'Amazon.EKS.Audit',
+      }),
     },
     // The real GKE node-bootstrap CSR (corpus gke-labs-kube-agents, line 1): body trimmed, x509 bootstrap identity.
     {
       name: 'real GKE node bootstrap CSR by kubelet-nodepool-bootstrap',
       expect: null,
-      record: { insertId: '22b05738-62a2-434b-9e67-692f39ba004e', labels: { 'authentication.kubernetes.io/credential-id': 'X509SHA256=2222222222222222222222222222222222222222222222222222222222222222', 'authorization.k8s.io/decision': 'allow', 'authorization.k8s.io/reason': 'RBAC: allowed by ClusterRoleBinding "kubelet-nodepool-bootstrapper" of ClusterRole "system:node-bootstrapper" to User "kubelet-nodepool-bootstrap"' }, logName: 'projects/example-project/logs/cloudaudit.googleapis.com%2Factivity', operation: { first: true, id: '22b05738-62a2-434b-9e67-692f39ba004e', last: true, producer: 'k8s.io' }, protoPayload: { '@type': 'type.googleapis.com/google.cloud.audit.AuditLog', authenticationInfo: { principalEmail: 'kubelet-nodepool-bootstrap' }, authorizationInfo: [{ granted: true, permission: 'io.k8s.certificates.v1.certificatesigningrequests.create', resource: 'certificates.k8s.io/v1/certificatesigningrequests/node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A' }], methodName: 'io.k8s.certificates.v1.certificatesigningrequests.create', request: { _trimmed: 'body removed for the fixture; the detector does not decode it', _type: 'certificates.k8s.io/v1.CertificateSigningRequest' }, requestMetadata: { callerIp: '203.0.113.10', callerSuppliedUserAgent: 'gke-exec-auth-plugin/v0.0.0 (linux/amd64) kubernetes/$Format' }, resourceName: 'certificates.k8s.io/v1/certificatesigningrequests/node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A', response: { _trimmed: 'body removed for the fixture; the detector does not decode it', _type: 'certificates.k8s.io/v1.CertificateSigningRequest' }, serviceName: 'k8s.io', status: { code: 0 } }, receiveTimestamp: '2026-09-15T22:57:15.145334078Z', resource: { labels: { cluster_name: 'prod-1', location: 'us-east1', project_id: 'example-project' }, type: 'k8s_cluster' }, timestamp: '2026-09-15T22:57:08.216985Z' },
+      record: realRecord('gke-labs-kube-agents/drift-detector-testdata.jsonl', 1),
     },
     // Decoded subjects raise the severity.
     {
@@ -222,13 +279,39 @@ export default defineRule<z.infer<typeof options>>({
     {
       name: 'benign: a node\'s own CSR create cut by CloudWatch is still the node renewing (signer unknown, not an apiserver-client request)',
       expect: null,
-      record: cutEks(asEks(csrCreate({ name: 'csr-renew', user: 'system:node:ip-10-0-1-23.eu-west-1.compute.internal', groups: ['system:nodes', 'system:authenticated'] }, { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient }))),
+      record: cutEks(asEks(csrCreate(
+        {
+          name: 'csr-renew',
+          user: 'system:node:ip-10-0-1-23.eu-west-1.compute.internal',
+          groups: ['system:nodes', 'system:authenticated'],
+        },
+        { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient },
+      ))),
     },
     {
       name: 'EKS: a PKI service account asks for a client certificate (tune with ignoreRequesters)',
       expect: 'medium',
-      record: asEks(csrCreate({ name: 'cm-csr', user: 'system:serviceaccount:cert-manager:cert-manager' }, { pem: PEM.otherUser, signerName: 'clusterissuers.cert-manager.io/ca', usages: ['client auth'] })),
+      record: asEks(csrCreate(
+        { name: 'cm-csr', user: 'system:serviceaccount:cert-manager:cert-manager' },
+        { pem: PEM.otherUser, signerName: 'clusterissuers.cert-manager.io/ca', usages: ['client auth'] },
+      )),
     },
-  ],
-});
+  ];
+}
 
+/** A CSR create as CloudWatch delivers a line over its limit: cut inside the body, `[Truncated...]` appended. */
+function cutEks(rec: Record<string, unknown>): Record<string, unknown> {
+  const msg = rec['message'] as string;
+  return { ...rec, message: `${msg.slice(0, msg.indexOf('"requestObject"') + 40)}[Truncated...]` };
+}
+/** A CSR create as Azure Monitor delivers a kube-audit log over 16 KiB: properties.log cut, no marker. */
+function cutAks(rec: Record<string, unknown>): Record<string, unknown> {
+  const props = rec['properties'] as Record<string, unknown>;
+  const log = props['log'] as string;
+  return { ...rec, properties: { ...props, log: log.slice(0, log.indexOf('"requestObject"') + 40) } };
+}
+/** A GKE entry over the size limit: the bodies dropped and the truncated label set. */
+function cutGke(rec: Record<string, unknown>): Record<string, unknown> {
+  const { request: _request, response: _response, ...payload } = rec['protoPayload'] as Record<string, unknown>;
+  return { ...rec, protoPayload: payload, labels: { ...(rec['labels'] as Record<string, string> | undefined), 'audit.k8s.io/truncated': 'true' } };
+}

@@ -1,13 +1,15 @@
 import { csrFacts, decisionOf, readCsr, type CsrView } from '../core/detection/csr.js';
 import { keepCsrRequest } from '../core/detection/csr-memory.js';
-import { assessRequestedSubject, SIGNERS } from '../core/detection/csr-subject.js';
+import { SIGNERS } from '../core/detection/csr-subject.js';
 import type { AuditEvent } from '../core/model/event.js';
-import { asAks, asEks, asGke, type K8sAuditEventJson } from '../examples/audit-records.js';
+import type { K8sAuditEventJson } from '../examples/audit-records.js';
+import type { CsrBody } from './data/csr-events.js';
+import type { ExampleKit } from './data/example-kit.js';
 import { classifyCaller, trustSignalsFrom, type CallerIdentity } from '../core/detection/identity.js';
-import { defineRule, earlierRunEvidence, type RuleContext } from '../core/model/rule.js';
+import { defineRule, earlierRunEvidence, type RuleContext, type RuleExample } from '../core/model/rule.js';
 import type { Severity } from '../core/model/severity.js';
-import { csrCreate, csrDecide, csrDelete, csrGet, csrIssue, type CsrBody } from './data/csr-events.js';
-import { credentialIdOf, PEM } from './data/csr-samples.js';
+// Subjects are judged as csr-privileged-subject judges them, which states what is privileged and why.
+import { assessRequestedSubject } from './csr-privileged-subject.js';
 
 type StepKind = 'create' | 'approve' | 'deny' | 'issue' | 'update' | 'read' | 'delete';
 
@@ -73,9 +75,14 @@ export default defineRule({
   severity: 'high',
   mitre: ['T1098.006', 'T1552', 'T1070'],
   description:
-    'Links every request on one CertificateSigningRequest name within a scan (scheduled runs keep them for a day) — create, approval, the signer\'s status write, reads of the issued certificate, delete — into one finding listing each step and who did it. Reported when the CSR is deleted and an approval by someone other than the control plane, a self-approval or a privileged subject is part of its life.',
+    'Links every request on one CertificateSigningRequest name within a scan (scheduled runs keep them for a day) — ' +
+    'create, approval, the signer\'s status write, reads of the issued certificate, delete — into one finding listing ' +
+    'each step and who did it. Reported when the CSR is deleted and an approval by someone other than the control plane, ' +
+    'a self-approval or a privileged subject is part of its life.',
   whyItMatters:
-    'The Stratus client-certificate attack creates, approves, reads and deletes its CSR within seconds, so the object is gone and only the audit log remembers it. Seen step by step, each request looks routine; together they are a credential minted and taken away',
+    'The Stratus client-certificate attack creates, approves, reads and deletes its CSR within seconds, so the object is ' +
+    'gone and only the audit log remembers it. Seen step by step, each request looks routine; together they are a ' +
+    'credential minted and taken away',
   falsePositives: [
     'An administrator approving a user certificate and cleaning up the CSR after handing the certificate over: medium unless the subject or self-approval raises it.',
   ],
@@ -118,7 +125,12 @@ export default defineRule({
     const subject = body.request.ok && requester !== undefined
       ? assessRequestedSubject(body.request.value, body.signerName, { identity: requester, trusted: requester.trusted }, ctx.identities)
       : body.request.ok
-        ? assessRequestedSubject(body.request.value, body.signerName, { identity: { kind: 'unknown', ...(requesterName === undefined ? {} : { name: requesterName }) }, trusted: false }, ctx.identities)
+        ? assessRequestedSubject(
+          body.request.value,
+          body.signerName,
+          { identity: { kind: 'unknown', ...(requesterName === undefined ? {} : { name: requesterName }) }, trusted: false },
+          ctx.identities,
+        )
         : undefined;
     const routine = approver !== undefined && routineApprover(approver) && (requester === undefined || routineRequester(requester) || requester.trusted) && (subject?.severity ?? null) === null;
     const signedByTrusted = granted === undefined && issued !== undefined && routineApprover(issued.caller);
@@ -150,10 +162,10 @@ export default defineRule({
       summary: `CSR ${e.target.name} in ${e.cluster ?? 'an unnamed cluster'}: ${story}`,
     };
   },
-  examples: [...chainExamples()],
 });
 
-function chainExamples() {
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({ asAks, asEks, asGke, credentialIdOf, csrCreate, csrDecide, csrDelete, csrGet, csrIssue, PEM }: ExampleKit): RuleExample[] {
   const t = (s: number): string => `2026-03-02T09:00:${String(s).padStart(2, '0')}.000000Z`;
   const attacker = 'attacker@example.com';
   const stratus: CsrBody = { pem: PEM.stratus, requester: { username: attacker } };
@@ -168,7 +180,16 @@ function chainExamples() {
   const nodeChain = (bootstrap: string): K8sAuditEventJson[] => [
     csrCreate({ name: 'csr-8k2lq', user: bootstrap, time: t(10) }, { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient }),
     csrDecide({ name: 'csr-8k2lq', user: 'system:kube-controller-manager', time: t(11), sourceIPs: ['10.0.0.2'] }, { ...node, requester: { username: bootstrap } }),
-    csrIssue({ name: 'csr-8k2lq', user: 'system:serviceaccount:kube-system:certificate-controller', time: t(11), sourceIPs: ['10.0.0.2'] }, { ...node, requester: { username: bootstrap } }, PEM.gkeNodeCert),
+    csrIssue(
+      {
+        name: 'csr-8k2lq',
+        user: 'system:serviceaccount:kube-system:certificate-controller',
+        time: t(11),
+        sourceIPs: ['10.0.0.2'],
+      },
+      { ...node, requester: { username: bootstrap } },
+      PEM.gkeNodeCert,
+    ),
     csrGet({ name: 'csr-8k2lq', user: bootstrap, time: t(12) }, { ...node, requester: { username: bootstrap } }, PEM.gkeNodeCert),
     csrDelete({ name: 'csr-8k2lq', user: 'system:serviceaccount:kube-system:certificate-controller', time: t(59) }),
   ];

@@ -1,21 +1,98 @@
 import { z } from 'zod';
-import { csrFacts, decisionOf, readCsr } from '../core/detection/csr.js';
-import { assessRequestedSubject, SIGNERS } from '../core/detection/csr-subject.js';
-import { asAks, asEks, asGke, k8sEvent } from '../examples/audit-records.js';
+import { csrFacts, decisionOf, readCsr, type DecodedCsr } from '../core/detection/csr.js';
+import {
+  requestedNames,
+  SIGNERS,
+  type RequestedName,
+  type SubjectAssessment,
+  type SubjectFinding,
+  type SubjectRequester,
+} from '../core/detection/csr-subject.js';
+import type { IdentityTables } from '../core/model/identity-tables.js';
+import type { ExampleKit } from './data/example-kit.js';
 import { deriveAuth } from '../core/model/auth.js';
-import { classifyCaller, trustSignalsFrom, type CallerIdentity } from '../core/detection/identity.js';
-import { defineRule } from '../core/model/rule.js';
+import { classifyCaller, classifyIdentity, nodeName, trustSignalsFrom, type CallerIdentity, type IdentityKind } from '../core/detection/identity.js';
+import { defineRule, type RuleExample } from '../core/model/rule.js';
 import { maxSeverity, type Severity } from '../core/model/severity.js';
-import { csrCreate, csrDecide } from './data/csr-events.js';
-import { b64, HOSTILE_REQUESTS, PEM } from './data/csr-samples.js';
 
 const options = z.object({
   /** Requests for more than this many seconds of validity are noted in the facts (the signer may cap it). */
   longExpirationSeconds: z.number().int().positive().default(90 * 24 * 3600),
 });
 
-const SIGMA = 'Sigma rule "Kubernetes CSR created or approved"';
-const masters = (pem: string) => ({ pem, requester: { username: 'attacker@example.com' } });
+/**
+ * One row of what this rule flags: a name of the requested subject it matches (`kind` is what the
+ * name is as a user name, core/detection/identity.ts), how severe asking for it is and why, and
+ * the requesters for whom asking is routine, so that it is not flagged.
+ */
+interface PrivilegedName {
+  is(name: RequestedName, kind: IdentityKind): boolean;
+  /** null: a name that grants nothing; the rows below it are not consulted. */
+  flag: { severity: Severity; why: string } | null;
+  routineFor?(requester: SubjectRequester, signer: string | undefined, name: RequestedName): boolean;
+}
+
+const group = (value: string) => (n: RequestedName): boolean => n.field === 'O' && n.value === value;
+const kindIs = (...kinds: IdentityKind[]) => (_: RequestedName, kind: IdentityKind): boolean => kinds.includes(kind);
+/** A node's names are its own business only when it proved who it is and asks a kubelet signer. */
+const kubeletSigned = (r: SubjectRequester, signer: string | undefined): boolean => r.trusted && signer !== SIGNERS.apiserverClient;
+
+/** The names this rule flags, first matching row decides; every CN and O of the subject is looked up. */
+const PRIVILEGED_NAMES: readonly PrivilegedName[] = [
+  { is: group('system:masters'), flag: { severity: 'high', why: 'system:masters bypasses all authorization' } },
+  {
+    is: group('system:nodes'),
+    flag: { severity: 'high', why: 'the node group, asked for by someone who is not a node or its bootstrap identity' },
+    routineFor: (r, signer) => (r.identity.kind === 'node-bootstrap' || r.identity.kind === 'node') && kubeletSigned(r, signer),
+  },
+  // Every authenticated request carries it anyway.
+  { is: group('system:authenticated'), flag: null },
+  { is: kindIs('control-plane'), flag: { severity: 'high', why: 'a control-plane identity that allowlists trust' } },
+  {
+    is: kindIs('node'),
+    flag: { severity: 'high', why: 'a node identity, asked for by someone who is not that node or its bootstrap identity' },
+    routineFor: (r, signer, n) =>
+      ((r.identity.kind === 'node' && r.identity.node === nodeName(n.value)) || r.identity.kind === 'node-bootstrap') && kubeletSigned(r, signer),
+  },
+  { is: kindIs('service-account'), flag: { severity: 'high', why: 'a service-account identity in a certificate (it never expires with the token)' } },
+  { is: kindIs('node-bootstrap'), flag: { severity: 'high', why: 'a node bootstrap identity that allowlists trust' } },
+  {
+    is: (n, kind) => kindIs('anonymous', 'system-other')(n, kind) && (n.value === 'system:bootstrappers' || n.value.startsWith('system:bootstrappers:')),
+    flag: { severity: 'high', why: 'the node bootstrap group' },
+  },
+  {
+    is: kindIs('anonymous', 'system-other'),
+    flag: { severity: 'medium', why: 'a reserved system: name asked for by a non-system requester' },
+    routineFor: (r) => r.trusted,
+  },
+];
+
+function judgeName(name: RequestedName, signer: string | undefined, requester: SubjectRequester, tables: IdentityTables): SubjectFinding | undefined {
+  const row = PRIVILEGED_NAMES.find((r) => r.is(name, classifyIdentity({ name: name.value }, tables).kind));
+  if (row === undefined || row.flag === null || row.routineFor?.(requester, signer, name) === true) return undefined;
+  return { field: `${name.field}=${name.value}`, why: row.flag.why, severity: row.flag.severity };
+}
+
+/**
+ * This rule's judgement of a decoded request: each privileged name, and a client certificate for a
+ * user other than the requester (someone minting an identity that is not theirs). csr-client-cert-created
+ * and csr-issuance-chain judge subjects with it too.
+ */
+export function assessRequestedSubject(csr: DecodedCsr, signerName: string | undefined, requester: SubjectRequester, tables: IdentityTables): SubjectAssessment {
+  const findings: SubjectFinding[] = [];
+  for (const name of requestedNames(csr)) {
+    const f = judgeName(name, signerName, requester, tables);
+    if (f !== undefined) findings.push(f);
+  }
+  const privileged = findings.some((f) => f.severity === 'high');
+  const user = csr.requestedUser;
+  if (signerName === SIGNERS.apiserverClient && user !== undefined && user !== requester.identity.name && !privileged) {
+    findings.push({ field: `CN=${user}`, why: `a client certificate for a user other than the requester (${requester.identity.name ?? 'unknown'})`, severity: 'medium' });
+  }
+  let severity: Severity | null = null;
+  for (const f of findings) severity = severity === null ? f.severity : maxSeverity(severity, f.severity);
+  return { findings, severity, privileged };
+}
 
 export default defineRule<z.infer<typeof options>>({
   id: 'csr-privileged-subject',
@@ -23,9 +100,15 @@ export default defineRule<z.infer<typeof options>>({
   severity: 'high',
   mitre: ['T1098.006', 'T1078.004'],
   description:
-    'Decodes spec.request (base64 of a PEM PKCS#10 request) and reads every CN and O of the requested subject: fires on system:masters, control-plane identities, cloud control-plane names that allowlists trust (eks:*, aksService, …), node identities asked for by anyone but that node or its bootstrap identity, service accounts, bootstrap identities, other system: names by non-system requesters, and client certificates for a user other than the requester.',
+    'Decodes spec.request (base64 of a PEM PKCS#10 request) and reads every CN and O of the requested subject: fires on ' +
+    'system:masters, control-plane identities, cloud control-plane names that allowlists trust (eks:*, aksService, …), ' +
+    'node identities asked for by anyone but that node or its bootstrap identity, service accounts, bootstrap identities, ' +
+    'other system: names by non-system requesters, and client certificates for a user other than the requester.',
   whyItMatters:
-    'The CN of an issued client certificate becomes the user name and every O a group, with no RBAC check at issuance: O=system:masters is cluster-admin that survives RBAC clean-up, and a control-plane CN is silently trusted by allowlists. Grepping the encoded request for "system:masters" misses two of three byte alignments; this rule parses it.',
+    'The CN of an issued client certificate becomes the user name and every O a group, with no RBAC check at issuance: ' +
+    'O=system:masters is cluster-admin that survives RBAC clean-up, and a control-plane CN is silently trusted by ' +
+    'allowlists. Grepping the encoded request for "system:masters" misses two of three byte alignments; this rule parses ' +
+    'it.',
   falsePositives: [
     'Break-glass admin certificates issued on purpose (O=system:masters): confirm with the owner and keep the CSR name on record.',
     'Custom node bootstrappers that request node certificates under an unlisted identity: add it to the identity tables (bootstrapUsers).',
@@ -67,7 +150,13 @@ export default defineRule<z.infer<typeof options>>({
       // Without a subject only the requester speaks: a system identity's CSR is presumed routine.
       const client = csr.usages.includes('client auth') || (csr.signerName?.startsWith(SIGNERS.apiserverClient) ?? false);
       if (requester.trusted || !client || csr.request.problem === 'absent') return null;
-      return { severity: 'low', facts, summary: `CSR ${e.target.name ?? '(generated name)'} by ${requester.name ?? '(unknown)'} in ${e.cluster ?? 'an unnamed cluster'}: the requested subject could not be read (${csr.request.problem})` };
+      return {
+        severity: 'low',
+        facts,
+        summary:
+          `CSR ${e.target.name ?? '(generated name)'} by ${requester.name ?? '(unknown)'} in ${e.cluster ?? 'an unnamed cluster'}: ` +
+          `the requested subject could not be read (${csr.request.problem})`,
+      };
     }
     const subject = assessRequestedSubject(csr.request.value, csr.signerName, { identity: requester, trusted: requester.trusted }, ctx.identities);
     if (subject.severity === null) return null;
@@ -85,7 +174,13 @@ export default defineRule<z.infer<typeof options>>({
       summary: `${what} CSR ${e.target.name ?? '(generated name)'} for ${asked}${failed ? ' (refused)' : ''} in ${e.cluster ?? 'an unnamed cluster'} from ${e.sourceIPs[0] ?? 'an unknown address'}`,
     };
   },
-  examples: [
+});
+
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({ asAks, asEks, asGke, b64, csrCreate, csrDecide, HOSTILE_REQUESTS, k8sEvent, PEM, realRecord }: ExampleKit): RuleExample[] {
+  const SIGMA = 'Sigma rule "Kubernetes CSR created or approved"';
+  const masters = (pem: string) => ({ pem, requester: { username: 'attacker@example.com' } });
+  return [
     // Sigma's two sibling rules as concrete requests, on all three base64 alignments of O=system:masters.
     {
       name: `${SIGMA}: system:masters group, CN of 1 character (EKS, EC P-256)`,
@@ -142,7 +237,10 @@ export default defineRule<z.infer<typeof options>>({
     {
       name: 'AKS: a bootstrap token asks for a node certificate (benign)',
       expect: null,
-      record: asAks(csrCreate({ name: 'csr-8k2lq', user: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:authenticated'] }, { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient })),
+      record: asAks(csrCreate(
+        { name: 'csr-8k2lq', user: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:authenticated'] },
+        { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient },
+      )),
     },
     {
       name: 'EKS: a human asks for a node identity',
@@ -170,24 +268,44 @@ export default defineRule<z.infer<typeof options>>({
       record: asEks(csrCreate({ name: 'm1', user: 'dev@example.com', code: 403 }, masters(PEM.mastersCn1))),
     },
     // Hostile spec.request values: a typed problem, a low finding on the rest of the event, nothing thrown.
-    { name: 'EKS: spec.request is not base64', expect: 'low', facts: { requestProblem: 'not-base64' }, record: asEks(csrCreate({ name: 'h1', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.notBase64 })) },
-    { name: 'AKS: spec.request is not PEM', expect: 'low', facts: { requestProblem: 'not-pem' }, record: asAks(csrCreate({ name: 'h2', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.notPem })) },
-    { name: 'GKE: spec.request is a certificate, not a CSR', expect: 'low', facts: { requestProblem: 'not-csr' }, record: asGke(csrCreate({ name: 'h3', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.notCsr })) },
-    { name: 'EKS: spec.request is truncated DER', expect: 'low', facts: { requestProblem: 'malformed-der' }, record: asEks(csrCreate({ name: 'h4', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.truncatedDer })) },
-    { name: 'GKE: spec.request is oversized', expect: 'low', facts: { requestProblem: 'too-large' }, record: asGke(csrCreate({ name: 'h5', user: 'dev@example.com' }, { request: HOSTILE_REQUESTS.oversized })) },
-    { name: 'AKS: spec.request is a number', expect: 'low', facts: { requestProblem: 'not-string' }, record: asAks(csrCreate({ name: 'h6', user: 'dev@example.com' }, { request: 12345 })) },
+    ...([
+      ['h1', asEks, 'EKS: spec.request is not base64', 'not-base64', HOSTILE_REQUESTS.notBase64],
+      ['h2', asAks, 'AKS: spec.request is not PEM', 'not-pem', HOSTILE_REQUESTS.notPem],
+      ['h3', asGke, 'GKE: spec.request is a certificate, not a CSR', 'not-csr', HOSTILE_REQUESTS.notCsr],
+      ['h4', asEks, 'EKS: spec.request is truncated DER', 'malformed-der', HOSTILE_REQUESTS.truncatedDer],
+      ['h5', asGke, 'GKE: spec.request is oversized', 'too-large', HOSTILE_REQUESTS.oversized],
+      ['h6', asAks, 'AKS: spec.request is a number', 'not-string', 12345],
+    ] as const).map(([id, as, name, problem, request]): RuleExample => ({
+      name,
+      expect: 'low',
+      facts: { requestProblem: problem },
+      record: as(csrCreate({ name: id, user: 'dev@example.com' }, { request })),
+    })),
     {
       name: 'AKS: a ConfigMap carrying a CSR-shaped body is not a CSR',
       expect: null,
-      record: asAks(k8sEvent({ verb: 'create', user: 'dev@example.com', resource: 'configmaps', namespace: 'default', name: 'csr-template', requestObject: { kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'csr-template' }, data: { request: b64(PEM.mastersCn1) }, spec: { request: b64(PEM.mastersCn1) } } })),
+      record: asAks(k8sEvent({
+        verb: 'create',
+        user: 'dev@example.com',
+        resource: 'configmaps',
+        namespace: 'default',
+        name: 'csr-template',
+        requestObject: {
+          kind: 'ConfigMap',
+          apiVersion: 'v1',
+          metadata: { name: 'csr-template' },
+          data: { request: b64(PEM.mastersCn1) },
+          spec: { request: b64(PEM.mastersCn1) },
+        },
+      })),
     },
     {
       name: 'real GKE node bootstrap CSR (body trimmed) does not alert',
       expect: null,
-      record: { insertId: '22b05738-62a2-434b-9e67-692f39ba004e', labels: { 'authentication.kubernetes.io/credential-id': 'X509SHA256=2222222222222222222222222222222222222222222222222222222222222222', 'authorization.k8s.io/decision': 'allow' }, logName: 'projects/example-project/logs/cloudaudit.googleapis.com%2Factivity', operation: { first: true, id: '22b05738-62a2-434b-9e67-692f39ba004e', last: true, producer: 'k8s.io' }, protoPayload: { '@type': 'type.googleapis.com/google.cloud.audit.AuditLog', authenticationInfo: { principalEmail: 'kubelet-nodepool-bootstrap' }, authorizationInfo: [{ granted: true, permission: 'io.k8s.certificates.v1.certificatesigningrequests.create', resource: 'certificates.k8s.io/v1/certificatesigningrequests/node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A' }], methodName: 'io.k8s.certificates.v1.certificatesigningrequests.create', request: { _trimmed: 'body removed for the fixture; the detector does not decode it', _type: 'certificates.k8s.io/v1.CertificateSigningRequest' }, requestMetadata: { callerIp: '203.0.113.10', callerSuppliedUserAgent: 'gke-exec-auth-plugin/v0.0.0 (linux/amd64) kubernetes/$Format' }, resourceName: 'certificates.k8s.io/v1/certificatesigningrequests/node-csr-hpM6hbesnl8Z0M7FGF_PN6R9fhRs7ySusYK9FwbSF_A', response: { _trimmed: 'body removed for the fixture; the detector does not decode it', _type: 'certificates.k8s.io/v1.CertificateSigningRequest' }, serviceName: 'k8s.io', status: { code: 0 } }, receiveTimestamp: '2026-09-15T22:57:15.145334078Z', resource: { labels: { cluster_name: 'prod-1', location: 'us-east1', project_id: 'example-project' }, type: 'k8s_cluster' }, timestamp: '2026-09-15T22:57:08.216985Z' },
+      record: realRecord('gke-labs-kube-agents/drift-detector-testdata.jsonl', 1),
     },
-  ],
-});
+  ];
+}
 
 /** On an approval the requester is whoever the API server recorded in spec.username/groups/extra. */
 function requesterFromSpec(
@@ -195,6 +313,11 @@ function requesterFromSpec(
   r: { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> },
   tables: Parameters<typeof classifyCaller>[1],
 ): CallerIdentity {
-  const user = { ...(r.username === undefined ? {} : { name: r.username }), ...(r.groups === undefined ? {} : { groups: r.groups }), ...(r.uid === undefined ? {} : { uid: r.uid }), ...(r.extra === undefined ? {} : { extra: r.extra }) };
+  const user = {
+    ...(r.username === undefined ? {} : { name: r.username }),
+    ...(r.groups === undefined ? {} : { groups: r.groups }),
+    ...(r.uid === undefined ? {} : { uid: r.uid }),
+    ...(r.extra === undefined ? {} : { extra: r.extra }),
+  };
   return classifyCaller({ user, auth: deriveAuth(user, e.cloud), cloud: e.cloud }, tables);
 }

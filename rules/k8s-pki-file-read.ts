@@ -1,38 +1,26 @@
-import { asAks, asEks, k8sEvent } from '../examples/audit-records.js';
+import type { RuntimeInit } from '../examples/runtime-records.js';
+import type { Severity } from '../core/model/severity.js';
+import type { ExampleKit } from './data/example-kit.js';
 import { HOST_PROCESS_NOTE, NO_EXEC_NOTE } from '../core/detection/exec-correlation.js';
-import { defineRuntimeRule } from '../core/model/rule.js';
+import { defineRuntimeRule, type RuleExample } from '../core/model/rule.js';
 import {
   accessFacts,
+  credentialReadSeverity,
   describeExec,
   describeWhere,
   execBehind,
+  execLink,
   isCredentialOwner,
   KUBELET_CREDENTIAL_ENTRIES,
   NODE_CREDENTIAL_ENTRIES,
   pathFacts,
+  POSSIBLE_READ_NOTE,
   possibleReadOnly,
   processFacts,
   runtimeCredentialOptions,
   type RuntimeCredentialOptions,
 } from '../core/detection/runtime-credentials.js';
-import {
-  asCloudLoggingContainer,
-  asContainerLogV2,
-  asFluentBitCloudWatch,
-  falcoOpen,
-  falcoRename,
-  falcoStockOpen,
-  traceeNextOpen,
-  traceeOpen,
-  traceeRename,
-  type RuntimeInit,
-} from '../examples/runtime-records.js';
-import { POSSIBLE_READ_NOTE } from '../core/detection/runtime-credentials.js';
 import { classifyPath } from '../core/detection/sensitive-paths.js';
-
-const host = (comm: string, exe: string, init: Partial<RuntimeInit> = {}): RuntimeInit => ({ comm, exe, container: null, ...init });
-const O_RDONLY = 32768; // O_RDONLY | O_LARGEFILE, as Tracee prints the raw int
-const O_WRONLY_CREAT_TRUNC = 577;
 
 export default defineRuntimeRule<RuntimeCredentialOptions>({
   id: 'k8s-pki-file-read',
@@ -58,9 +46,11 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
   ],
   runbook: [
     'Read facts.path, facts.kind and facts.privateKey: which credential, and whether a private key was exposed.',
-    'Read facts.execBy: the Kubernetes user, source IP and user agent of the kubectl exec that started the process; null means none was found in the scan (a compromised workload, or a process on the node itself).',
+    'Read facts.execBy: the Kubernetes user, source IP and user agent of the kubectl exec that started the process; null ' +
+      'means none was found in the scan (a compromised workload, or a process on the node itself).',
     'Identify the process (facts.executable, facts.args, facts.parent) and its container or host; isolate the node if the process is unknown.',
-    'If a private key was read or renamed away: rotate it (replace the node for kubelet keys; rotate the cluster CA or service-account signing key for control-plane keys) and look for node-credential-off-node findings.',
+    'If a private key was read or renamed away: rotate it (replace the node for kubelet keys; rotate the cluster CA or ' +
+      'service-account signing key for control-plane keys) and look for node-credential-off-node findings.',
   ],
   references: [
     'https://aquasecurity.github.io/tracee/latest/docs/events/builtin/signatures/kubernetes_certificate_theft_attempt/',
@@ -94,16 +84,38 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
     const c = execBehind(e, ctx);
     // The sensor saw the attempt but the kernel refused it (ENOENT, EACCES): nothing was read.
     const failed = e.outcome === 'failure';
-    const action = failed ? `tried to ${e.verb === 'rename' ? `rename ${path}` : `open ${path}`} and failed` : e.verb === 'rename' ? `renamed ${path} to ${renamedTo ?? '?'}` : possibleReadOnly(e) ? `opened ${path} (possibly for reading: the sensor did not say)` : `opened ${path} for reading`;
+    const action = failed
+      ? `tried to ${e.verb === 'rename' ? `rename ${path}` : `open ${path}`} and failed`
+      : e.verb === 'rename'
+        ? `renamed ${path} to ${renamedTo ?? '?'}`
+        : possibleReadOnly(e)
+          ? `opened ${path} (possibly for reading: the sensor did not say)`
+          : `opened ${path} for reading`;
     return {
-      severity: failed ? 'medium' : m.privateKey ? 'critical' : 'high',
+      severity: credentialReadSeverity(failed, m.privateKey),
       summary: `${e.process.name}${e.process.executable === undefined ? '' : ` (${e.process.executable})`} ${action} ${describeWhere(e)}${describeExec(c)}`,
       facts: { operation: e.verb, outcome: e.outcome, ...pathFacts(m), renamedTo, ...accessFacts(e), ...processFacts(e), ...c.facts },
-      ...(c.exec === undefined ? {} : { exec: c.exec }),
-      awaitsExec: c.canStillArrive,
+      ...execLink(c),
     };
   },
-  examples: [
+});
+
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({
+  asAks, asCloudLoggingContainer, asContainerLogV2, asEks, asFluentBitCloudWatch, falcoOpen, falcoRename,
+  falcoStockOpen, k8sEvent, traceeNextOpen, traceeOpen, traceeRename,
+}: ExampleKit): RuleExample[] {
+  const host = (comm: string, exe: string, init: Partial<RuntimeInit> = {}): RuntimeInit => ({ comm, exe, container: null, ...init });
+  const O_RDONLY = 32768; // O_RDONLY | O_LARGEFILE, as Tracee prints the raw int
+  const O_WRONLY_CREAT_TRUNC = 577;
+  /** One TRC-1018 case as each sensor reports it: Tracee prints open flags as the raw int, Falco by name. */
+  const SENSORS = [
+    { sensor: 'Tracee', rename: traceeRename, writeOnly: (i: RuntimeInit, path: string) => traceeOpen(i, path, O_WRONLY_CREAT_TRUNC) },
+    { sensor: 'Falco', rename: falcoRename, writeOnly: (i: RuntimeInit, path: string) => falcoOpen(i, path, 'O_WRONLY|O_CREAT|O_TRUNC') },
+  ] as const;
+  const onBothSensors = (what: string, expect: Severity | null, record: (s: (typeof SENSORS)[number]) => unknown, facts?: Record<string, unknown>) =>
+    SENSORS.map((s): RuleExample => ({ name: `TRC-1018 (${s.sensor}): ${what}`, expect, record: record(s), ...(facts === undefined ? {} : { facts }) }));
+  return [
     {
       name: 'TRC-1018 (Tracee): a process on the node reads /etc/kubernetes/pki/ca.key',
       expect: 'critical',
@@ -127,7 +139,14 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
     {
       name: 'Falco stock rule on ca.key that failed (evt.res ENOENT): the attempt is medium, nothing was read',
       expect: 'medium',
-      record: { ...falcoStockOpen(host('cat', '/usr/bin/cat'), '/etc/kubernetes/pki/ca.key'), output_fields: { ...(falcoStockOpen(host('cat', '/usr/bin/cat'), '/etc/kubernetes/pki/ca.key')['output_fields'] as object), 'evt.res': 'ENOENT', 'evt.failed': true } },
+      record: {
+        ...falcoStockOpen(host('cat', '/usr/bin/cat'), '/etc/kubernetes/pki/ca.key'),
+        output_fields: {
+          ...(falcoStockOpen(host('cat', '/usr/bin/cat'), '/etc/kubernetes/pki/ca.key')['output_fields'] as object),
+          'evt.res': 'ENOENT',
+          'evt.failed': true,
+        },
+      },
       facts: { outcome: 'failure', path: '/etc/kubernetes/pki/ca.key' },
     },
     {
@@ -168,28 +187,13 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
       record: traceeOpen(host('kube-controller', '/usr/local/bin/kube-controller-manager'), '/etc/kubernetes/pki/ca.key', O_RDONLY),
       note: "TRC-1018's Go detector compares the executable's base name with \"kube-controller\" and fires here; credwatch matches the real name.",
     },
-    {
-      name: 'TRC-1018 (Tracee): write-only open of ca.key: no alert',
-      expect: null,
-      record: traceeOpen(host('exfil', '/tmp/.x/exfil'), '/etc/kubernetes/pki/ca.key', O_WRONLY_CREAT_TRUNC),
-    },
-    {
-      name: 'TRC-1018 (Falco): write-only open of ca.key: no alert',
-      expect: null,
-      record: falcoOpen(host('exfil', '/tmp/.x/exfil'), '/etc/kubernetes/pki/ca.key', 'O_WRONLY|O_CREAT|O_TRUNC'),
-    },
-    {
-      name: 'TRC-1018 (Tracee): ca.key renamed out of the PKI directory',
-      expect: 'critical',
-      record: traceeRename(host('mv', '/usr/bin/mv'), '/etc/kubernetes/pki/ca.key', '/tmp/ca.key'),
-      facts: { operation: 'rename', renamedTo: '/tmp/ca.key' },
-    },
-    {
-      name: 'TRC-1018 (Falco): ca.key renamed out of the PKI directory',
-      expect: 'critical',
-      record: falcoRename(host('mv', '/usr/bin/mv'), '/etc/kubernetes/pki/ca.key', '/tmp/ca.key'),
-      facts: { operation: 'rename', renamedTo: '/tmp/ca.key' },
-    },
+    ...onBothSensors('write-only open of ca.key: no alert', null, (s) => s.writeOnly(host('exfil', '/tmp/.x/exfil'), '/etc/kubernetes/pki/ca.key')),
+    ...onBothSensors(
+      'ca.key renamed out of the PKI directory',
+      'critical',
+      (s) => s.rename(host('mv', '/usr/bin/mv'), '/etc/kubernetes/pki/ca.key', '/tmp/ca.key'),
+      { operation: 'rename', renamedTo: '/tmp/ca.key' },
+    ),
     {
       name: 'kubelet rotates its client certificate inside /var/lib/kubelet/pki: no alert (Falco)',
       expect: null,
@@ -212,7 +216,15 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
       name: 'EKS chain: alice execs into a pod with the node filesystem at /host, then cat reads the cluster CA key (Falco)',
       expect: 'critical',
       records: [
-        asEks(k8sEvent({ verb: 'create', user: 'alice@example.com', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'web-7d4b9c-x2x4p', query: [['command', 'sh'], ['container', 'web'], ['stdin', 'true'], ['stdout', 'true'], ['tty', 'true']] })),
+        asEks(k8sEvent({
+          verb: 'create',
+          user: 'alice@example.com',
+          resource: 'pods',
+          subresource: 'exec',
+          namespace: 'default',
+          name: 'web-7d4b9c-x2x4p',
+          query: [['command', 'sh'], ['container', 'web'], ['stdin', 'true'], ['stdout', 'true'], ['tty', 'true']],
+        })),
         asFluentBitCloudWatch(falcoOpen({ comm: 'cat', exe: '/bin/cat', argv: ['cat', '/host/etc/kubernetes/pki/ca.key'], tty: true }, '/host/etc/kubernetes/pki/ca.key', 'O_RDONLY')),
       ],
       cluster: 'eks-prod-1',
@@ -250,10 +262,22 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
       name: 'AKS chain (AKSAudit row then ContainerLogV2): bob execs, then head reads /host/etc/kubernetes/certs/client.key (Tracee)',
       expect: 'critical',
       records: [
-        asAks(k8sEvent({ verb: 'get', user: 'bob@example.com', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'web-7d4b9c-x2x4p', sourceIPs: ['198.51.100.7'], query: [['command', 'bash'], ['container', 'web'], ['stdin', 'true'], ['tty', 'true']] }), { form: 'aksaudit' }),
+        asAks(
+          k8sEvent({
+            verb: 'get',
+            user: 'bob@example.com',
+            resource: 'pods',
+            subresource: 'exec',
+            namespace: 'default',
+            name: 'web-7d4b9c-x2x4p',
+            sourceIPs: ['198.51.100.7'],
+            query: [['command', 'bash'], ['container', 'web'], ['stdin', 'true'], ['tty', 'true']],
+          }),
+          { form: 'aksaudit' },
+        ),
         asContainerLogV2(traceeOpen({ comm: 'head', exe: '/usr/bin/head' }, '/host/etc/kubernetes/certs/client.key', O_RDONLY)),
       ],
       facts: { execBy: { user: 'bob@example.com', sourceIPs: ['198.51.100.7'] } },
     },
-  ],
-});
+  ];
+}

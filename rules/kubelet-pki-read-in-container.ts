@@ -1,44 +1,26 @@
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
+import type { K8sEventInit } from '../examples/audit-records.js';
+import type { RuntimeInit } from '../examples/runtime-records.js';
+import type { ExampleKit } from './data/example-kit.js';
 import { readsPrivateKey, sensitiveReads } from '../core/detection/exec-command.js';
 import { NO_EXEC_NOTE } from '../core/detection/exec-correlation.js';
-import { defineRuntimeRule } from '../core/model/rule.js';
+import { defineRuntimeRule, type RuleExample } from '../core/model/rule.js';
 import {
   accessFacts,
+  credentialReadSeverity,
   describeExec,
   describeWhere,
   execBehind,
+  execLink,
   isCredentialOwner,
   KUBELET_CREDENTIAL_ENTRIES,
+  POSSIBLE_READ_NOTE,
   possibleReadOnly,
   processFacts,
   runtimeCredentialOptions,
   type RuntimeCredentialOptions,
 } from '../core/detection/runtime-credentials.js';
-import {
-  asCloudLoggingContainer,
-  asContainerLogV2,
-  asFluentBitCloudWatch,
-  asSearchHit,
-  cloudDefendExec,
-  cloudDefendFileOpen,
-  falcoExec,
-  falcoOpen,
-  falcoStockOpen,
-  traceeExec,
-  traceeNextExec,
-  traceeOpen,
-  type RuntimeInit,
-} from '../examples/runtime-records.js';
-import { POSSIBLE_READ_NOTE } from '../core/detection/runtime-credentials.js';
 import { classifyPath } from '../core/detection/sensitive-paths.js';
 
-const KEY = '/var/lib/kubelet/pki/kubelet-client-current.pem';
-const shell = (argv: string[], init: Partial<RuntimeInit> = {}): RuntimeInit => ({ comm: argv[0]!, exe: `/usr/bin/${argv[0]!}`, argv, tty: true, ...init });
-const exec = (init: Partial<K8sEventInit> = {}) =>
-  k8sEvent({
-    verb: 'create', user: 'alice@example.com', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'web-7d4b9c-x2x4p',
-    query: [['command', 'sh'], ['container', 'web'], ['stdin', 'true'], ['stdout', 'true'], ['tty', 'true']], ...init,
-  });
 const ALICE = { user: 'alice@example.com', sourceIPs: ['203.0.113.24'], userAgent: 'kubectl/v1.30.2 (linux/amd64) kubernetes/3968350' };
 
 export default defineRuntimeRule<RuntimeCredentialOptions>({
@@ -102,10 +84,13 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
     // The sensor saw the attempt but the kernel refused it (ENOENT, EACCES): nothing was read.
     const failed = e.outcome === 'failure';
     const what = reads.map((r) => r.path).join(', ');
+    const did = failed
+      ? e.verb === 'exec' ? 'failed to start on' : 'failed to open'
+      : e.verb === 'exec' ? 'started, reading' : possibleReadOnly(e) ? 'opened (possibly for reading)' : 'opened';
     return {
-      severity: failed ? 'medium' : key ? 'critical' : 'high',
+      severity: credentialReadSeverity(failed, key),
       summary:
-        `${e.verb === 'exec' ? `"${e.process.args.join(' ')}"` : e.process.name} ${failed ? (e.verb === 'exec' ? 'failed to start on' : 'failed to open') : e.verb === 'exec' ? 'started, reading' : possibleReadOnly(e) ? 'opened (possibly for reading)' : 'opened'} ${what} ` +
+        `${e.verb === 'exec' ? `"${e.process.args.join(' ')}"` : e.process.name} ${did} ${what} ` +
         `${describeWhere(e)}${tty === true ? ' with a terminal' : ''}${describeExec(c)}`,
       facts: {
         operation: e.verb,
@@ -117,11 +102,25 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
         ...processFacts(e),
         ...c.facts,
       },
-      ...(c.exec === undefined ? {} : { exec: c.exec }),
-      awaitsExec: c.canStillArrive,
+      ...execLink(c),
     };
   },
-  examples: [
+});
+
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({
+  asAks, asCloudLoggingContainer, asContainerLogV2, asEks, asFluentBitCloudWatch, asGke, asSearchHit,
+  cloudDefendExec, cloudDefendFileOpen, falcoExec, falcoOpen, falcoStockOpen, k8sEvent, traceeExec,
+  traceeNextExec, traceeOpen,
+}: ExampleKit): RuleExample[] {
+  const KEY = '/var/lib/kubelet/pki/kubelet-client-current.pem';
+  const shell = (argv: string[], init: Partial<RuntimeInit> = {}): RuntimeInit => ({ comm: argv[0]!, exe: `/usr/bin/${argv[0]!}`, argv, tty: true, ...init });
+  const exec = (init: Partial<K8sEventInit> = {}) =>
+    k8sEvent({
+      verb: 'create', user: 'alice@example.com', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'web-7d4b9c-x2x4p',
+      query: [['command', 'sh'], ['container', 'web'], ['stdin', 'true'], ['stdout', 'true'], ['tty', 'true']], ...init,
+    });
+  return [
     {
       name: 'Elastic rule (Tracee exec): cat of the kubelet client key in an interactive container',
       expect: 'critical',
@@ -311,5 +310,5 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
       expect: null,
       record: asContainerLogV2(falcoExec(shell(['cat', '/etc/hostname'])), { asString: true }),
     },
-  ],
-});
+  ];
+}

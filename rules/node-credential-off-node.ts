@@ -1,11 +1,13 @@
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 import type { AuditEvent } from '../core/model/event.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sAuditEventJson, type K8sEventInit } from '../examples/audit-records.js';
+import type { K8sAuditEventJson, K8sEventInit } from '../examples/audit-records.js';
+import type { ExampleKit } from './data/example-kit.js';
 import { nodeName } from '../core/detection/identity.js';
 import { isKubeletUserAgent } from '../core/detection/kubelet.js';
-import { defineRule, earlierRunEvidence } from '../core/model/rule.js';
+import { defineRule, earlierRunEvidence, type RuleExample } from '../core/model/rule.js';
 import { ADDRESS_BASELINE_MS, addressBaselineKey } from '../core/detection/address-book.js';
+import { getOrMake } from '../core/detection/memo.js';
 
 const options = z.object({
   /**
@@ -50,40 +52,19 @@ const firstAddress = (e: AuditEvent): string | undefined => {
 };
 
 const agentsCache = new WeakMap<readonly string[], RegExp[]>();
-function nodeAgentPatterns(patterns: readonly string[]): RegExp[] {
-  let list = agentsCache.get(patterns);
-  if (list === undefined) {
-    list = patterns.map((p) => new RegExp(p));
-    agentsCache.set(patterns, list);
-  }
-  return list;
-}
+const compileAgents = (patterns: readonly string[]): RegExp[] => patterns.map((p) => new RegExp(p));
+const nodeAgentPatterns = (patterns: readonly string[]): RegExp[] => getOrMake(agentsCache, patterns, compileAgents);
 
 const networksCache = new WeakMap<readonly string[], BlockList>();
-function networks(cidrs: readonly string[]): BlockList {
-  let list = networksCache.get(cidrs);
-  if (list === undefined) {
-    list = new BlockList();
-    for (const c of cidrs) {
-      const [net, bits] = c.split('/') as [string, string];
-      list.addSubnet(net, Number(bits), isIP(net) === 6 ? 'ipv6' : 'ipv4');
-    }
-    networksCache.set(cidrs, list);
+function blockListOf(cidrs: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const c of cidrs) {
+    const [net, bits] = c.split('/') as [string, string];
+    list.addSubnet(net, Number(bits), isIP(net) === 6 ? 'ipv6' : 'ipv4');
   }
   return list;
 }
-
-const KUBELET_UA = 'kubelet/v1.30.2 (linux/amd64) kubernetes/3968350';
-const EKS_NODE = 'system:node:ip-10-0-1-23.eu-west-1.compute.internal';
-const AKS_NODE = 'system:node:aks-nodepool1-31718369-vmss000002';
-const GKE_NODE = 'system:node:gke-gke-prod-1-default-pool-1a2b3c4d-x7k2';
-const req = (user: string, init: Partial<K8sEventInit> = {}) =>
-  k8sEvent({ verb: 'list', user, resource: 'pods', userAgent: KUBELET_UA, sourceIPs: ['10.0.1.23'], ...init });
-/** The same request as logged when the client sent no User-Agent header. */
-const withoutAgent = (ev: K8sAuditEventJson): K8sAuditEventJson => {
-  const { userAgent: _sent, ...rest } = ev;
-  return rest;
-};
+const networks = (cidrs: readonly string[]): BlockList => getOrMake(networksCache, cidrs, blockListOf);
 
 export default defineRule<Options>({
   id: 'node-credential-off-node',
@@ -108,7 +89,9 @@ export default defineRule<Options>({
   ],
   runbook: [
     'Compare the source address with the node\'s InternalIP (kubectl get node <name> -o wide) and the user agent with the kubelet\'s.',
-    'Requests of the same user name that carry the kubelet user agent are not in this rule\'s view (nor, on a live scan, downloaded unless another rule needs them): search the audit log for the user name to see them, and check their source addresses too.',
+    'Requests of the same user name that carry the kubelet user agent are not in this rule\'s view (nor, on a live scan, ' +
+      'downloaded unless another rule needs them): search the audit log for the user name to see them, and check their ' +
+      'source addresses too.',
     'If it is not the node: the node\'s credential is stolen. Cordon, drain and replace the node; on kubeadm clusters also delete its certificate files and re-join.',
     'Look for how it was taken: pki-read-via-exec, pki-host-mount and pki-read-via-node-proxy findings for pods on that node.',
     'List what the credential did (all events for the user name) and rotate service-account tokens it requested.',
@@ -180,7 +163,22 @@ export default defineRule<Options>({
       },
     };
   },
-  examples: [
+});
+
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({ asAks, asEks, asGke, k8sEvent, realRecord }: ExampleKit): RuleExample[] {
+  const KUBELET_UA = 'kubelet/v1.30.2 (linux/amd64) kubernetes/3968350';
+  const EKS_NODE = 'system:node:ip-10-0-1-23.eu-west-1.compute.internal';
+  const AKS_NODE = 'system:node:aks-nodepool1-31718369-vmss000002';
+  const GKE_NODE = 'system:node:gke-gke-prod-1-default-pool-1a2b3c4d-x7k2';
+  const req = (user: string, init: Partial<K8sEventInit> = {}) =>
+    k8sEvent({ verb: 'list', user, resource: 'pods', userAgent: KUBELET_UA, sourceIPs: ['10.0.1.23'], ...init });
+  /** The same request as logged when the client sent no User-Agent header. */
+  const withoutAgent = (ev: K8sAuditEventJson): K8sAuditEventJson => {
+    const { userAgent: _sent, ...rest } = ev;
+    return rest;
+  };
+  return [
     {
       name: 'stolen kubelet cert lists pods cluster-wide with kubectl (EKS)',
       expect: 'high',
@@ -215,7 +213,16 @@ export default defineRule<Options>({
     {
       name: 'benign: node-problem-detector with the kubelet kubeconfig (GKE, a default nodeUserAgents entry)',
       expect: null,
-      record: asGke(req(GKE_NODE, { verb: 'patch', resource: 'nodes', subresource: 'status', name: 'gke-gke-prod-1-default-pool-1a2b3c4d-x7k2', userAgent: 'node-problem-detector/v0.8.19 (linux/amd64) kubernetes/0000000' })),
+      record: asGke(req(
+        GKE_NODE,
+        {
+          verb: 'patch',
+          resource: 'nodes',
+          subresource: 'status',
+          name: 'gke-gke-prod-1-default-pool-1a2b3c4d-x7k2',
+          userAgent: 'node-problem-detector/v0.8.19 (linux/amd64) kubernetes/0000000',
+        },
+      )),
     },
     {
       name: 'python-requests creates a pod with a node identity (GKE)',
@@ -245,7 +252,7 @@ export default defineRule<Options>({
     {
       name: 'real GKE capture: system:node kubelet deletes a pod with its own user agent (gke-labs/kube-agents delete_call)',
       expect: null,
-      record: {"insertId":"fb041e37-b9e3-4203-8dd1-af6f4c1b5574","labels":{"authentication.kubernetes.io/credential-id":"X509SHA256=1111111111111111111111111111111111111111111111111111111111111111","authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":""},"logName":"projects/example-project/logs/cloudaudit.googleapis.com%2Factivity","operation":{"first":true,"id":"fb041e37-b9e3-4203-8dd1-af6f4c1b5574","last":true,"producer":"k8s.io"},"protoPayload":{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","authenticationInfo":{"principalEmail":"system:node:gke-prod-1-pool-1-abcd1234-node"},"authorizationInfo":[{"granted":true,"permission":"io.k8s.core.v1.pods.delete","resource":"core/v1/namespaces/gke-gmp-system/pods/collector-9gt27"}],"methodName":"io.k8s.core.v1.pods.delete","request":{"@type":"meta.k8s.io/__internal.DeleteOptions","apiVersion":"meta.k8s.io/__internal","gracePeriodSeconds":0,"kind":"DeleteOptions","preconditions":{"uid":"4cfda351-c52f-4728-98f9-8d43f8aa4a06"}},"requestMetadata":{"callerIp":"203.0.113.10","callerSuppliedUserAgent":"kubelet/v1.35.7 (linux/amd64) kubernetes/532e3c3"},"resourceName":"core/v1/namespaces/gke-gmp-system/pods/collector-9gt27","response":{"_trimmed":"body removed for the fixture; the detector does not decode it","_type":"core.k8s.io/v1.Pod"},"serviceName":"k8s.io","status":{"code":0}},"receiveTimestamp":"2026-09-15T22:57:17.198543330Z","resource":{"labels":{"cluster_name":"prod-1","location":"us-east1","project_id":"example-project"},"type":"k8s_cluster"},"timestamp":"2026-09-15T22:57:16.658605Z"},
+      record: realRecord('gke-labs-kube-agents/drift-detector-testdata.jsonl', 6),
     },
-  ],
-});
+  ];
+}

@@ -1,9 +1,10 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { SKIPPED_BODY_MARKER, type AuditEvent } from '../core/model/event.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
+import type { K8sEventInit } from '../examples/audit-records.js';
+import type { ExampleKit } from './data/example-kit.js';
 import { classifyIdentity } from '../core/detection/identity.js';
-import { defineRule } from '../core/model/rule.js';
+import { defineRule, type RuleExample } from '../core/model/rule.js';
 
 /** Node directories that hold the kubelet and control-plane credentials (docs/rules-cert-theft.md; Falco sensitive mounts). */
 const CREDENTIAL_DIRS: readonly string[] = Object.freeze(['/etc/kubernetes', '/var/lib/kubelet']);
@@ -75,13 +76,6 @@ export function exposesCredentials(hostPath: string, dirs: readonly string[]): b
 function bodyLogged(e: AuditEvent): boolean {
   return e.requestObject !== undefined && e.requestObject !== null && e.requestObject !== SKIPPED_BODY_MARKER && !e.truncated;
 }
-
-const pod = (volumes: unknown[], extra: Record<string, unknown> = {}) => ({
-  apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' },
-  spec: { containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'h', mountPath: '/host' }] }], volumes, ...extra },
-});
-const create = (init: Partial<K8sEventInit>) =>
-  k8sEvent({ verb: 'create', user: 'mallory@example.com', resource: 'pods', namespace: 'default', name: 'x', level: 'RequestResponse', ...init });
 
 export default defineRule<Options>({
   id: 'pki-host-mount',
@@ -157,7 +151,17 @@ export default defineRule<Options>({
       },
     };
   },
-  examples: [
+});
+
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExample[] {
+  const pod = (volumes: unknown[], extra: Record<string, unknown> = {}) => ({
+    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' },
+    spec: { containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'h', mountPath: '/host' }] }], volumes, ...extra },
+  });
+  const create = (init: Partial<K8sEventInit>) =>
+    k8sEvent({ verb: 'create', user: 'mallory@example.com', resource: 'pods', namespace: 'default', name: 'x', level: 'RequestResponse', ...init });
+  return [
     {
       name: 'pod mounting the node root at /host (EKS, RequestResponse)',
       expect: 'high',
@@ -186,7 +190,13 @@ export default defineRule<Options>({
     {
       name: 'JSON patch swaps a deployment volume to hostPath /etc/kubernetes (EKS)',
       expect: 'high',
-      record: asEks(create({ verb: 'patch', resource: 'deployments', apiGroup: 'apps', name: 'web', requestObject: [{ op: 'replace', path: '/spec/template/spec/volumes/0/hostPath/path', value: '/etc/kubernetes' }] })),
+      record: asEks(create({
+        verb: 'patch',
+        resource: 'deployments',
+        apiGroup: 'apps',
+        name: 'web',
+        requestObject: [{ op: 'replace', path: '/spec/template/spec/volumes/0/hostPath/path', value: '/etc/kubernetes' }],
+      })),
       cluster: 'eks-prod-1',
     },
     {
@@ -198,7 +208,10 @@ export default defineRule<Options>({
     {
       name: 'kubectl debug node/… pod with its body (AKS)',
       expect: 'high',
-      record: asAks(create({ name: 'node-debugger-aks-nodepool1-31718369-vmss000002-5xk2p', requestObject: pod([{ name: 'host-root', hostPath: { path: '/' } }], { hostPID: true, hostNetwork: true }) })),
+      record: asAks(create({
+        name: 'node-debugger-aks-nodepool1-31718369-vmss000002-5xk2p',
+        requestObject: pod([{ name: 'host-root', hostPath: { path: '/' } }], { hostPID: true, hostNetwork: true }),
+      })),
       facts: { nodeDebugger: true, hostPaths: ['/'] },
     },
     {
@@ -216,12 +229,22 @@ export default defineRule<Options>({
     {
       name: 'benign: kubelet creates the mirror pod of static kube-apiserver, which mounts /etc/kubernetes/pki (AKS)',
       expect: null,
-      record: asAks(create({ user: 'system:node:cp-1', namespace: 'kube-system', name: 'kube-apiserver-cp-1', userAgent: 'kubelet/v1.30.2 (linux/amd64) kubernetes/3968350', requestObject: pod([{ name: 'k8s-certs', hostPath: { path: '/etc/kubernetes/pki' } }]) })),
+      record: asAks(create({
+        user: 'system:node:cp-1',
+        namespace: 'kube-system',
+        name: 'kube-apiserver-cp-1',
+        userAgent: 'kubelet/v1.30.2 (linux/amd64) kubernetes/3968350',
+        requestObject: pod([{ name: 'k8s-certs', hostPath: { path: '/etc/kubernetes/pki' } }]),
+      })),
     },
     {
       name: 'benign: replicaset-controller creates a pod from an already-judged template (GKE)',
       expect: null,
-      record: asGke(create({ user: 'system:serviceaccount:kube-system:replicaset-controller', userAgent: 'kube-controller-manager/v1.30.2', requestObject: pod([{ name: 'h', hostPath: { path: '/' } }]) })),
+      record: asGke(create({
+        user: 'system:serviceaccount:kube-system:replicaset-controller',
+        userAgent: 'kube-controller-manager/v1.30.2',
+        requestObject: pod([{ name: 'h', hostPath: { path: '/' } }]),
+      })),
     },
     {
       name: 'benign: ordinary pod create, body not logged and no debug name (EKS)',
@@ -229,5 +252,5 @@ export default defineRule<Options>({
       record: asEks(create({ level: 'Metadata', name: 'web-1' })),
       cluster: 'eks-prod-1',
     },
-  ],
-});
+  ];
+}

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { execCommand, readsPrivateKey, sensitiveReads } from '../core/detection/exec-command.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
-import { defineRule } from '../core/model/rule.js';
+import type { K8sEventInit } from '../examples/audit-records.js';
+import type { ExampleKit } from './data/example-kit.js';
+import { defineRule, type RuleExample } from '../core/model/rule.js';
 import { DEFAULT_HOST_MOUNT_PREFIXES } from '../core/detection/sensitive-paths.js';
 
 const options = z.object({
@@ -17,14 +18,6 @@ const options = z.object({
 });
 
 type Options = z.infer<typeof options>;
-
-const exec = (query: Array<[string, string]>, init: Partial<K8sEventInit> = {}) =>
-  k8sEvent({
-    verb: 'create', user: 'alice@example.com', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'web-7d4b9c-x2x4p',
-    query, level: 'Request', ...init,
-  });
-const cmd = (...argv: string[]): Array<[string, string]> => argv.map((a) => ['command', a]);
-const TAIL: Array<[string, string]> = [['container', 'web'], ['stdin', 'true'], ['stdout', 'true'], ['tty', 'true']];
 
 export default defineRule<Options>({
   id: 'pki-read-via-exec',
@@ -48,7 +41,9 @@ export default defineRule<Options>({
   runbook: [
     'Read facts.command and facts.reads: which file, which reader, through which host mount.',
     'Find the pod (facts.pod) and why it can see node files: hostPath volume, privileged with hostPID, node debug pod (see pki-host-mount findings).',
-    'If a kubelet key was read: rotate the node (replace it) and watch for node-credential-off-node findings for that node. If the cluster CA or service-account signing key was read: treat the cluster as compromised and rotate the CA / signing key.',
+    'If a kubelet key was read: rotate the node (replace it) and watch for node-credential-off-node findings for that ' +
+      'node. If the cluster CA or service-account signing key was read: treat the cluster as compromised and rotate the ' +
+      'CA / signing key.',
     'If a token was read: find the service account and revoke it (delete the pod for bound tokens, rotate the workload identity).',
     'Review everything else the exec user did (other findings for facts.user, kubectl audit trail).',
   ],
@@ -97,7 +92,18 @@ export default defineRule<Options>({
       },
     };
   },
-  examples: [
+});
+
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({ asAks, asEks, asGke, k8sEvent, realRecord }: ExampleKit): RuleExample[] {
+  const exec = (query: Array<[string, string]>, init: Partial<K8sEventInit> = {}) =>
+    k8sEvent({
+      verb: 'create', user: 'alice@example.com', resource: 'pods', subresource: 'exec', namespace: 'default', name: 'web-7d4b9c-x2x4p',
+      query, level: 'Request', ...init,
+    });
+  const cmd = (...argv: string[]): Array<[string, string]> => argv.map((a) => ['command', a]);
+  const TAIL: Array<[string, string]> = [['container', 'web'], ['stdin', 'true'], ['stdout', 'true'], ['tty', 'true']];
+  return [
     {
       name: 'Elastic kubelet-certificate rule: cat of the kubelet client key via exec (EKS)',
       expect: 'critical',
@@ -121,7 +127,18 @@ export default defineRule<Options>({
     {
       name: 'same key under the /host mount of a node debug pod, command after container= and stdin= (AKS, AKSAudit row)',
       expect: 'critical',
-      record: asAks(exec([['container', 'debugger'], ['stdin', 'true'], ...cmd('cat', '/host/var/lib/kubelet/pki/kubelet-client-current.pem'), ['stdout', 'true']], { name: 'node-debugger-aks-nodepool1-31718369-vmss000002-5xk2p' }), { form: 'aksaudit' }),
+      record: asAks(
+        exec(
+          [
+            ['container', 'debugger'],
+            ['stdin', 'true'],
+            ...cmd('cat', '/host/var/lib/kubelet/pki/kubelet-client-current.pem'),
+            ['stdout', 'true'],
+          ],
+          { name: 'node-debugger-aks-nodepool1-31718369-vmss000002-5xk2p' },
+        ),
+        { form: 'aksaudit' },
+      ),
       facts: { reads: [{ hostPrefix: '/host', nodePath: '/var/lib/kubelet/pki/kubelet-client-current.pem' }] },
     },
     {
@@ -168,15 +185,37 @@ export default defineRule<Options>({
     {
       name: 'falco capture exec_pod: minikube-user runs bash (real, self-managed)',
       expect: null,
-      record: {"annotations":{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":""},"auditID":"ca1ed9f4-7bf4-4c85-81a8-1b11253d1ba6","kind":"Event","level":"Request","metadata":{"creationTimestamp":"2018-10-26T13:38:34Z"},"objectRef":{"apiVersion":"v1","name":"nginx-deployment-7998647bdf-phvq7","namespace":"default","resource":"pods","subresource":"exec"},"requestReceivedTimestamp":"2018-10-26T13:38:34.867116Z","requestURI":"/api/v1/namespaces/default/pods/nginx-deployment-7998647bdf-phvq7/exec?command=bash&container=nginx1&container=nginx1&stdin=true&stdout=true&tty=true","responseStatus":{"code":101,"metadata":{}},"sourceIPs":["192.168.99.1"],"stage":"ResponseStarted","stageTimestamp":"2018-10-26T13:38:34.902914Z","timestamp":"2018-10-26T13:38:34Z","user":{"groups":["system:masters","system:authenticated"],"username":"minikube-user"},"verb":"create"},
+      record: {
+        annotations: { 'authorization.k8s.io/decision': 'allow', 'authorization.k8s.io/reason': '' },
+        auditID: 'ca1ed9f4-7bf4-4c85-81a8-1b11253d1ba6',
+        kind: 'Event',
+        level: 'Request',
+        metadata: { creationTimestamp: '2018-10-26T13:38:34Z' },
+        objectRef: {
+          apiVersion: 'v1',
+          name: 'nginx-deployment-7998647bdf-phvq7',
+          namespace: 'default',
+          resource: 'pods',
+          subresource: 'exec',
+        },
+        requestReceivedTimestamp: '2018-10-26T13:38:34.867116Z',
+        requestURI: '/api/v1/namespaces/default/pods/nginx-deployment-7998647bdf-phvq7/exec?command=bash&container=nginx1&container=nginx1&stdin=true&stdout=true&tty=true',
+        responseStatus: { code: 101, metadata: {} },
+        sourceIPs: ['192.168.99.1'],
+        stage: 'ResponseStarted',
+        stageTimestamp: '2018-10-26T13:38:34.902914Z',
+        timestamp: '2018-10-26T13:38:34Z',
+        user: { groups: ['system:masters', 'system:authenticated'], username: 'minikube-user' },
+        verb: 'create',
+      },
       cluster: 'minikube',
       note: 'Falco fires "Attach/Exec Pod" on every exec; this rule judges the command, and bash alone reads nothing.',
     },
     {
       name: 'real GKE capture: engineer execs into a pod (gke-labs/kube-agents human_exec), no command logged',
       expect: null,
-      record: {"insertId":"c1d9f0a7-2e64-4f1b-9a35-6be2f0c4d871","labels":{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"access granted by IAM permissions."},"logName":"projects/example-project/logs/cloudaudit.googleapis.com%2Factivity","operation":{"first":true,"id":"c1d9f0a7-2e64-4f1b-9a35-6be2f0c4d871","last":true,"producer":"k8s.io"},"protoPayload":{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","authenticationInfo":{"principalEmail":"engineer@example.com"},"authorizationInfo":[{"granted":true,"permission":"io.k8s.core.v1.pods.exec.create","resource":"core/v1/namespaces/kubeagents-system/pods/standalone-replay-7d9c8b6f5-xk2mq/exec"}],"methodName":"io.k8s.core.v1.pods.exec.create","requestMetadata":{"callerIp":"203.0.113.10","callerSuppliedUserAgent":"kubectl/v1.36.4 (linux/amd64) kubernetes/bb826b1"},"resourceName":"core/v1/namespaces/kubeagents-system/pods/standalone-replay-7d9c8b6f5-xk2mq/exec","serviceName":"k8s.io","status":{"code":0}},"receiveTimestamp":"2026-09-04T20:44:51.118204773Z","resource":{"labels":{"cluster_name":"prod-1","location":"us-east4","project_id":"example-project"},"type":"k8s_cluster"},"timestamp":"2026-09-04T20:44:41.302887Z"},
+      record: realRecord('gke-labs-kube-agents/drift-detector-testdata.jsonl', 2),
       note: 'The source classifies it human, succeeded, not actionable; credwatch agrees for a different reason: GKE gives no command to judge.',
     },
-  ],
-});
+  ];
+}

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { execCommand, readsPrivateKey, sensitiveReads } from '../core/detection/exec-command.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
+import type { K8sEventInit } from '../examples/audit-records.js';
+import type { ExampleKit } from './data/example-kit.js';
 import { classifyIdentity } from '../core/detection/identity.js';
 import { kubeletProxyPath } from '../core/detection/kubelet.js';
-import { defineRule } from '../core/model/rule.js';
+import { defineRule, type RuleExample } from '../core/model/rule.js';
 import { DEFAULT_HOST_MOUNT_PREFIXES } from '../core/detection/sensitive-paths.js';
 
 /** Kubelet API endpoints that run commands or open streams into containers (Elastic AKS kubelet-proxy rule). */
@@ -27,27 +28,6 @@ const options = z.object({
 });
 
 type Options = z.infer<typeof options>;
-
-const NODE = 'ip-10-0-1-23.eu-west-1.compute.internal';
-const proxy = (path: string, init: Partial<K8sEventInit> = {}, node = NODE) =>
-  k8sEvent({
-    verb: 'create', user: 'system:serviceaccount:monitoring:scraper', resource: 'nodes', subresource: 'proxy', name: node,
-    requestURI: `/api/v1/nodes/${node}/proxy/${path}`, userAgent: 'curl/8.5.0', sourceIPs: ['10.0.3.77'], code: 200, ...init,
-  });
-/**
- * A GKE entry as GKE writes one for nodes/proxy: the proxied path follows `proxy` in resourceName
- * (the shape of a real entry: `core/v1/nodes/gke-adx-default-pool-e05a7794-jgln/proxy/metrics/cadvisor`,
- * method `io.k8s.core.v1.nodes.proxy.get`), with no query string and no requestURI.
- */
-const GKE_NODE = 'gke-prod-1-default-pool-e05a7794-jgln';
-function gkeProxy(path: string, init: Partial<K8sEventInit> = {}): Record<string, unknown> {
-  const entry = asGke(proxy(path, { verb: 'get', ...init }, GKE_NODE));
-  const payload = entry['protoPayload'] as Record<string, unknown>;
-  const resourceName = `core/v1/nodes/${GKE_NODE}/proxy/${path.split('?')[0]}`;
-  payload['resourceName'] = resourceName;
-  for (const a of payload['authorizationInfo'] as Array<Record<string, unknown>>) a['resource'] = resourceName;
-  return entry;
-}
 
 export default defineRule<Options>({
   id: 'pki-read-via-node-proxy',
@@ -126,7 +106,31 @@ export default defineRule<Options>({
       },
     };
   },
-  examples: [
+});
+
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExample[] {
+  const NODE = 'ip-10-0-1-23.eu-west-1.compute.internal';
+  const proxy = (path: string, init: Partial<K8sEventInit> = {}, node = NODE) =>
+    k8sEvent({
+      verb: 'create', user: 'system:serviceaccount:monitoring:scraper', resource: 'nodes', subresource: 'proxy', name: node,
+      requestURI: `/api/v1/nodes/${node}/proxy/${path}`, userAgent: 'curl/8.5.0', sourceIPs: ['10.0.3.77'], code: 200, ...init,
+    });
+  /**
+   * A GKE entry as GKE writes one for nodes/proxy: the proxied path follows `proxy` in resourceName
+   * (the shape of a real entry: `core/v1/nodes/gke-adx-default-pool-e05a7794-jgln/proxy/metrics/cadvisor`,
+   * method `io.k8s.core.v1.nodes.proxy.get`), with no query string and no requestURI.
+   */
+  const GKE_NODE = 'gke-prod-1-default-pool-e05a7794-jgln';
+  function gkeProxy(path: string, init: Partial<K8sEventInit> = {}): Record<string, unknown> {
+    const entry = asGke(proxy(path, { verb: 'get', ...init }, GKE_NODE));
+    const payload = entry['protoPayload'] as Record<string, unknown>;
+    const resourceName = `core/v1/nodes/${GKE_NODE}/proxy/${path.split('?')[0]}`;
+    payload['resourceName'] = resourceName;
+    for (const a of payload['authorizationInfo'] as Array<Record<string, unknown>>) a['resource'] = resourceName;
+    return entry;
+  }
+  return [
     {
       name: 'service account runs cat of the kubelet key through the kubelet /exec endpoint (EKS)',
       expect: 'critical',
@@ -214,5 +218,5 @@ export default defineRule<Options>({
       record: asGke(proxy('', { verb: 'get' }, GKE_NODE)),
       note: 'resourceName core/v1/nodes/<node>/proxy: nothing behind the proxy to judge.',
     },
-  ],
-});
+  ];
+}

@@ -1,9 +1,10 @@
 import { ADDRESS_BASELINE_MS, addressBaselineKey, addressesIn, addressEvidence } from '../core/detection/address-book.js';
 import type { AuditEvent } from '../core/model/event.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
+import type { K8sEventInit } from '../examples/audit-records.js';
+import type { ExampleKit } from './data/example-kit.js';
 import { classifyIdentity } from '../core/detection/identity.js';
 import { isKubeletUserAgent } from '../core/detection/kubelet.js';
-import { defineRule, earlierRunEvidence, type EventHistory } from '../core/model/rule.js';
+import { defineRule, earlierRunEvidence, type EventHistory, type RuleExample } from '../core/model/rule.js';
 import {
   UNVERIFIED,
   clientAddress,
@@ -12,14 +13,6 @@ import {
   isDenied,
   secretRead,
 } from '../core/detection/secret-scope.js';
-
-const KUBELET_UA = 'kubelet/v1.30.2 (linux/amd64) kubernetes/3968350';
-const EKS_NODE = 'system:node:ip-10-0-1-23.eu-west-1.compute.internal';
-const AKS_NODE = 'system:node:aks-nodepool1-31718369-vmss000002';
-const GKE_NODE = 'system:node:gke-gke-prod-1-default-pool-1a2b3c4d-x7k2';
-
-const nodeRead = (init: Partial<K8sEventInit> & { user: string }) =>
-  k8sEvent({ verb: 'get', resource: 'secrets', sourceIPs: ['10.0.1.23'], userAgent: KUBELET_UA, ...init });
 
 /** Client addresses of this node's earlier kubelet-shaped requests in the scan. */
 function kubeletAddresses(e: AuditEvent, history: EventHistory): readonly string[] {
@@ -121,7 +114,18 @@ export default defineRule({
       facts,
     };
   },
-  examples: [
+});
+
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExample[] {
+  const KUBELET_UA = 'kubelet/v1.30.2 (linux/amd64) kubernetes/3968350';
+  const EKS_NODE = 'system:node:ip-10-0-1-23.eu-west-1.compute.internal';
+  const AKS_NODE = 'system:node:aks-nodepool1-31718369-vmss000002';
+  const GKE_NODE = 'system:node:gke-gke-prod-1-default-pool-1a2b3c4d-x7k2';
+
+  const nodeRead = (init: Partial<K8sEventInit> & { user: string }) =>
+    k8sEvent({ verb: 'get', resource: 'secrets', sourceIPs: ['10.0.1.23'], userAgent: KUBELET_UA, ...init });
+  return [
     {
       name: 'Sigma/Elastic: node get of one secret with kubectl (EKS)',
       expect: 'high',
@@ -164,7 +168,10 @@ export default defineRule({
       name: 'kubelet-shaped get that was denied (a pod that moved): low, not medium',
       expect: 'low',
       record: asEks(nodeRead({ user: EKS_NODE, namespace: 'shop', name: 'db-creds', code: 403 })),
-      note: 'The issue rates denied node reads medium; a denial of the kubelet\'s own single-name read from its own user agent is the Node authorizer race after a pod moved, so it is reported low. Any other denied node read stays medium.',
+      note:
+        'The issue rates denied node reads medium; a denial of the kubelet\'s own single-name read from its own user ' +
+        'agent is the Node authorizer race after a pod moved, so it is reported low. Any other denied node read stays ' +
+        'medium.',
     },
     {
       name: 'kubelet reflector lists one mounted secret by field selector (EKS)',
@@ -197,5 +204,5 @@ export default defineRule({
       expect: null,
       record: asGke(nodeRead({ user: 'system:serviceaccount:shop:api', verb: 'list', namespace: 'billing', userAgent: 'kubectl/v1.30.2 (linux/amd64) kubernetes/3968350' })),
     },
-  ],
-});
+  ];
+}

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { ADDRESS_BASELINE_MS, addressBaselineKey, addressesIn, addressEvidence } from '../core/detection/address-book.js';
 import type { AuditEvent } from '../core/model/event.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
+import type { K8sEventInit } from '../examples/audit-records.js';
+import type { ExampleKit } from './data/example-kit.js';
 import { classifyIdentity } from '../core/detection/identity.js';
-import { defineRule, earlierRunEvidence, type EventHistory } from '../core/model/rule.js';
+import { defineRule, earlierRunEvidence, type EventHistory, type RuleExample } from '../core/model/rule.js';
 import { maxSeverity, type Severity } from '../core/model/severity.js';
 import { allowlistOf, secretAllowlistOptions } from '../core/detection/secret-readers.js';
 import {
@@ -29,19 +30,6 @@ const DENIED_STEP: Record<Severity, Severity> = { info: 'info', low: 'low', medi
 function podAddresses(e: AuditEvent, history: EventHistory, pod: string): readonly string[] {
   return history.clientAddresses?.(e, { pod }) ?? addressesIn(history.sameUser(e), e, { pod });
 }
-
-const APP_UA = 'billing-api/v2.4.1 (linux/amd64) kubernetes/v0.30.2';
-const DARWIN_KUBECTL = 'kubectl/v1.30.2 (darwin/arm64) kubernetes/3968350';
-const KCM_UA = 'kube-controller-manager/v1.30.2 (linux/amd64) kubernetes/3968350/system:serviceaccount:kube-system:';
-const podClaims = (pod: string, jti = '6f1c2a9e-8d7b-4c5a-9f3e-2d1c0b9a8f7e') => ({
-  'authentication.kubernetes.io/credential-id': [`JTI=${jti}`],
-  'authentication.kubernetes.io/pod-name': [pod],
-  'authentication.kubernetes.io/pod-uid': ['0b7c4d2e-1f3a-4b5c-8d9e-0a1b2c3d4e5f'],
-});
-/** Panther's fixtures carry no timestamp, which every audit record has; the examples add one. */
-const PANTHER_TIME = '2026-03-02T09:00:00Z';
-const saRead = (init: Partial<K8sEventInit> & { user: string }) =>
-  k8sEvent({ verb: 'get', resource: 'secrets', sourceIPs: ['10.0.3.14'], userAgent: APP_UA, ...init });
 
 export default defineRule<Options>({
   id: 'secret-read-by-service-account',
@@ -148,7 +136,23 @@ export default defineRule<Options>({
       facts,
     };
   },
-  examples: [
+});
+
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExample[] {
+  const APP_UA = 'billing-api/v2.4.1 (linux/amd64) kubernetes/v0.30.2';
+  const DARWIN_KUBECTL = 'kubectl/v1.30.2 (darwin/arm64) kubernetes/3968350';
+  const KCM_UA = 'kube-controller-manager/v1.30.2 (linux/amd64) kubernetes/3968350/system:serviceaccount:kube-system:';
+  const podClaims = (pod: string, jti = '6f1c2a9e-8d7b-4c5a-9f3e-2d1c0b9a8f7e') => ({
+    'authentication.kubernetes.io/credential-id': [`JTI=${jti}`],
+    'authentication.kubernetes.io/pod-name': [pod],
+    'authentication.kubernetes.io/pod-uid': ['0b7c4d2e-1f3a-4b5c-8d9e-0a1b2c3d4e5f'],
+  });
+  /** Panther's fixtures carry no timestamp, which every audit record has; the examples add one. */
+  const PANTHER_TIME = '2026-03-02T09:00:00Z';
+  const saRead = (init: Partial<K8sEventInit> & { user: string }) =>
+    k8sEvent({ verb: 'get', resource: 'secrets', sourceIPs: ['10.0.3.14'], userAgent: APP_UA, ...init });
+  return [
     {
       name: 'Sigma/Elastic: service account gets a secret in its own namespace, from its pod (EKS)',
       expect: 'low',
@@ -170,27 +174,61 @@ export default defineRule<Options>({
     {
       name: 'own-namespace read with a token minted without a pod (kubectl create token) (EKS)',
       expect: 'high',
-      record: asEks(saRead({ user: 'system:serviceaccount:billing:billing-api', namespace: 'billing', name: 'db-password', userAgent: 'kubectl/v1.30.2 (linux/amd64) kubernetes/3968350', extra: { 'authentication.kubernetes.io/credential-id': ['JTI=1d2c3b4a-5e6f-4a7b-8c9d-0e1f2a3b4c5d'] } })),
+      record: asEks(saRead({
+        user: 'system:serviceaccount:billing:billing-api',
+        namespace: 'billing',
+        name: 'db-password',
+        userAgent: 'kubectl/v1.30.2 (linux/amd64) kubernetes/3968350',
+        extra: { 'authentication.kubernetes.io/credential-id': ['JTI=1d2c3b4a-5e6f-4a7b-8c9d-0e1f2a3b4c5d'] },
+      })),
       facts: { podBinding: 'unbound', outsidePod: ['token is not bound to a pod (no pod-name claim)'] },
     },
     {
       name: 'own-namespace read from a macOS kubectl (AKSAudit row)',
       expect: 'high',
-      record: asAks(saRead({ user: 'system:serviceaccount:billing:billing-api', namespace: 'billing', name: 'db-password', sourceIPs: ['198.51.100.20'], userAgent: DARWIN_KUBECTL }), { form: 'aksaudit' }),
+      record: asAks(
+        saRead({
+          user: 'system:serviceaccount:billing:billing-api',
+          namespace: 'billing',
+          name: 'db-password',
+          sourceIPs: ['198.51.100.20'],
+          userAgent: DARWIN_KUBECTL,
+        }),
+        { form: 'aksaudit' },
+      ),
     },
     {
       name: 'pod-bound token replayed from another address (EKS chain)',
       expect: 'high',
       records: [
-        asEks(saRead({ user: 'system:serviceaccount:billing:billing-api', namespace: 'billing', name: 'db-password', extra: podClaims('billing-api-6d9f8b7c5-k2x4p'), time: '2026-03-02T09:00:00.000000Z' })),
-        asEks(saRead({ user: 'system:serviceaccount:billing:billing-api', namespace: 'billing', name: 'stripe-key', extra: podClaims('billing-api-6d9f8b7c5-k2x4p'), sourceIPs: ['203.0.113.77'], userAgent: 'curl/8.5.0', time: '2026-03-02T09:03:00.000000Z' })),
+        asEks(saRead({
+          user: 'system:serviceaccount:billing:billing-api',
+          namespace: 'billing',
+          name: 'db-password',
+          extra: podClaims('billing-api-6d9f8b7c5-k2x4p'),
+          time: '2026-03-02T09:00:00.000000Z',
+        })),
+        asEks(saRead({
+          user: 'system:serviceaccount:billing:billing-api',
+          namespace: 'billing',
+          name: 'stripe-key',
+          extra: podClaims('billing-api-6d9f8b7c5-k2x4p'),
+          sourceIPs: ['203.0.113.77'],
+          userAgent: 'curl/8.5.0',
+          time: '2026-03-02T09:03:00.000000Z',
+        })),
       ],
       facts: { outsidePod: ['source 203.0.113.77 is not the address of pod billing-api-6d9f8b7c5-k2x4p (10.0.3.14)'] },
     },
     {
       name: 'allowlisted cert-manager without its pod-name claim fires (EKS)',
       expect: 'high',
-      record: asEks(saRead({ user: 'system:serviceaccount:cert-manager:cert-manager', verb: 'list', namespace: 'payments', extra: { 'authentication.kubernetes.io/credential-id': ['JTI=9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d'] } })),
+      record: asEks(saRead({
+        user: 'system:serviceaccount:cert-manager:cert-manager',
+        verb: 'list',
+        namespace: 'payments',
+        extra: { 'authentication.kubernetes.io/credential-id': ['JTI=9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d'] },
+      })),
       facts: { podBinding: 'unbound' },
     },
     {
@@ -211,7 +249,15 @@ export default defineRule<Options>({
     {
       name: 'token-cleaner reads a bootstrap token (AKS AKSAudit row)',
       expect: null,
-      record: asAks(saRead({ user: 'system:serviceaccount:kube-system:token-cleaner', namespace: 'kube-system', name: 'bootstrap-token-abcdef', userAgent: `${KCM_UA}token-cleaner` }), { form: 'aksaudit' }),
+      record: asAks(
+        saRead({
+          user: 'system:serviceaccount:kube-system:token-cleaner',
+          namespace: 'kube-system',
+          name: 'bootstrap-token-abcdef',
+          userAgent: `${KCM_UA}token-cleaner`,
+        }),
+        { form: 'aksaudit' },
+      ),
     },
     {
       name: 'bootstrap-signer reads bootstrap tokens (EKS)',
@@ -221,20 +267,47 @@ export default defineRule<Options>({
     {
       name: 'service account denied a secret of another namespace (Panther access-denied fixture 5)',
       expect: 'medium',
-      record: { kind: 'Event', verb: 'get', user: { username: 'system:serviceaccount:default:app-sa' }, objectRef: { resource: 'secrets', namespace: 'production', name: 'admin-token' }, responseStatus: { code: 403, message: 'Forbidden' }, p_log_type: 'Amazon.EKS.Audit', p_source_label: 'eks-cluster', requestReceivedTimestamp: PANTHER_TIME },
+      record: {
+        kind: 'Event',
+        verb: 'get',
+        user: { username: 'system:serviceaccount:default:app-sa' },
+        objectRef: { resource: 'secrets', namespace: 'production', name: 'admin-token' },
+        responseStatus: { code: 403, message: 'Forbidden' },
+        p_log_type: 'Amazon.EKS.Audit',
+        p_source_label: 'eks-cluster',
+        requestReceivedTimestamp: PANTHER_TIME,
+      },
       facts: { crossNamespace: true, denied: true },
       note: 'Panther alerts after 20 denials in 15 minutes; one denied cross-namespace read is already an attempt with a stolen or over-reaching token: high one step down for the denial, medium.',
     },
     {
       name: 'kube-system service account denied in its own namespace (Panther access-denied fixture 7)',
       expect: 'low',
-      record: { kind: 'Event', verb: 'get', user: { username: 'system:serviceaccount:kube-system:controller' }, objectRef: { resource: 'secrets', namespace: 'kube-system', name: 'token' }, responseStatus: { code: 403 }, p_log_type: 'Amazon.EKS.Audit', requestReceivedTimestamp: PANTHER_TIME },
+      record: {
+        kind: 'Event',
+        verb: 'get',
+        user: { username: 'system:serviceaccount:kube-system:controller' },
+        objectRef: { resource: 'secrets', namespace: 'kube-system', name: 'token' },
+        responseStatus: { code: 403 },
+        p_log_type: 'Amazon.EKS.Audit',
+        requestReceivedTimestamp: PANTHER_TIME,
+      },
       note: 'Panther excludes every kube-system service account; we do not trust a name, and report an own-namespace read low for context.',
     },
     {
       name: 'service account denied a get of the whole secrets collection (Panther system-principal fixture 8)',
       expect: 'high',
-      record: { kind: 'Event', verb: 'get', user: { username: 'system:serviceaccount:default:test' }, sourceIPs: ['1.2.3.4'], objectRef: { resource: 'secrets' }, responseStatus: { code: 403 }, stage: 'ResponseComplete', p_log_type: 'Amazon.EKS.Audit', requestReceivedTimestamp: PANTHER_TIME },
+      record: {
+        kind: 'Event',
+        verb: 'get',
+        user: { username: 'system:serviceaccount:default:test' },
+        sourceIPs: ['1.2.3.4'],
+        objectRef: { resource: 'secrets' },
+        responseStatus: { code: 403 },
+        stage: 'ResponseComplete',
+        p_log_type: 'Amazon.EKS.Audit',
+        requestReceivedTimestamp: PANTHER_TIME,
+      },
       facts: { scope: 'cluster' },
       note: 'Panther drops 403s. The fixture names no namespace and no secret, so it reads as an attempt on every namespace: critical one step down for the denial, high.',
     },
@@ -243,5 +316,5 @@ export default defineRule<Options>({
       expect: null,
       record: asEks(saRead({ user: 'system:node:ip-10-0-1-23.eu-west-1.compute.internal', verb: 'list', namespace: 'payments' })),
     },
-  ],
-});
+  ];
+}

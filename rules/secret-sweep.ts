@@ -1,10 +1,11 @@
 import type { IdentityTables } from '../core/model/identity-tables.js';
 import { z } from 'zod';
 import { eventTimeMs, type AuditEvent } from '../core/model/event.js';
-import { asAks, asEks, asGke, k8sEvent, type K8sEventInit } from '../examples/audit-records.js';
+import type { K8sEventInit } from '../examples/audit-records.js';
+import type { ExampleKit } from './data/example-kit.js';
 import { classifyIdentity } from '../core/detection/identity.js';
 import { isKubeletUserAgent } from '../core/detection/kubelet.js';
-import { defineRule } from '../core/model/rule.js';
+import { defineRule, type RuleExample } from '../core/model/rule.js';
 import { allowlistOf, secretAllowlistOptions } from '../core/detection/secret-readers.js';
 import {
   controlPlaneReader,
@@ -44,18 +45,6 @@ function unitOf(e: AuditEvent, read: SecretRead, o: Options, identities: Identit
   if (read.scope === 'single' && classifyIdentity(e.user, identities).kind === 'node' && isKubeletUserAgent(e.userAgent)) return undefined;
   return read.scope === 'single' ? `${read.namespace ?? ''}/${read.name ?? ''}` : `${read.namespace ?? ''}/*`;
 }
-
-const BASE_MS = Date.parse('2026-03-02T09:00:00.000Z');
-const at = (seconds: number): string => new Date(BASE_MS + seconds * 1000).toISOString();
-const KUBECTL = 'kubectl/v1.30.2 (linux/amd64) kubernetes/3968350';
-const KCM = 'kube-controller-manager/v1.30.2 (linux/amd64) kubernetes/3968350';
-/** `n` gets of distinct secrets across three namespaces, 20 seconds apart. */
-const reads = (n: number, init: Partial<K8sEventInit> & { user: string }, name = (i: number) => `app-secret-${i}`) =>
-  Array.from({ length: n }, (_, i) =>
-    k8sEvent({ verb: 'get', resource: 'secrets', namespace: ['shop', 'billing', 'payments'][i % 3]!, name: name(i), userAgent: KUBECTL, time: at(i * 20), ...init }),
-  );
-/** Panther's fixtures carry no timestamp, which every audit record has; the examples add one. */
-const T = '2026-03-02T09:00:00Z';
 
 const isSecretRead = (e: AuditEvent): boolean =>
   e.target.resource === 'secrets' && (e.verb === 'get' || e.verb === 'list' || e.verb === 'watch');
@@ -154,7 +143,8 @@ export default defineRule<Options, SweepState>({
   ],
   runbook: [
     'Identify the identity (facts.identity) and how it authenticated (event.user, credential id, pod-name claim).',
-    'If it is not a known backup or security tool, assume every Secret in scope (facts.units, or the whole cluster) is exposed: rotate them, starting with cloud and registry credentials and service-account token Secrets.',
+    'If it is not a known backup or security tool, assume every Secret in scope (facts.units, or the whole cluster) is exposed: ' +
+      'rotate them, starting with cloud and registry credentials and service-account token Secrets.',
     'Revoke the credential: delete the pod or token Secret of a service account, remove the RoleBinding, or rotate the node.',
     'Look for follow-up use of the stolen material: new sources for the service accounts whose tokens were listed, cloud API calls with the keys.',
   ],
@@ -255,71 +245,187 @@ export default defineRule<Options, SweepState>({
       },
     };
   },
-  examples: [
+});
+
+/** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
+export function examples({ asAks, asEks, asGke, asPantherAks, k8sEvent }: ExampleKit): RuleExample[] {
+  const BASE_MS = Date.parse('2026-03-02T09:00:00.000Z');
+  const at = (seconds: number): string => new Date(BASE_MS + seconds * 1000).toISOString();
+  const KUBECTL = 'kubectl/v1.30.2 (linux/amd64) kubernetes/3968350';
+  const KCM = 'kube-controller-manager/v1.30.2 (linux/amd64) kubernetes/3968350';
+  /** `n` gets of distinct secrets across three namespaces, 20 seconds apart. */
+  const reads = (n: number, init: Partial<K8sEventInit> & { user: string }, name = (i: number) => `app-secret-${i}`) =>
+    Array.from({ length: n }, (_, i) =>
+      k8sEvent({ verb: 'get', resource: 'secrets', namespace: ['shop', 'billing', 'payments'][i % 3]!, name: name(i), userAgent: KUBECTL, time: at(i * 20), ...init }),
+    );
+  /** Panther's fixtures carry no timestamp, which every audit record has; the examples add one. */
+  const T = '2026-03-02T09:00:00Z';
+  /** Panther's dump fixtures 4 and 7 to 9: one cluster-wide list, by another user, with another status or query. */
+  const pantherClusterList = (username: string, o: { code?: number; requestURI?: string; sourceLabel?: string } = {}) => ({
+    kind: 'Event',
+    verb: 'list',
+    user: { username },
+    objectRef: { resource: 'secrets', apiVersion: 'v1' },
+    requestURI: o.requestURI ?? '/api/v1/secrets',
+    responseStatus: { code: o.code ?? 200 },
+    p_log_type: 'Amazon.EKS.Audit',
+    ...(o.sourceLabel === undefined ? {} : { p_source_label: o.sourceLabel }),
+    requestReceivedTimestamp: T,
+  });
+  return [
     {
       name: 'Stratus dump-secrets: list /api/v1/secrets (Panther dump fixture 1, raw Event)',
       expect: 'critical',
-      record: { kind: 'Event', apiVersion: 'audit.k8s.io/v1', stage: 'ResponseComplete', verb: 'list', user: { username: 'attacker@example.com' }, sourceIPs: ['203.0.113.42'], userAgent: 'kubectl/v1.28.0', objectRef: { resource: 'secrets', apiVersion: 'v1' }, requestURI: '/api/v1/secrets?limit=500', responseStatus: { code: 200 }, p_log_type: 'Amazon.EKS.Audit', p_source_label: 'eks-cluster', requestReceivedTimestamp: T },
+      record: {
+        kind: 'Event',
+        apiVersion: 'audit.k8s.io/v1',
+        stage: 'ResponseComplete',
+        verb: 'list',
+        user: { username: 'attacker@example.com' },
+        sourceIPs: ['203.0.113.42'],
+        userAgent: 'kubectl/v1.28.0',
+        objectRef: { resource: 'secrets', apiVersion: 'v1' },
+        requestURI: '/api/v1/secrets?limit=500',
+        responseStatus: { code: 200 },
+        p_log_type: 'Amazon.EKS.Audit',
+        p_source_label: 'eks-cluster',
+        requestReceivedTimestamp: T,
+      },
       facts: { pattern: 'all-namespaces', identity: 'attacker@example.com', identityKind: 'human' },
     },
     {
       name: 'cluster-wide list (Panther dump fixture 2, AKS diagnostic record)',
       expect: 'critical',
       cluster: 'aks-cluster',
-      record: { p_log_type: 'Azure.MonitorActivity', category: 'kube-audit', operationName: 'Microsoft.ContainerService/managedClusters/diagnosticLogs/Read', properties: { log: '{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"ResponseComplete","verb":"list","user":{"username":"compromised-user@example.com"},"sourceIPs":["1.2.3.4"],"objectRef":{"resource":"secrets","apiVersion":"v1"},"requestURI":"/api/v1/secrets","responseStatus":{"code":200}}' }, p_source_label: 'aks-cluster', time: T },
+      record: asPantherAks(
+        {
+          kind: 'Event',
+          apiVersion: 'audit.k8s.io/v1',
+          stage: 'ResponseComplete',
+          verb: 'list',
+          user: { username: 'compromised-user@example.com' },
+          sourceIPs: ['1.2.3.4'],
+          objectRef: { resource: 'secrets', apiVersion: 'v1' },
+          requestURI: '/api/v1/secrets',
+          responseStatus: { code: 200 },
+        },
+        { sourceLabel: 'aks-cluster', time: T },
+      ),
     },
     {
       name: 'cluster-wide list core/v1/secrets (Panther dump fixture 3, GKE LogEntry)',
       expect: 'critical',
       cluster: 'gke-cluster',
-      record: { protoPayload: { authenticationInfo: { principalEmail: 'user@company.com' }, authorizationInfo: [{ granted: true, permission: 'io.k8s.core.v1.secrets.list', resource: 'core/v1/secrets' }], methodName: 'io.k8s.core.v1.secrets.list', requestMetadata: { callerIP: '8.8.8.8' }, resourceName: 'core/v1/secrets', serviceName: 'k8s.io', requestURI: '/api/v1/secrets?limit=500' }, resource: { type: 'k8s_cluster', labels: { project_id: 'test-project' } }, p_log_type: 'GCP.AuditLog', p_source_label: 'gke-cluster', timestamp: T },
+      record: {
+        protoPayload: {
+          authenticationInfo: { principalEmail: 'user@company.com' },
+          authorizationInfo: [{ granted: true, permission: 'io.k8s.core.v1.secrets.list', resource: 'core/v1/secrets' }],
+          methodName: 'io.k8s.core.v1.secrets.list',
+          requestMetadata: { callerIP: '8.8.8.8' },
+          resourceName: 'core/v1/secrets',
+          serviceName: 'k8s.io',
+          requestURI: '/api/v1/secrets?limit=500',
+        },
+        resource: { type: 'k8s_cluster', labels: { project_id: 'test-project' } },
+        p_log_type: 'GCP.AuditLog',
+        p_source_label: 'gke-cluster',
+        timestamp: T,
+      },
       facts: { unverified: ['field selector not logged'] },
-      note: 'Panther\'s GKE fixture spells callerIP (real GKE logs callerIp) and carries a requestURI GKE never logs; our parser ignores both, so the finding has no source address and says the field selector was not visible.',
+      note:
+        'Panther\'s GKE fixture spells callerIP (real GKE logs callerIp) and carries a requestURI GKE never logs; our ' +
+        'parser ignores both, so the finding has no source address and says the field selector was not visible.',
     },
     {
       name: 'cluster-wide list with watch=true in the query (Panther dump fixture 4)',
       expect: 'critical',
-      record: { kind: 'Event', verb: 'list', user: { username: 'attacker@example.com' }, objectRef: { resource: 'secrets', apiVersion: 'v1' }, requestURI: '/api/v1/secrets?watch=true', responseStatus: { code: 200 }, p_log_type: 'Amazon.EKS.Audit', p_source_label: 'eks-cluster', requestReceivedTimestamp: T },
+      record: pantherClusterList('attacker@example.com', { requestURI: '/api/v1/secrets?watch=true', sourceLabel: 'eks-cluster' }),
     },
     {
       name: 'namespaced list alone is no sweep (Panther dump fixture 5)',
       expect: null,
-      record: { kind: 'Event', verb: 'list', user: { username: 'developer@example.com' }, objectRef: { resource: 'secrets', namespace: 'production', apiVersion: 'v1' }, requestURI: '/api/v1/namespaces/production/secrets', responseStatus: { code: 200 }, p_log_type: 'Amazon.EKS.Audit', requestReceivedTimestamp: T },
+      record: {
+        kind: 'Event',
+        verb: 'list',
+        user: { username: 'developer@example.com' },
+        objectRef: { resource: 'secrets', namespace: 'production', apiVersion: 'v1' },
+        requestURI: '/api/v1/namespaces/production/secrets',
+        responseStatus: { code: 200 },
+        p_log_type: 'Amazon.EKS.Audit',
+        requestReceivedTimestamp: T,
+      },
     },
     {
       name: 'single get is no sweep (Panther dump fixture 6)',
       expect: null,
-      record: { kind: 'Event', verb: 'get', user: { username: 'admin@example.com' }, objectRef: { resource: 'secrets', namespace: 'default', name: 'api-token', apiVersion: 'v1' }, requestURI: '/api/v1/namespaces/default/secrets/api-token', responseStatus: { code: 200 }, p_log_type: 'Amazon.EKS.Audit', requestReceivedTimestamp: T },
+      record: {
+        kind: 'Event',
+        verb: 'get',
+        user: { username: 'admin@example.com' },
+        objectRef: { resource: 'secrets', namespace: 'default', name: 'api-token', apiVersion: 'v1' },
+        requestURI: '/api/v1/namespaces/default/secrets/api-token',
+        responseStatus: { code: 200 },
+        p_log_type: 'Amazon.EKS.Audit',
+        requestReceivedTimestamp: T,
+      },
     },
     {
       name: 'namespace-controller by name only, no user agent (Panther dump fixture 7)',
       expect: 'critical',
-      record: { kind: 'Event', verb: 'list', user: { username: 'system:serviceaccount:kube-system:namespace-controller' }, objectRef: { resource: 'secrets', apiVersion: 'v1' }, requestURI: '/api/v1/secrets', responseStatus: { code: 200 }, p_log_type: 'Amazon.EKS.Audit', requestReceivedTimestamp: T },
+      record: pantherClusterList('system:serviceaccount:kube-system:namespace-controller'),
       facts: { controlPlaneNameWithoutItsUserAgent: 'kube-controller-manager/' },
-      note: 'Panther excludes this identity by name. We trust control-plane identities only with their component\'s user agent (a name is what a stolen token or a CSR-minted certificate gives); this fixture logs none, so it fires. Fixture enumeration 5 (same identity, kube-controller-manager user agent) stays quiet.',
+      note:
+        'Panther excludes this identity by name. We trust control-plane identities only with their component\'s user ' +
+        'agent (a name is what a stolen token or a CSR-minted certificate gives); this fixture logs none, so it fires. ' +
+        'Fixture enumeration 5 (same identity, kube-controller-manager user agent) stays quiet.',
     },
     {
       name: 'kube-state-metrics by name only (Panther dump fixture 8)',
       expect: 'critical',
-      record: { kind: 'Event', verb: 'list', user: { username: 'system:serviceaccount:kube-system:kube-state-metrics' }, objectRef: { resource: 'secrets', apiVersion: 'v1' }, requestURI: '/api/v1/secrets', responseStatus: { code: 200 }, p_log_type: 'Amazon.EKS.Audit', requestReceivedTimestamp: T },
-      note: 'Panther excludes kube-state-metrics by name. It is on our allowlist bound to its pod-name claim (kube-state-metrics-*); this fixture carries no claim and no user agent, exactly what its token replayed elsewhere looks like, so it fires.',
+      record: pantherClusterList('system:serviceaccount:kube-system:kube-state-metrics'),
+      note:
+        'Panther excludes kube-state-metrics by name. It is on our allowlist bound to its pod-name claim ' +
+        '(kube-state-metrics-*); this fixture carries no claim and no user agent, exactly what its token replayed ' +
+        'elsewhere looks like, so it fires.',
     },
     {
       name: 'denied cluster-wide list (Panther dump fixture 9)',
       expect: 'medium',
-      record: { kind: 'Event', verb: 'list', user: { username: 'attacker@example.com' }, objectRef: { resource: 'secrets', apiVersion: 'v1' }, requestURI: '/api/v1/secrets', responseStatus: { code: 403 }, p_log_type: 'Amazon.EKS.Audit', requestReceivedTimestamp: T },
+      record: pantherClusterList('attacker@example.com', { code: 403 }),
       facts: { denied: true },
       note: 'Panther drops failed requests. A denied dump is someone trying a credential: reported medium.',
     },
     {
       name: 'namespace-controller with its user agent (Panther enumeration fixture 5)',
       expect: null,
-      record: { kind: 'Event', apiVersion: 'audit.k8s.io/v1', stage: 'ResponseComplete', verb: 'list', user: { username: 'system:serviceaccount:kube-system:namespace-controller' }, userAgent: 'kube-controller-manager/v1.28.0', objectRef: { resource: 'secrets', apiVersion: 'v1' }, responseStatus: { code: 200 }, p_log_type: 'Amazon.EKS.Audit', requestReceivedTimestamp: T },
+      record: {
+        kind: 'Event',
+        apiVersion: 'audit.k8s.io/v1',
+        stage: 'ResponseComplete',
+        verb: 'list',
+        user: { username: 'system:serviceaccount:kube-system:namespace-controller' },
+        userAgent: 'kube-controller-manager/v1.28.0',
+        objectRef: { resource: 'secrets', apiVersion: 'v1' },
+        responseStatus: { code: 200 },
+        p_log_type: 'Amazon.EKS.Audit',
+        requestReceivedTimestamp: T,
+      },
     },
     {
       name: 'one get by a user (Panther enumeration fixture 1) is below the threshold',
       expect: null,
-      record: { kind: 'Event', apiVersion: 'audit.k8s.io/v1', stage: 'ResponseComplete', verb: 'get', user: { username: 'attacker@example.com' }, userAgent: 'kubectl/v1.28.0', objectRef: { resource: 'secrets', namespace: 'production', name: 'db-credentials', apiVersion: 'v1' }, responseStatus: { code: 200 }, p_log_type: 'Amazon.EKS.Audit', requestReceivedTimestamp: T },
+      record: {
+        kind: 'Event',
+        apiVersion: 'audit.k8s.io/v1',
+        stage: 'ResponseComplete',
+        verb: 'get',
+        user: { username: 'attacker@example.com' },
+        userAgent: 'kubectl/v1.28.0',
+        objectRef: { resource: 'secrets', namespace: 'production', name: 'db-credentials', apiVersion: 'v1' },
+        responseStatus: { code: 200 },
+        p_log_type: 'Amazon.EKS.Audit',
+        requestReceivedTimestamp: T,
+      },
       note: 'Panther\'s test asserts only that the event counts toward its threshold (15 in 30 minutes); one read alone raises nothing there either.',
     },
     {
@@ -356,7 +462,14 @@ export default defineRule<Options, SweepState>({
     {
       name: 'a busy node\'s kubelet reads its pods\' secrets (EKS)',
       expect: null,
-      records: reads(12, { user: 'system:node:ip-10-0-1-23.eu-west-1.compute.internal', userAgent: 'kubelet/v1.30.2 (linux/amd64) kubernetes/3968350', sourceIPs: ['10.0.1.23'] }).map((ev) => asEks(ev)),
+      records: reads(
+        12,
+        {
+          user: 'system:node:ip-10-0-1-23.eu-west-1.compute.internal',
+          userAgent: 'kubelet/v1.30.2 (linux/amd64) kubernetes/3968350',
+          sourceIPs: ['10.0.1.23'],
+        },
+      ).map((ev) => asEks(ev)),
     },
     {
       name: 'kube-controller-manager lists every secret (AKS AzureDiagnostics row)',
@@ -366,7 +479,17 @@ export default defineRule<Options, SweepState>({
     {
       name: 'allowlisted external-secrets lists all namespaces from its pod (AKS diagnostic record)',
       expect: null,
-      record: asAks(k8sEvent({ verb: 'list', resource: 'secrets', user: 'system:serviceaccount:external-secrets:external-secrets', extra: { 'authentication.kubernetes.io/credential-id': ['JTI=3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a9f'], 'authentication.kubernetes.io/pod-name': ['external-secrets-5b8c7d9f6-q7w8e'] }, userAgent: 'external-secrets/v0.0.0 (linux/amd64) kubernetes/$Format', sourceIPs: ['10.244.1.17'] })),
+      record: asAks(k8sEvent({
+        verb: 'list',
+        resource: 'secrets',
+        user: 'system:serviceaccount:external-secrets:external-secrets',
+        extra: {
+          'authentication.kubernetes.io/credential-id': ['JTI=3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a9f'],
+          'authentication.kubernetes.io/pod-name': ['external-secrets-5b8c7d9f6-q7w8e'],
+        },
+        userAgent: 'external-secrets/v0.0.0 (linux/amd64) kubernetes/$Format',
+        sourceIPs: ['10.244.1.17'],
+      })),
     },
-  ],
-});
+  ];
+}

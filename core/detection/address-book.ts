@@ -1,6 +1,7 @@
 import type { AddressChannel } from '../model/rule.js';
 import type { AuditEvent } from '../model/event.js';
 import { isKubeletUserAgent } from './kubelet.js';
+import { getOrMake } from './memo.js';
 import { clientAddress, userAgentOutsidePod } from './secret-scope.js';
 
 
@@ -109,18 +110,11 @@ function podChannelOf(e: AuditEvent): string | undefined {
   return `pod\u0000${pod}`;
 }
 
+const newChannel = (): Map<string, Occurrence[]> => new Map();
+const newOccurrences = (): Occurrence[] => [];
+
 function occurrencesOf(book: UserBook, channel: string, addr: string): Occurrence[] {
-  let addrs = book.get(channel);
-  if (addrs === undefined) {
-    addrs = new Map();
-    book.set(channel, addrs);
-  }
-  let list = addrs.get(addr);
-  if (list === undefined) {
-    list = [];
-    addrs.set(addr, list);
-  }
-  return list;
+  return getOrMake(getOrMake(book, channel, newChannel), addr, newOccurrences);
 }
 
 function removeHead(book: UserBook, channel: string, addr: string, event: AuditEvent): void {

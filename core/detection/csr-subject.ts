@@ -1,12 +1,11 @@
-import type { IdentityTables } from '../model/identity-tables.js';
 import type { DecodedCsr } from './csr.js';
-import { classifyIdentity, nodeName, type Identity } from './identity.js';
-import { maxSeverity, type Severity } from '../model/severity.js';
+import type { Identity } from './identity.js';
+import type { Severity } from '../model/severity.js';
 
 /**
- * Whether the identity a CSR asks for is one a certificate must not carry, judged against who
- * asked (docs/rules-csr.md). A client certificate's last CN becomes the Kubernetes user
- * name and each O a group, so every CN and O is checked, not only the first.
+ * The names a CSR's requested subject would grant, and the shape of a judgement of them. Which of
+ * them are privileged, and why, is stated where it is decided: rules/csr-privileged-subject.ts
+ * (csr-client-cert-created and csr-issuance-chain reuse that judgement).
  */
 
 export const SIGNERS = Object.freeze({
@@ -15,8 +14,22 @@ export const SIGNERS = Object.freeze({
   kubeletServing: 'kubernetes.io/kubelet-serving',
 });
 
-/** Groups every authenticated request carries anyway; asking for them grants nothing. */
-const HARMLESS_GROUPS = new Set(['system:authenticated']);
+/** One name of the subject: a CN (the last becomes the Kubernetes user name) or an O (a group). */
+export interface RequestedName {
+  field: 'CN' | 'O';
+  value: string;
+}
+
+/**
+ * Every name the issued certificate would carry, CNs then Os in the request's order: the API
+ * server takes the last CN as the user and every O as a group, so none may be skipped.
+ */
+export function requestedNames(csr: DecodedCsr): RequestedName[] {
+  return [
+    ...csr.subject.commonNames.map((value): RequestedName => ({ field: 'CN', value })),
+    ...csr.subject.organizations.map((value): RequestedName => ({ field: 'O', value })),
+  ];
+}
 
 export interface SubjectFinding {
   /** What is asked for, e.g. `O=system:masters` or `CN=system:kube-controller-manager`. */
@@ -37,73 +50,4 @@ export interface SubjectRequester {
   identity: Identity;
   /** The requester is a system identity whose authentication fits (see classifyCaller). */
   trusted: boolean;
-}
-
-function judgeName(
-  field: 'CN' | 'O',
-  value: string,
-  signer: string | undefined,
-  requester: SubjectRequester,
-  tables: IdentityTables,
-): SubjectFinding | undefined {
-  const at = `${field}=${value}`;
-  if (field === 'O' && value === 'system:masters') {
-    return { field: at, why: 'system:masters bypasses all authorization', severity: 'high' };
-  }
-  if (field === 'O' && value === 'system:nodes') {
-    const own = requester.identity.kind === 'node-bootstrap' || requester.identity.kind === 'node';
-    return own && requester.trusted && signer !== SIGNERS.apiserverClient
-      ? undefined
-      : { field: at, why: 'the node group, asked for by someone who is not a node or its bootstrap identity', severity: 'high' };
-  }
-  if (field === 'O' && HARMLESS_GROUPS.has(value)) return undefined;
-  const asked = classifyIdentity({ name: value }, tables);
-  switch (asked.kind) {
-    case 'control-plane':
-      return { field: at, why: 'a control-plane identity that allowlists trust', severity: 'high' };
-    case 'node': {
-      const self = requester.identity.kind === 'node' && requester.identity.node === nodeName(value);
-      const bootstrap = requester.identity.kind === 'node-bootstrap';
-      if ((self || bootstrap) && requester.trusted && signer !== SIGNERS.apiserverClient) return undefined;
-      return { field: at, why: 'a node identity, asked for by someone who is not that node or its bootstrap identity', severity: 'high' };
-    }
-    case 'service-account':
-      return { field: at, why: 'a service-account identity in a certificate (it never expires with the token)', severity: 'high' };
-    case 'node-bootstrap':
-      return { field: at, why: 'a node bootstrap identity that allowlists trust', severity: 'high' };
-    case 'anonymous':
-    case 'system-other':
-      if (value === 'system:bootstrappers' || value.startsWith('system:bootstrappers:')) {
-        return { field: at, why: 'the node bootstrap group', severity: 'high' };
-      }
-      return requester.trusted ? undefined : { field: at, why: 'a reserved system: name asked for by a non-system requester', severity: 'medium' };
-    default:
-      return undefined;
-  }
-}
-
-export function assessRequestedSubject(
-  csr: DecodedCsr,
-  signerName: string | undefined,
-  requester: SubjectRequester,
-  tables: IdentityTables,
-): SubjectAssessment {
-  const findings: SubjectFinding[] = [];
-  for (const cn of csr.subject.commonNames) {
-    const f = judgeName('CN', cn, signerName, requester, tables);
-    if (f !== undefined) findings.push(f);
-  }
-  for (const o of csr.subject.organizations) {
-    const f = judgeName('O', o, signerName, requester, tables);
-    if (f !== undefined) findings.push(f);
-  }
-  const privileged = findings.some((f) => f.severity === 'high');
-  const user = csr.requestedUser;
-  // A client certificate for someone else: the requester mints an identity that is not theirs.
-  if (signerName === SIGNERS.apiserverClient && user !== undefined && user !== requester.identity.name && !privileged) {
-    findings.push({ field: `CN=${user}`, why: `a client certificate for a user other than the requester (${requester.identity.name ?? 'unknown'})`, severity: 'medium' });
-  }
-  let severity: Severity | null = null;
-  for (const f of findings) severity = severity === null ? f.severity : maxSeverity(severity, f.severity);
-  return { findings, severity, privileged };
 }

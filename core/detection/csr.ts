@@ -1,5 +1,5 @@
 import { createHash, createPublicKey } from 'node:crypto';
-import { oncePerEvent } from '../model/once-per-event.js';
+import { oncePerEvent } from './memo.js';
 import { createRequire } from 'node:module';
 import type { Name, Pkcs10CertificateRequest } from '@peculiar/x509';
 import { SKIPPED_BODY_MARKER, type AuditEvent } from '../model/event.js';

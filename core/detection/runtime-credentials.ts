@@ -2,7 +2,8 @@ import { posix } from 'node:path';
 import { z } from 'zod';
 import { correlateExec, DEFAULT_EXEC_SKEW_SECONDS, type ExecCorrelation } from './exec-correlation.js';
 import { DEFAULT_EXEC_WINDOW_SECONDS } from '../model/runtime-event.js';
-import type { RuleContext } from '../model/rule.js';
+import type { RuleContext, RuntimeFindingDraft } from '../model/rule.js';
+import type { Severity } from '../model/severity.js';
 import type { RuntimeEvent } from '../model/runtime-event.js';
 import { DEFAULT_HOST_MOUNT_PREFIXES, type PathMatch } from './sensitive-paths.js';
 
@@ -60,6 +61,16 @@ export function isCredentialOwner(e: RuntimeEvent, allowed: readonly string[]): 
 /** The exec behind the event, and the facts a finding reports about it. */
 export function execBehind(e: RuntimeEvent, ctx: RuleContext<RuntimeCredentialOptions>): ExecCorrelation {
   return correlateExec(e, ctx.history, { windowSeconds: ctx.options.execWindowSeconds, skewSeconds: ctx.options.execSkewSeconds });
+}
+
+/** A refused attempt read nothing (medium); a private key read is critical, any other credential high. */
+export function credentialReadSeverity(failed: boolean, privateKey: boolean): Severity {
+  return failed ? 'medium' : privateKey ? 'critical' : 'high';
+}
+
+/** The exec a runtime finding names, and whether the engine holds the finding for one still to arrive. */
+export function execLink(c: ExecCorrelation): Pick<RuntimeFindingDraft, 'exec' | 'awaitsExec'> {
+  return { ...(c.exec === undefined ? {} : { exec: c.exec }), awaitsExec: c.canStillArrive };
 }
 
 export function describeWhere(e: RuntimeEvent): string {

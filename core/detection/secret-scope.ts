@@ -1,5 +1,5 @@
 import type { AuditEvent } from '../model/event.js';
-import { oncePerEvent } from '../model/once-per-event.js';
+import { oncePerEvent } from './memo.js';
 import { serviceAccountOf } from './identity.js';
 import { singleNameRead } from './kubelet.js';
 import {

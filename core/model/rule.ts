@@ -149,6 +149,12 @@ export interface RuleState<O, S> {
   observe(state: S, event: AuditEvent, ctx: RuleContext<O, S>): void;
 }
 
+/**
+ * A record (or chain of records) a rule must judge as stated, run through the real parsers and
+ * engine by the suite. Each rule file exports its own as `examples(kit)`, next to the rule rather
+ * than on it: what examples build their records with (examples/, rules/data/) then never loads
+ * with the rules and stays out of the deployed bundles.
+ */
 export interface RuleExample {
   name: string;
   /** The highest severity this rule must report over the records, or null for "no finding". */
@@ -185,7 +191,6 @@ export interface Rule<O = unknown, S = unknown> {
   memory?: RuleMemory<O>;
   /** What it counts within a run as events arrive (`ctx.state`); undefined: it keeps nothing of its own. */
   state?: RuleState<O, S>;
-  examples: readonly RuleExample[];
 }
 
 /** Identity helper that keeps a rule's options type tied to its schema. */
@@ -213,7 +218,7 @@ export interface RuntimeFindingDraft extends Omit<FindingDraft, 'event'> {
   awaitsExec?: boolean;
 }
 
-/** A rule over runtime sensor events (Tracee, Falco); same metadata and examples as `Rule`. */
+/** A rule over runtime sensor events (Tracee, Falco); same metadata as `Rule`. */
 export interface RuntimeRule<O = unknown> extends Omit<Rule<O>, 'needs' | 'evaluate' | 'memory' | 'state'> {
   needs: RuntimeRuleNeeds;
   evaluate(event: RuntimeEvent, ctx: RuleContext<O>): RuntimeFindingDraft | null;

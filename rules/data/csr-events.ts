@@ -128,3 +128,17 @@ export function seedWithTime(record: Record<string, unknown>): Record<string, un
 export function csrPatch(i: StepInit, patch: Record<string, unknown>): K8sAuditEventJson {
   return k8sEvent({ ...base(i, 'patch'), requestObject: patch });
 }
+
+/** The audit Event of Panther's AKS CSR-create test records: who asked, from where, which CSR, which signer. */
+export function pantherCsrCreate(username: string, sourceIP: string, name: string, signerName: string): Record<string, unknown> {
+  return {
+    kind: 'Event',
+    apiVersion: 'audit.k8s.io/v1',
+    verb: 'create',
+    user: { username },
+    sourceIPs: [sourceIP],
+    objectRef: { resource: 'certificatesigningrequests', name, apiVersion: 'certificates.k8s.io/v1' },
+    responseStatus: { code: 201 },
+    requestObject: { spec: { signerName, usages: ['client auth'] } },
+  };
+}

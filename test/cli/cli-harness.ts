@@ -37,7 +37,6 @@ export const testSecretList = defineRule({
   clouds: { eks: 'full', aks: 'full', gke: 'Data Access logs only', k8s: 'full' },
   needs: { resources: ['secrets'], verbs: ['list'] },
   evaluate: (e) => ({ summary: `${e.user.name ?? '?'} listed secrets in ${e.target.namespace ?? 'all namespaces'}`, facts: { scope: e.target.namespace ?? 'cluster' } }),
-  examples: [],
 });
 
 /** Fires on a get of a configmap (low). */
@@ -50,7 +49,6 @@ export const testConfigmapGet = defineRule({
   clouds: { eks: 'full', aks: 'full', gke: 'none: not logged' },
   needs: { resources: ['configmaps'], verbs: ['get'] },
   evaluate: (e) => ({ summary: `${e.user.name ?? '?'} read configmap ${e.target.name ?? '?'}` }),
-  examples: [],
 });
 
 export const TEST_RULES = [testSecretList, testConfigmapGet];

@@ -5,6 +5,7 @@ import { RULE_DOC_FAMILIES, ruleDocsLink, type RuleDocFamily } from '../../core/
 import { RULES } from '../../rules/index.js';
 import { BEGIN, END, familyPath, renderFamily, undocumented, withGenerated } from '../../scripts/gen-rule-docs.js';
 import { runExample } from '../helpers/run-example.js';
+import { examplesOf } from '../helpers/rule-examples.js';
 
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens, repeats numbered. */
 function anchors(markdown: string): Set<string> {
@@ -60,7 +61,7 @@ describe('rule docs are generated from the rule files', () => {
       const family = families.find((f) => RULE_DOC_FAMILIES[f].file === file)!;
       expect(anchors(readFileSync(familyPath(family), 'utf8')), link).toContain(anchor);
     }
-    const example = RULES[0]!.examples.find((e) => e.expect !== null)!;
+    const example = examplesOf(RULES[0]!).find((e) => e.expect !== null)!;
     const finding = runExample(RULES[0]!, example).findings[0]!;
     expect(toAlert(finding).docs).toBe(ruleDocsLink(RULES[0]!.id));
   });

@@ -89,5 +89,4 @@ export const everySecretGet = defineRule({
   clouds: { eks: 'full' },
   needs: { resources: ['secrets'], verbs: ['get'] },
   evaluate: (e) => ({ summary: `${e.user.name ?? '?'} read ${e.target.name ?? '?'}` }),
-  examples: [],
 });

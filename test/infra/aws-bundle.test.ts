@@ -46,6 +46,8 @@ async function bundleFor(outfile: string, define: Record<string, string>): Promi
   return result.metafile;
 }
 
+const EXAMPLE_KIT_FILE = join(import.meta.dirname, '..', '..', 'rules', 'data', 'example-kit.ts');
+
 const GOOGLE_OR_AZURE = /node_modules\/(@google-cloud|@azure|@grpc|google-auth-library|google-gax|gaxios|gcp-metadata)\//;
 
 describe('bundled AWS handler', () => {
@@ -108,6 +110,15 @@ describe('bundled AWS handler', () => {
     expect(inputs.some((i) => i.includes('@aws-sdk/client-cloudwatch-logs'))).toBe(true);
     expect(Object.keys(metafile.outputs).filter((o) => o.endsWith('.map'))).toEqual([]);
     expect(readFileSync(bundle, 'utf8')).not.toContain('sourceMappingURL');
+  });
+
+  it('ships no rule examples: no module of examples/ and no rules/data/ sample', async () => {
+    const examples = (m: Metafile) => Object.keys(m.inputs).filter((i) => !i.includes('node_modules') && /(^|\/)(examples|rules\/data)\//.test(i));
+    expect(examples(metafile)).toEqual([]);
+    expect(Object.keys(metafile.inputs).some((i) => /(^|\/)rules\/secret-sweep\.ts$/.test(i))).toBe(true);
+    // What a rule's examples use, bundled on its own, is found by the same check, so the check can fail.
+    const kit = await build({ entryPoints: [EXAMPLE_KIT_FILE], outfile: join(dir, 'kit', 'index.js'), ...handlerEsbuildOptions(), metafile: true, logLevel: 'silent' });
+    expect(examples(kit.metafile).length).toBeGreaterThanOrEqual(4);
   });
 
   it('a bundle with every cloud does include them (so the check above can fail)', async () => {

@@ -38,6 +38,14 @@ describe('lint', () => {
     expect(msgs.some((m) => m.startsWith('@typescript-eslint/no-floating-promises'))).toBe(true);
   }, 60_000);
 
+  it('reports a rule file that imports an example builder as a value, not as a type', async () => {
+    const msgs = await lintAt(
+      'rules/layer-probe.ts',
+      "import { k8sEvent } from '../examples/audit-records.js';\nimport type { ExampleKit } from './data/example-kit.js';\nexport const probe = (kit: ExampleKit): unknown => [k8sEvent, kit];\n",
+    );
+    expect(msgs.filter((m) => m.startsWith('@typescript-eslint/no-restricted-imports'))).toHaveLength(1);
+  }, 60_000);
+
   it('reports a sensor format that imports a cloud adapter', async () => {
     const msgs = await lintAt('adapters/sensors/layer-probe.ts', "import { parseEksRecord } from '../eks/parse.js';\nexport const probe = parseEksRecord;\n");
     expect(msgs.some((m) => m.startsWith('no-restricted-imports') && m.includes('a sensor format knows no cloud'))).toBe(true);

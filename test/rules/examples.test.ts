@@ -3,6 +3,7 @@ import type { Finding } from '../../core/model/finding.js';
 import { severityRank, type Severity } from '../../core/model/severity.js';
 import { runExample } from '../helpers/run-example.js';
 import { RULES } from '../../rules/index.js';
+import { examplesOf } from '../helpers/rule-examples.js';
 
 function highest(findings: readonly Finding[]): Severity | null {
   let best: Severity | null = null;
@@ -11,7 +12,7 @@ function highest(findings: readonly Finding[]): Severity | null {
 }
 
 describe('rule examples', () => {
-  const cases = RULES.flatMap((rule) => rule.examples.map((example) => [rule, example] as const));
+  const cases = RULES.flatMap((rule) => examplesOf(rule).map((example) => [rule, example] as const));
   it('there are examples to run', () => {
     expect(RULES.length === 0 || cases.length > 0).toBe(true);
   });

@@ -5,6 +5,7 @@ import { coversCloud } from '../../core/model/rule.js';
 import { isSeverity } from '../../core/model/severity.js';
 import { RULES } from '../../rules/index.js';
 import { runExample } from '../helpers/run-example.js';
+import { examplesOf } from '../helpers/rule-examples.js';
 
 // Whole-set checks: each lists every offender at once, so one run shows everything to fix.
 describe('rule set', () => {
@@ -43,7 +44,7 @@ describe('rule set', () => {
     const offenders: string[] = [];
     for (const r of RULES) {
       const seen = new Map<string, { pos: boolean; neg: boolean }>();
-      for (const ex of r.examples) {
+      for (const ex of examplesOf(r)) {
         const { events } = runExample(r, ex);
         for (const cloud of new Set(events.map((e) => e.cloud))) {
           const s = seen.get(cloud) ?? { pos: false, neg: false };

@@ -8,6 +8,7 @@ import { matchesNeeds, unionNeeds, type NeedsUnion } from '../../../core/model/n
 import { RULES } from '../../../rules/index.js';
 import { FakeLogAnalytics } from '../../fakes/log-analytics.js';
 import { runKql } from '../../fakes/log-analytics-kql-eval.js';
+import { examplesOf } from '../../helpers/rule-examples.js';
 
 const W = { from: new Date('2026-03-02T09:00:00.000Z'), to: new Date('2026-03-02T09:06:00.000Z') };
 
@@ -174,7 +175,7 @@ describe('aks filter over every rule example', () => {
   const decisive: string[] = [];
   const SEEN_AT = '2026-03-02T09:01:00.000Z';
   for (const rule of RULES) {
-    rule.examples.forEach((example, x) => {
+    examplesOf(rule).forEach((example, x) => {
       const records = example.records ?? [example.record];
       records.forEach((record, i) => {
         const origin = { source: `example:${rule.id}:${x}`, index: i };

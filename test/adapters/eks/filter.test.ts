@@ -3,10 +3,11 @@ import { compileEksFilter, CUT_LINE_PATTERN, FILTER_PATTERN_MAX_LENGTH, withCutL
 import { parseAnyRecord } from '../../../adapters/file/detect.js';
 import type { AuditEvent } from '../../../core/model/event.js';
 import { k8sEvent } from '../../../examples/audit-records.js';
-import { coversCloud } from '../../../core/model/rule.js';
+import { coversCloud, type RuleExample } from '../../../core/model/rule.js';
 import { matchesNeeds, matchesUnion, unionNeeds, type NeedsUnion } from '../../../core/model/needs.js';
 import { RULES } from '../../../rules/index.js';
 import { compilePattern } from '../../fakes/cloudwatch-logs-pattern.js';
+import { examplesOf } from '../../helpers/rule-examples.js';
 
 const union = (entries: Array<[string, { subresources?: string[]; verbs?: string[] }]>): NeedsUnion => ({
   resources: new Map(
@@ -235,8 +236,8 @@ describe('eks filter', () => {
 
 /** Every EKS-parsable audit event of a rule's examples, with the JSON the pattern is run on. */
 function exampleEvents(rule: (typeof RULES)[number]) {
-  const out: Array<{ example: (typeof rule.examples)[number]; json: unknown; event: AuditEvent }> = [];
-  for (const example of rule.examples) {
+  const out: Array<{ example: RuleExample; json: unknown; event: AuditEvent }> = [];
+  for (const example of examplesOf(rule)) {
     const records = example.records ?? [example.record];
     for (const text of records.flatMap(auditMessages)) {
       let json: unknown;

@@ -8,6 +8,7 @@ import { matchesNeeds, matchesUnion, unionNeeds, type NeedsUnion } from '../../.
 import type { AnyRule } from '../../../core/model/rule.js';
 import { RULES } from '../../../rules/index.js';
 import { FakeCloudLogging, type LogEntryJson } from '../../fakes/cloud-logging.js';
+import { examplesOf } from '../../helpers/rule-examples.js';
 
 const PROJECT = 'acme-prod';
 const WINDOW = { from: new Date('2026-03-02T09:00:00Z'), to: new Date('2026-03-02T09:06:00Z') };
@@ -50,7 +51,7 @@ interface Case { rule: string; example: string; id: string; record: LogEntryJson
 function casesFor(rules: readonly AnyRule[], union: NeedsUnion): Case[] {
   const out: Case[] = [];
   for (const rule of rules) {
-    for (const example of rule.examples) {
+    for (const example of examplesOf(rule)) {
       const records = example.records ?? [example.record];
       records.forEach((record, index) => {
         const hints = example.cluster === undefined ? {} : { cluster: example.cluster };

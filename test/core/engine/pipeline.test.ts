@@ -38,7 +38,6 @@ const listSecrets = defineRule({
   clouds: { k8s: 'full' },
   needs: { resources: ['secrets'], verbs: ['list'] },
   evaluate: (e) => ({ summary: `${e.user.name ?? '?'} listed secrets` }),
-  examples: [],
 });
 
 const getConfigmap = defineRule({
