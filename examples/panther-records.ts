@@ -17,3 +17,16 @@ export function asPantherAks(
     ...(o.time === undefined ? {} : { time: o.time }),
   };
 }
+
+/**
+ * Panther's EKS test records (panther-analysis rules/kubernetes_rules/*.yml): the audit Event's
+ * own keys, then `p_log_type`, `p_source_label` where the record has one, and the time.
+ */
+export function asPantherEks(event: Record<string, unknown>, o: { sourceLabel?: string; time: string }): Record<string, unknown> {
+  return {
+    ...event,
+    p_log_type: 'Amazon.EKS.Audit',
+    ...(o.sourceLabel === undefined ? {} : { p_source_label: o.sourceLabel }),
+    requestReceivedTimestamp: o.time,
+  };
+}

@@ -169,7 +169,8 @@ export function falcoExec(i: RuntimeInit): Record<string, unknown> {
  * A Falco alert as the stock rules print it (falcosecurity/rules: `evt.type` and `fd.name`, no
  * flags), with the field set of the Elastic integration's real sample (test/fixtures/real).
  */
-export function falcoStockOpen(i: RuntimeInit, path: string, rule = 'Read sensitive file untrusted'): Record<string, unknown> {
+/** `result`: fields Falco adds about the syscall's result (`evt.res`, `evt.failed`), after the others. */
+export function falcoStockOpen(i: RuntimeInit, path: string, rule = 'Read sensitive file untrusted', result: Record<string, unknown> = {}): Record<string, unknown> {
   const { c, pod, namespace } = where(i);
   const time = i.time ?? DEFAULT_RUNTIME_TIME;
   const fields: Record<string, unknown> = {
@@ -187,6 +188,7 @@ export function falcoStockOpen(i: RuntimeInit, path: string, rule = 'Read sensit
     'user.loginuid': -1,
     'user.name': i.user ?? 'root',
     'user.uid': i.uid ?? 0,
+    ...result,
   };
   return {
     hostname: i.node ?? NODE,

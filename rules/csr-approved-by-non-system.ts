@@ -207,24 +207,17 @@ export function examples({ asAks, asEks, asGke, asPantherAks, credentialIdOf, cs
         },
       )),
     },
-    {
-      name: 'AKS: the certificate-controller service account signs (benign)',
+    // The control plane's own signers, each issuing a node's client certificate: benign.
+    ...(
+      [
+        ['AKS: the certificate-controller service account signs (benign)', asAks, 'csr-8k2lq', 'system:serviceaccount:kube-system:certificate-controller', 'system:bootstrap:abcdef'],
+        ['GKE: kube-controller-manager signs a node certificate (benign)', asGke, 'node-csr-1', 'system:kube-controller-manager', 'kubelet-nodepool-bootstrap'],
+      ] as const
+    ).map(([name, as, csr, signer, requester]): RuleExample => ({
+      name,
       expect: null,
-      record: asAks(csrIssue(
-        { name: 'csr-8k2lq', user: 'system:serviceaccount:kube-system:certificate-controller' },
-        { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient, requester: { username: 'system:bootstrap:abcdef' } },
-        PEM.gkeNodeCert,
-      )),
-    },
-    {
-      name: 'GKE: kube-controller-manager signs a node certificate (benign)',
-      expect: null,
-      record: asGke(csrIssue(
-        { name: 'node-csr-1', user: 'system:kube-controller-manager' },
-        { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient, requester: { username: 'kubelet-nodepool-bootstrap' } },
-        PEM.gkeNodeCert,
-      )),
-    },
+      record: as(csrIssue({ name: csr, user: signer }, { pem: PEM.gkeNode, signerName: SIGNERS.kubeletClient, requester: { username: requester } }, PEM.gkeNodeCert)),
+    })),
     {
       name: 'GKE: node bootstrap identity creates its CSR (benign)',
       expect: null,

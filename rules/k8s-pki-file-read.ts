@@ -4,19 +4,14 @@ import type { ExampleKit } from './data/example-kit.js';
 import { HOST_PROCESS_NOTE, NO_EXEC_NOTE } from '../core/detection/exec-correlation.js';
 import { defineRuntimeRule, type RuleExample } from '../core/model/rule.js';
 import {
-  accessFacts,
-  credentialReadSeverity,
-  describeExec,
-  describeWhere,
+  credentialReadFinding,
   execBehind,
-  execLink,
   isCredentialOwner,
   KUBELET_CREDENTIAL_ENTRIES,
   NODE_CREDENTIAL_ENTRIES,
   pathFacts,
   POSSIBLE_READ_NOTE,
   possibleReadOnly,
-  processFacts,
   runtimeCredentialOptions,
   type RuntimeCredentialOptions,
 } from '../core/detection/runtime-credentials.js';
@@ -91,12 +86,12 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
         : possibleReadOnly(e)
           ? `opened ${path} (possibly for reading: the sensor did not say)`
           : `opened ${path} for reading`;
-    return {
-      severity: credentialReadSeverity(failed, m.privateKey),
-      summary: `${e.process.name}${e.process.executable === undefined ? '' : ` (${e.process.executable})`} ${action} ${describeWhere(e)}${describeExec(c)}`,
-      facts: { operation: e.verb, outcome: e.outcome, ...pathFacts(m), renamedTo, ...accessFacts(e), ...processFacts(e), ...c.facts },
-      ...execLink(c),
-    };
+    return credentialReadFinding(e, c, {
+      failed,
+      privateKey: m.privateKey,
+      summary: `${e.process.name}${e.process.executable === undefined ? '' : ` (${e.process.executable})`} ${action}`,
+      facts: { ...pathFacts(m), renamedTo },
+    });
   },
 });
 
@@ -139,14 +134,7 @@ export function examples({
     {
       name: 'Falco stock rule on ca.key that failed (evt.res ENOENT): the attempt is medium, nothing was read',
       expect: 'medium',
-      record: {
-        ...falcoStockOpen(host('cat', '/usr/bin/cat'), '/etc/kubernetes/pki/ca.key'),
-        output_fields: {
-          ...(falcoStockOpen(host('cat', '/usr/bin/cat'), '/etc/kubernetes/pki/ca.key')['output_fields'] as object),
-          'evt.res': 'ENOENT',
-          'evt.failed': true,
-        },
-      },
+      record: falcoStockOpen(host('cat', '/usr/bin/cat'), '/etc/kubernetes/pki/ca.key', undefined, { 'evt.res': 'ENOENT', 'evt.failed': true }),
       facts: { outcome: 'failure', path: '/etc/kubernetes/pki/ca.key' },
     },
     {

@@ -5,17 +5,12 @@ import { readsPrivateKey, sensitiveReads } from '../core/detection/exec-command.
 import { NO_EXEC_NOTE } from '../core/detection/exec-correlation.js';
 import { defineRuntimeRule, type RuleExample } from '../core/model/rule.js';
 import {
-  accessFacts,
-  credentialReadSeverity,
-  describeExec,
-  describeWhere,
+  credentialReadFinding,
   execBehind,
-  execLink,
   isCredentialOwner,
   KUBELET_CREDENTIAL_ENTRIES,
   POSSIBLE_READ_NOTE,
   possibleReadOnly,
-  processFacts,
   runtimeCredentialOptions,
   type RuntimeCredentialOptions,
 } from '../core/detection/runtime-credentials.js';
@@ -87,23 +82,17 @@ export default defineRuntimeRule<RuntimeCredentialOptions>({
     const did = failed
       ? e.verb === 'exec' ? 'failed to start on' : 'failed to open'
       : e.verb === 'exec' ? 'started, reading' : possibleReadOnly(e) ? 'opened (possibly for reading)' : 'opened';
-    return {
-      severity: credentialReadSeverity(failed, key),
-      summary:
-        `${e.verb === 'exec' ? `"${e.process.args.join(' ')}"` : e.process.name} ${did} ${what} ` +
-        `${describeWhere(e)}${tty === true ? ' with a terminal' : ''}${describeExec(c)}`,
+    return credentialReadFinding(e, c, {
+      failed,
+      privateKey: key,
+      summary: `${e.verb === 'exec' ? `"${e.process.args.join(' ')}"` : e.process.name} ${did} ${what}`,
+      afterWhere: tty === true ? ' with a terminal' : '',
       facts: {
-        operation: e.verb,
-        outcome: e.outcome,
         privateKey: key,
         reads: reads.map((r) => ({ path: r.path, nodePath: r.nodePath, hostPrefix: r.hostPrefix ?? null, kind: r.kind, entry: r.entry, reader: r.reader, via: r.via })),
         interactive: tty,
-        ...accessFacts(e),
-        ...processFacts(e),
-        ...c.facts,
       },
-      ...execLink(c),
-    };
+    });
   },
 });
 

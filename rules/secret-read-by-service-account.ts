@@ -139,7 +139,13 @@ export default defineRule<Options>({
 });
 
 /** The suite runs these (`RuleExample`, core/model/rule.ts); kept off the rule, so what builds them never ships. */
-export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExample[] {
+export function examples({ asAks, asEks, asGke, asPantherEks, k8sEvent }: ExampleKit): RuleExample[] {
+  // Panther's access-denied fixtures: a get of one Secret, refused; they differ in who, which and how.
+  const pantherDeniedGet = (user: string, namespace: string, name: string, responseStatus: Record<string, unknown>, sourceLabel?: string) =>
+    asPantherEks(
+      { kind: 'Event', verb: 'get', user: { username: user }, objectRef: { resource: 'secrets', namespace, name }, responseStatus },
+      { ...(sourceLabel === undefined ? {} : { sourceLabel }), time: PANTHER_TIME },
+    );
   const APP_UA = 'billing-api/v2.4.1 (linux/amd64) kubernetes/v0.30.2';
   const DARWIN_KUBECTL = 'kubectl/v1.30.2 (darwin/arm64) kubernetes/3968350';
   const KCM_UA = 'kube-controller-manager/v1.30.2 (linux/amd64) kubernetes/3968350/system:serviceaccount:kube-system:';
@@ -267,47 +273,31 @@ export function examples({ asAks, asEks, asGke, k8sEvent }: ExampleKit): RuleExa
     {
       name: 'service account denied a secret of another namespace (Panther access-denied fixture 5)',
       expect: 'medium',
-      record: {
-        kind: 'Event',
-        verb: 'get',
-        user: { username: 'system:serviceaccount:default:app-sa' },
-        objectRef: { resource: 'secrets', namespace: 'production', name: 'admin-token' },
-        responseStatus: { code: 403, message: 'Forbidden' },
-        p_log_type: 'Amazon.EKS.Audit',
-        p_source_label: 'eks-cluster',
-        requestReceivedTimestamp: PANTHER_TIME,
-      },
+      record: pantherDeniedGet('system:serviceaccount:default:app-sa', 'production', 'admin-token', { code: 403, message: 'Forbidden' }, 'eks-cluster'),
       facts: { crossNamespace: true, denied: true },
       note: 'Panther alerts after 20 denials in 15 minutes; one denied cross-namespace read is already an attempt with a stolen or over-reaching token: high one step down for the denial, medium.',
     },
     {
       name: 'kube-system service account denied in its own namespace (Panther access-denied fixture 7)',
       expect: 'low',
-      record: {
-        kind: 'Event',
-        verb: 'get',
-        user: { username: 'system:serviceaccount:kube-system:controller' },
-        objectRef: { resource: 'secrets', namespace: 'kube-system', name: 'token' },
-        responseStatus: { code: 403 },
-        p_log_type: 'Amazon.EKS.Audit',
-        requestReceivedTimestamp: PANTHER_TIME,
-      },
+      record: pantherDeniedGet('system:serviceaccount:kube-system:controller', 'kube-system', 'token', { code: 403 }),
       note: 'Panther excludes every kube-system service account; we do not trust a name, and report an own-namespace read low for context.',
     },
     {
       name: 'service account denied a get of the whole secrets collection (Panther system-principal fixture 8)',
       expect: 'high',
-      record: {
-        kind: 'Event',
-        verb: 'get',
-        user: { username: 'system:serviceaccount:default:test' },
-        sourceIPs: ['1.2.3.4'],
-        objectRef: { resource: 'secrets' },
-        responseStatus: { code: 403 },
-        stage: 'ResponseComplete',
-        p_log_type: 'Amazon.EKS.Audit',
-        requestReceivedTimestamp: PANTHER_TIME,
-      },
+      record: asPantherEks(
+        {
+          kind: 'Event',
+          verb: 'get',
+          user: { username: 'system:serviceaccount:default:test' },
+          sourceIPs: ['1.2.3.4'],
+          objectRef: { resource: 'secrets' },
+          responseStatus: { code: 403 },
+          stage: 'ResponseComplete',
+        },
+        { time: PANTHER_TIME },
+      ),
       facts: { scope: 'cluster' },
       note: 'Panther drops 403s. The fixture names no namespace and no secret, so it reads as an attempt on every namespace: critical one step down for the denial, high.',
     },

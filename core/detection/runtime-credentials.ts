@@ -68,6 +68,24 @@ export function credentialReadSeverity(failed: boolean, privateKey: boolean): Se
   return failed ? 'medium' : privateKey ? 'critical' : 'high';
 }
 
+/**
+ * A credential-read finding as both runtime credential rules give it: severity from the outcome
+ * and the key, the summary completed with where it ran (then `afterWhere`) and the exec behind
+ * it, the facts every such finding carries around the rule's own, and the exec it names.
+ */
+export function credentialReadFinding(
+  e: RuntimeEvent,
+  c: ExecCorrelation,
+  f: { failed: boolean; privateKey: boolean; summary: string; afterWhere?: string; facts: Record<string, unknown> },
+): RuntimeFindingDraft {
+  return {
+    severity: credentialReadSeverity(f.failed, f.privateKey),
+    summary: `${f.summary} ${describeWhere(e)}${f.afterWhere ?? ''}${describeExec(c)}`,
+    facts: { operation: e.verb, outcome: e.outcome, ...f.facts, ...accessFacts(e), ...processFacts(e), ...c.facts },
+    ...execLink(c),
+  };
+}
+
 /** The exec a runtime finding names, and whether the engine holds the finding for one still to arrive. */
 export function execLink(c: ExecCorrelation): Pick<RuntimeFindingDraft, 'exec' | 'awaitsExec'> {
   return { ...(c.exec === undefined ? {} : { exec: c.exec }), awaitsExec: c.canStillArrive };
