@@ -59,9 +59,13 @@ function repoRoot(): string {
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 const fixed = (n: number, d = 1): string => n.toFixed(d);
 
-function table(rows: string[][]): string {
+/** Numbers right-aligned; the first column, and with `textLast` the last, left-aligned (the last unpadded). */
+function table(rows: string[][], textLast = false): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
+  const last = rows[0]!.length - 1;
+  return rows
+    .map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : textLast && i === last ? c : c.padStart(widths[i]!))).join('  '))
+    .join('\n');
 }
 
 /** The whole-process figures, the traffic rates they rest on, and the two targets. */
@@ -89,7 +93,7 @@ function wholeProcessLines(w: WholeProcessFigures): string[] {
     `scan faster than the bare parse (bare/scan ≥ 1.0): ${ok ? 'met' : 'NOT met'}; peak RSS ${fixed(rss)} MB (target ≤ 200: ${rss <= 200 ? 'met' : 'NOT met'}); ` +
       `start-up of a one-line scan ${int(w.startup.seconds * 1000)} ms (target ≤ 150: ${w.startup.seconds <= 0.15 ? 'met' : 'NOT met'})`,
     'traffic rates (per hour; lines a request: watches are logged at ResponseStarted and ResponseComplete):',
-    table([['what', 'per', 'rate/h', 'lines', 'source'], ...w.rates.map((r) => [r.what, r.per, String(r.perHour), String(r.lines), r.source])]),
+    table([['what', 'per', 'rate/h', 'lines', 'source'], ...w.rates.map((r) => [r.what, r.per, String(r.perHour), String(r.lines), r.source])], true),
   ];
 }
 

@@ -13,7 +13,8 @@ import { linesPerHour, TRAFFIC_RATES, writeClusterTraffic, type ClusterTrafficFi
  */
 
 const DIST = dirname(dirname(fileURLToPath(import.meta.url)));
-const CLI = join(DIST, 'functions', 'cli', 'main.js');
+/** The package's bin, as a user runs it (the bundle `npm run build` makes). */
+const CLI = join(DIST, 'cli', 'credwatch.js');
 const BARE = join(DIST, 'bench', 'bare-parse.js');
 const USAGE = join(DIST, 'bench', 'usage-report.js');
 

@@ -35,5 +35,6 @@ const built = mtime(join(root, 'dist', '.build-stamp'));
 if (sources > built) {
   console.error('credwatch: building (tsc)…');
   run('npx tsc -p tsconfig.build.json');
+  run('node scripts/bundle-cli.mjs');
   run('node -e "require(\'node:fs\').writeFileSync(\'dist/.build-stamp\', String(Date.now()))"');
 }

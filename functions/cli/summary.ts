@@ -65,7 +65,10 @@ export function formatSummary({ tally: t, notices, failures, minSeverity, nothin
       `${n(t.rejected.total)} rejected in ${secs} s (${n(Math.round(t.eventsPerSecond))} events/s)`,
   );
   if (t.skipped.total > 0) {
-    const parts = Object.entries(t.skipped.byReason).map(([reason, count]) => `${reason} ${n(count ?? 0)}`);
+    // Most first, as the rules below: the order reasons were first met depends on how the input was read.
+    const parts = Object.entries(t.skipped.byReason)
+      .sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0) || a[0].localeCompare(b[0]))
+      .map(([reason, count]) => `${reason} ${n(count ?? 0)}`);
     lines.push(`  skipped: ${parts.join(', ')}`);
   }
   const reasons = topRejections(t, Number.POSITIVE_INFINITY);

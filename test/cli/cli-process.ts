@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAIN = join(ROOT, 'functions', 'cli', 'main.ts');
+/** The package's bin: the CLI bundled by `npm run build` (scripts/bundle-cli.mjs). */
+export const BUNDLE = join(ROOT, 'dist', 'cli', 'credwatch.js');
 
 export interface ProcessResult {
   code: number | null;
@@ -71,10 +73,12 @@ export function isolatedEnv(metadataPort: number, extra: NodeJS.ProcessEnv = {})
   };
 }
 
-export function runCredwatch(args: string[], env: NodeJS.ProcessEnv, killAfterMs = 60_000): Promise<ProcessResult> {
+/** `entry`: the TypeScript sources through tsx (default), or the bundled bin. */
+export function runCredwatch(args: string[], env: NodeJS.ProcessEnv, killAfterMs = 60_000, entry: 'source' | 'bundle' = 'source'): Promise<ProcessResult> {
   const started = performance.now();
+  const argv = entry === 'bundle' ? [BUNDLE, ...args] : ['--import', 'tsx', MAIN, ...args];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -11,10 +11,12 @@ import { describe, expect, it } from 'vitest';
  * repository layout with stand-ins for npm and npx on PATH that print to stdout, as npm does.
  */
 describe('scripts/ensure-ready.mjs', () => {
-  it('sends npm and tsc output to stderr, never stdout', () => {
+  it('sends npm, tsc and bundler output to stderr, never stdout', () => {
     const root = mkdtempSync(join(tmpdir(), 'credwatch-ready-'));
     mkdirSync(join(root, 'scripts'));
     copyFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'ensure-ready.mjs'), join(root, 'scripts', 'ensure-ready.mjs'));
+    // The bundling step stands in too, printing to stdout as a build tool may.
+    writeFileSync(join(root, 'scripts', 'bundle-cli.mjs'), "console.log('bundled the CLI');\n");
     writeFileSync(join(root, 'package-lock.json'), '{}');
     mkdirSync(join(root, 'core'));
     writeFileSync(join(root, 'core', 'x.ts'), 'export {};\n');
@@ -35,5 +37,6 @@ describe('scripts/ensure-ready.mjs', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('added 612 packages in 9s');
     expect(r.stderr).toContain('tsc: compiled');
+    expect(r.stderr).toContain('bundled the CLI');
   });
 });

@@ -1,0 +1,75 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLE, closedPort, isolatedEnv, limited, runCredwatch, type ProcessResult } from './cli-process.js';
+
+/**
+ * The package's bin is the CLI bundled into a few files (scripts/bundle-cli.mjs, built by
+ * `npm test` first): it must do what the sources do. The same commands run through both: the
+ * demo, a file large enough for the reader thread, and each cloud's live source against a closed
+ * loopback port (which loads that cloud's adapter chunk and its SDK from node_modules).
+ */
+const built = existsSync(BUNDLE);
+const WINDOW = ['--from', '2026-03-02T09:00:00Z', '--to', '2026-03-02T09:10:00Z'];
+const AWS_KEYS = { AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', AWS_REGION: 'us-west-2' };
+
+let dir: string;
+let large: string;
+let port: number;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'credwatch-bundle-'));
+  large = join(dir, 'large.jsonl');
+  const demo = join(import.meta.dirname, '..', '..', 'demo');
+  const files = readdirSync(demo).filter((f) => f.endsWith('.jsonl.gz'));
+  const lines = (await Promise.all(files.map(async (f) => gunzipSync(await readFile(join(demo, f))).toString('utf8').trimEnd()))).join('\n');
+  // 17 MiB and more: read on the reader thread.
+  await writeFile(large, Array.from({ length: Math.ceil((17 * 1024 * 1024) / lines.length) }, () => lines).join('\n') + '\n');
+  port = await closedPort();
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** What a run shows a user, without the timings of the summary line. */
+const shown = (r: ProcessResult) => ({ code: r.code, stdout: r.stdout, stderr: r.stderr.replace(/ in [\d.]+ s \([\d,]+ events\/s\)/, '') });
+
+describe.skipIf(!built)('the bundled CLI', () => {
+  const cases: Array<{ name: string; args: () => string[]; env: () => NodeJS.ProcessEnv }> = [
+    { name: 'demo', args: () => ['demo', '--format', 'jsonl'], env: () => ({}) },
+    { name: 'a file read on the reader thread', args: () => ['scan', large, '--format', 'jsonl'], env: () => ({}) },
+    { name: 'rules', args: () => ['rules', '--format', 'jsonl'], env: () => ({}) },
+    { name: 'EKS live source', args: () => ['scan', '--eks', 'prod-eks-1', '--region', 'us-west-2', '--eks-runtime', ...WINDOW], env: () => ({ ...AWS_KEYS, CREDWATCH_EKS_ENDPOINT: `http://127.0.0.1:${port}` }) },
+    { name: 'AKS live source', args: () => ['scan', '--aks', '00000000-0000-4000-8000-000000000000', '--aks-cluster', 'aks-prod-1', ...WINDOW], env: () => ({ CREDWATCH_AKS_TOKEN: 'loopback-test-token', CREDWATCH_AKS_ENDPOINT: `https://127.0.0.1:${port}` }) },
+    { name: 'GKE live source', args: () => ['scan', '--gke', 'acme-prod', '--gke-cluster', 'gke-prod-1', ...WINDOW], env: () => ({ CREDWATCH_GKE_ENDPOINT: `127.0.0.1:${port}` }) },
+  ];
+
+  it('does what the sources do', async () => {
+    const runs = await limited(2, cases.flatMap((c) => (['source', 'bundle'] as const).map((entry) => () => runCredwatch(c.args(), isolatedEnv(port, c.env()), 60_000, entry))));
+    for (const [i, c] of cases.entries()) {
+      const [source, bundle] = [runs[2 * i]!, runs[2 * i + 1]!];
+      expect(shown(bundle), c.name).toEqual(shown(source));
+    }
+    // What the comparison is about: findings, rules, and a failure line per live source.
+    expect(runs[0]!.stdout.split('\n').length).toBeGreaterThan(10);
+    expect(runs[2]!.stdout.split('\n').length).toBeGreaterThan(10);
+    for (const i of [3, 4, 5]) expect(runs[2 * i]!.stderr).toMatch(/FAILED/);
+  }, 240_000);
+
+  it('reads a large file on its reader thread', async () => {
+    // A CPU profile is written per thread: two profiles, two threads.
+    const profiles = join(dir, 'profiles');
+    const r = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profiles, BUNDLE, 'scan', large, '--format', 'jsonl'], { stdio: 'ignore', env: isolatedEnv(port) });
+      child.on('error', reject);
+      child.on('close', resolve);
+    });
+    expect(r).toBe(0);
+    expect(readdirSync(profiles).filter((f) => f.endsWith('.cpuprofile'))).toHaveLength(2);
+  }, 60_000);
+});
