@@ -1,9 +1,9 @@
 import { createReadStream, type ReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/model/parse-result.js';
 import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../k8s/json-prefix.js';
-import { open } from 'node:fs/promises';
 import { compressionOf, decodedBytes, type DecodeProblem } from './decompress.js';
 import { MAX_LINE_CHARS, parseAnyLine, parseAnyRecord } from './detect.js';
 import { ArrayStreamer, RecordCounter, type StreamedElement } from './json-stream.js';
@@ -41,7 +41,8 @@ export interface ReadInputsOptions {
   prefilter?: LinePrefilter;
   /**
    * Split and prefilter a large plain JSON-lines file on a second thread (default true): the same
-   * outcomes in the same order, sooner on a machine with a second core.
+   * events and rejections in the same order and the same counts (the lines it dropped are counted
+   * a read at a time), sooner on a machine with a second core.
    */
   offThread?: boolean;
 }
