@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { CreateTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ScheduledEvent } from 'aws-lambda';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { createHandler } from '../../functions/aws/handler.js';
 import { ENV } from '../../functions/shared/runtime-config.js';
 import { fakeClient, FakeCloudWatchLogs } from '../fakes/cloudwatch-logs.js';
 import { SnsFake } from '../fakes/sns.js';
-import { startDynalite, testAwsOptions, testSnsClient } from '../helpers/aws-clients.js';
+import { createStateTable, startDynalite, testAwsOptions, testSnsClient } from '../helpers/aws-clients.js';
 import { SecretsManagerFake } from './secrets-manager-fake.js';
 
 const TOPIC = 'arn:aws:sns:us-west-2:111122223333:credwatch-alerts';
@@ -47,14 +47,7 @@ describe('AWS Lambda handler, end to end', () => {
 
   beforeAll(async () => {
     db = await startDynalite();
-    await db.client.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        AttributeDefinitions: [{ AttributeName: DYNAMO_KEY, AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: DYNAMO_KEY, KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    await createStateTable(db.client, TABLE);
     snsEndpoint = await sns.start();
     sns.topics.add(TOPIC);
     cwl = await FakeCloudWatchLogs.start();
@@ -168,9 +161,7 @@ describe('AWS Lambda handler, credentials per source', () => {
 
   beforeAll(async () => {
     db = await startDynalite();
-    await db.client.send(new CreateTableCommand({
-      TableName: TABLE, AttributeDefinitions: [{ AttributeName: DYNAMO_KEY, AttributeType: 'S' }], KeySchema: [{ AttributeName: DYNAMO_KEY, KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST',
-    }));
+    await createStateTable(db.client, TABLE);
     snsEndpoint = await sns.start();
     sns.topics.add(TOPIC);
     smEndpoint = await sm.start();

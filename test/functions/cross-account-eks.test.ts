@@ -1,6 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ScheduledEvent } from 'aws-lambda';
 import { createServer, request, type Server } from 'node:http';
@@ -8,13 +7,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sessionNameFor } from '../../adapters/eks/client.js';
 import { asEks, k8sEvent } from '../../examples/audit-records.js';
-import { DYNAMO_KEY } from '../../core/scan/state/dynamodb-store.js';
 import { createHandler } from '../../functions/aws/handler.js';
 import { ENV } from '../../functions/shared/runtime-config.js';
 import { FakeCloudWatchLogs } from '../fakes/cloudwatch-logs.js';
 import { SnsFake } from '../fakes/sns.js';
 import { StsFake } from '../fakes/sts.js';
-import { startDynalite, stubAwsCredentialEnv, testAwsOptions, testSnsClient } from '../helpers/aws-clients.js';
+import { createStateTable, startDynalite, stubAwsCredentialEnv, testAwsOptions, testSnsClient } from '../helpers/aws-clients.js';
 
 const TOPIC = 'arn:aws:sns:us-west-2:111122223333:credwatch-alerts';
 const ROLE = 'arn:aws:iam::444455556666:role/credwatch-read-eks-logs';
@@ -46,9 +44,7 @@ describe('cross-account EKS: the handler assumes the role named for a cluster (r
 
   beforeAll(async () => {
     db = await startDynalite();
-    await db.client.send(new CreateTableCommand({
-      TableName: 'state', AttributeDefinitions: [{ AttributeName: DYNAMO_KEY, AttributeType: 'S' }], KeySchema: [{ AttributeName: DYNAMO_KEY, KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST',
-    }));
+    await createStateTable(db.client, 'state');
     snsEndpoint = await sns.start();
     sns.topics.add(TOPIC);
     const stsEndpoint = await sts.start();

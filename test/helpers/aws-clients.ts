@@ -1,9 +1,10 @@
 import { vi } from 'vitest';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
+import { DYNAMO_KEY } from '../../core/scan/state/dynamodb-store.js';
 
 /** Options every AWS client in the tests gets: loopback endpoint, static keys, fast retries, hard timeouts. */
 export function testAwsOptions(endpoint: string) {
@@ -34,6 +35,28 @@ export async function startDynalite(): Promise<{ endpoint: string; client: Dynam
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/**
+ * The state table as the stack creates it (key `DYNAMO_KEY`, on demand), once it is ACTIVE. As on
+ * DynamoDB, dynalite makes a table CREATING first (for a timer's turn even with createTableMs 0),
+ * and an item written before it is ACTIVE fails with ResourceNotFoundException.
+ */
+export async function createStateTable(client: DynamoDBClient, name: string): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [{ AttributeName: DYNAMO_KEY, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: DYNAMO_KEY, KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  for (let tries = 0; ; tries++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    if (tries >= 200) throw new Error(`table ${name} still ${Table?.TableStatus ?? 'unknown'} after 2 s`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 /**

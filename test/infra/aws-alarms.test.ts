@@ -1,18 +1,16 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DYNAMO_KEY } from '../../core/scan/state/dynamodb-store.js';
 import { createHandler } from '../../functions/aws/handler.js';
 import { ENV } from '../../functions/shared/runtime-config.js';
 import { CredwatchStack } from '../../infra/aws/credwatch-stack.js';
 import { readStackConfig } from '../../infra/aws/stack-config.js';
 import { SnsFake } from '../fakes/sns.js';
-import { startDynalite, testAwsOptions, testSnsClient } from '../helpers/aws-clients.js';
+import { createStateTable, startDynalite, testAwsOptions, testSnsClient } from '../helpers/aws-clients.js';
 
 const ACCOUNT = '111122223333';
 const REGION = 'us-west-2';
@@ -160,9 +158,7 @@ describe('the custom-metric alarms watch what the handler publishes', () => {
 
   beforeAll(async () => {
     db = await startDynalite();
-    await db.client.send(new CreateTableCommand({
-      TableName: 'state', AttributeDefinitions: [{ AttributeName: DYNAMO_KEY, AttributeType: 'S' }], KeySchema: [{ AttributeName: DYNAMO_KEY, KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST',
-    }));
+    await createStateTable(db.client, 'state');
     snsEndpoint = await sns.start();
     sns.topics.add(TOPIC);
   });

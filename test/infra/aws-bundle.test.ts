@@ -1,4 +1,4 @@
-import { CreateTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { HANDLER_ENTRY, handlerDefines, handlerEsbuildOptions } from '../../infr
 import { readStackConfig, sourceSpecs } from '../../infra/aws/stack-config.js';
 import { FakeCloudWatchLogs } from '../fakes/cloudwatch-logs.js';
 import { SnsFake } from '../fakes/sns.js';
-import { startDynalite } from '../helpers/aws-clients.js';
+import { createStateTable, startDynalite } from '../helpers/aws-clients.js';
 
 const TOPIC = 'arn:aws:sns:us-east-1:111122223333:credwatch-alerts';
 const TABLE = 'credwatch-state';
@@ -68,12 +68,7 @@ describe('bundled AWS handler', () => {
     writeFileSync(join(dir, 'run.cjs'), RUNNER);
 
     db = await startDynalite();
-    await db.client.send(new CreateTableCommand({
-      TableName: TABLE,
-      AttributeDefinitions: [{ AttributeName: DYNAMO_KEY, AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: DYNAMO_KEY, KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }));
+    await createStateTable(db.client, TABLE);
     snsEndpoint = await sns.start();
     sns.topics.add(TOPIC);
     cwl = await FakeCloudWatchLogs.start();

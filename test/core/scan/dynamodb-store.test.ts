@@ -1,11 +1,11 @@
-import { CreateTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_CORRELATION_BUDGET_BYTES, decodeCorrelation, emptyCorrelation, encodeCorrelation } from '../../../core/engine/carried-events.js';
 import { secretGet } from '../../helpers/scripted-source.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateError } from '../../../core/model/errors.js';
 import { DYNAMO_KEY, DYNAMO_TTL_ATTRIBUTE, DynamoDbStateStore } from '../../../core/scan/state/dynamodb-store.js';
-import { startDynalite } from '../../helpers/aws-clients.js';
+import { createStateTable, startDynalite } from '../../helpers/aws-clients.js';
 import { stateStoreContract } from '../../helpers/state-store-contract.js';
 
 let db: Awaited<ReturnType<typeof startDynalite>>;
@@ -20,14 +20,7 @@ afterAll(async () => {
 
 async function freshStore(): Promise<DynamoDbStateStore> {
   const table = `credwatch-state-${++tables}`;
-  await db.client.send(
-    new CreateTableCommand({
-      TableName: table,
-      AttributeDefinitions: [{ AttributeName: DYNAMO_KEY, AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: DYNAMO_KEY, KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await createStateTable(db.client, table);
   return new DynamoDbStateStore(db.client, table);
 }
 
