@@ -62,6 +62,7 @@ export default defineRule<z.infer<typeof options>>({
     k8s: 'full',
   },
   needs: { resources: ['certificatesigningrequests'], verbs: ['create', 'update', 'patch'] },
+  readsSameObject: true,
   options,
   memory: {
     keeps: 'every request on a CSR (who created it decides a self-approval), for a day',

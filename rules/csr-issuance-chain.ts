@@ -103,6 +103,7 @@ export default defineRule({
     k8s: 'full',
   },
   needs: { resources: ['certificatesigningrequests'] },
+  readsSameObject: true,
   memory: {
     keeps: 'every request on a CSR (the newest stage of each), for a day: kube-controller-manager deletes any CSR within 24 hours',
     keep: keepCsrRequest,

@@ -71,7 +71,10 @@ export class Engine {
 
   constructor(options: EngineOptions) {
     this.rules = options.rules;
-    this.history = new BoundedHistory(128, 50_000, options.historyBytes ?? DEFAULT_HISTORY_BYTES);
+    const objectResources = new Set(
+      options.rules.flatMap((r) => (!isRuntimeRule(r) && r.readsSameObject === true ? r.needs.resources : [])),
+    );
+    this.history = new BoundedHistory(128, 50_000, options.historyBytes ?? DEFAULT_HISTORY_BYTES, objectResources);
     const identities = options.identities ?? DEFAULT_IDENTITY_TABLES;
     for (const rule of options.rules) {
       if (isRuntimeRule(rule)) {

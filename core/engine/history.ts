@@ -43,6 +43,12 @@ export class BoundedHistory implements EventHistory {
     private readonly perKey = 128,
     private readonly maxKeys = 50_000,
     private readonly maxBytes = DEFAULT_HISTORY_BYTES,
+    /**
+     * The resources whose objects are indexed for `sameObject` (undefined: all). The engine passes
+     * those of the rules that read it (`Rule.readsSameObject`): a Secret read by name is otherwise
+     * held a second time, by object, for nobody.
+     */
+    private readonly objectResources?: ReadonlySet<string>,
   ) {}
 
   /** Estimated bytes of the events held now (each counted once). */
@@ -113,7 +119,10 @@ export class BoundedHistory implements EventHistory {
   /** `suspect`: a rule judged its client address suspect, so it is no known address of its user. */
   record(event: AuditEvent, suspect = false): void {
     if (suspect) this.suspects.add(event);
-    if (event.target.name !== undefined) this.push(this.byObject, objectKey(event), event);
+    const { name, resource } = event.target;
+    if (name !== undefined && (this.objectResources === undefined || (resource !== undefined && this.objectResources.has(resource)))) {
+      this.push(this.byObject, objectKey(event), event);
+    }
     if (event.user.name !== undefined) {
       const key = userKey(event);
       this.push(this.byUser, key, event);

@@ -73,7 +73,10 @@ export interface FindingDraft {
 export type AddressChannel = 'kubelet' | { pod: string };
 
 export interface EventHistory {
-  /** Earlier events on the same object: cluster, resource, namespace and name. */
+  /**
+   * Earlier events on the same object: cluster, resource, namespace and name; kept for the
+   * resources of the rules that declare `readsSameObject`.
+   */
   sameObject(event: AuditEvent): readonly AuditEvent[];
   /** Earlier events by the same user name in the same cluster. */
   sameUser(event: AuditEvent): readonly AuditEvent[];
@@ -191,6 +194,11 @@ export interface Rule<O = unknown, S = unknown> {
   memory?: RuleMemory<O>;
   /** What it counts within a run as events arrive (`ctx.state`); undefined: it keeps nothing of its own. */
   state?: RuleState<O, S>;
+  /**
+   * The rule reads `ctx.history.sameObject`: history indexes the objects of its `needs.resources`
+   * by name. It indexes no others, so a rule that reads it without saying so gets nothing.
+   */
+  readsSameObject?: true;
 }
 
 /** Identity helper that keeps a rule's options type tied to its schema. */
@@ -219,7 +227,7 @@ export interface RuntimeFindingDraft extends Omit<FindingDraft, 'event'> {
 }
 
 /** A rule over runtime sensor events (Tracee, Falco); same metadata as `Rule`. */
-export interface RuntimeRule<O = unknown> extends Omit<Rule<O>, 'needs' | 'evaluate' | 'memory' | 'state'> {
+export interface RuntimeRule<O = unknown> extends Omit<Rule<O>, 'needs' | 'evaluate' | 'memory' | 'state' | 'readsSameObject'> {
   needs: RuntimeRuleNeeds;
   evaluate(event: RuntimeEvent, ctx: RuleContext<O>): RuntimeFindingDraft | null;
 }

@@ -50,3 +50,43 @@ describe('history bounded in bytes', () => {
     expect(h.suspect(stolen)).toBe(true);
   });
 });
+
+describe('objects indexed only for the rules that read them', () => {
+  const read = (i: number): AuditEvent => ({ ...secretGet({ time: T + i, user: 'system:node:n-1' }), target: { resource: 'secrets', namespace: 'default', name: 'db-password' } });
+
+  it('keeps a Secret by object only when a rule reading sameObject needs Secrets', () => {
+    const all = new BoundedHistory();
+    const csrOnly = new BoundedHistory(128, 50_000, undefined, new Set(['certificatesigningrequests']));
+    for (let i = 0; i < 3; i++) {
+      all.record(read(i));
+      csrOnly.record(read(i));
+    }
+    expect(all.sameObject(read(9))).toHaveLength(3);
+    expect(csrOnly.sameObject(read(9))).toEqual([]);
+    // The user's history is kept either way, and the object index costs bytes.
+    expect(csrOnly.sameUser(read(9))).toHaveLength(3);
+    expect(csrOnly.bytes).toBeLessThan(all.bytes);
+  });
+
+  it('is what the engine builds from the rules\' declarations', async () => {
+    const { Engine } = await import('../../../core/engine/engine.js');
+    const { defineRule } = await import('../../../core/model/rule.js');
+    const seen: number[] = [];
+    const rule = (declares: boolean) =>
+      defineRule({
+        id: `counts-earlier-${String(declares)}`, title: 't', severity: 'low', mitre: [], description: 'd', whyItMatters: 'w',
+        falsePositives: [], runbook: [], references: [], clouds: { k8s: 'full' }, needs: { resources: ['secrets'] },
+        ...(declares ? { readsSameObject: true as const } : {}),
+        evaluate(_e, ctx) {
+          seen.push(ctx.history.sameObject(_e).length);
+          return null;
+        },
+      });
+    for (const declares of [true, false]) {
+      seen.length = 0;
+      const engine = new Engine({ rules: [rule(declares)] });
+      for (let i = 0; i < 3; i++) engine.process(read(i));
+      expect(seen, `declares ${String(declares)}`).toEqual(declares ? [0, 1, 2] : [0, 0, 0]);
+    }
+  });
+});
