@@ -2,7 +2,7 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/model/parse-result.js';
+import { rejected, skipped, skippedLines, type ParseHints, type ParseOutcome } from '../../core/model/parse-result.js';
 import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../k8s/json-prefix.js';
 import { compressionOf, decodedBytes, type DecodeProblem } from './decompress.js';
 import { MAX_LINE_CHARS, parseAnyLine, parseAnyRecord } from './detect.js';
@@ -142,7 +142,7 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
           const b = batcher.take(false);
           if (b !== undefined) yield b;
         }
-        for (let d = 0; d < m.dropped; d++) batcher.add(notNeeded);
+        if (m.dropped > 0) batcher.add([skippedLines({ source }, 'not-needed', m.dropped)]);
         const b = batcher.take(false);
         if (b !== undefined) yield b;
         options.onProgress?.({ file: source, bytesRead: m.bytesRead, ...(input.size === undefined ? {} : { totalBytes: input.size }) });

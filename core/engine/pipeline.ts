@@ -148,9 +148,11 @@ export class Pipeline {
         if (result.errors.length > 0) this.addRuleErrors(result.errors);
         for (const finding of result.findings) await this.deliver(finding);
       } else if (outcome.kind === 'skipped') {
-        this.skippedTotal++;
+        const n = outcome.count ?? 1;
+        this.records += n - 1;
+        this.skippedTotal += n;
         const r = outcome.skip.reason;
-        this.skippedByReason[r] = (this.skippedByReason[r] ?? 0) + 1;
+        this.skippedByReason[r] = (this.skippedByReason[r] ?? 0) + n;
       } else {
         this.addRejection(outcome.rejection.reason, outcome.rejection.origin, outcome.rejection.detail);
       }

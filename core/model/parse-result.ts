@@ -51,7 +51,8 @@ export type ParseOutcome =
   /** A runtime sensor's event (Tracee, Falco): a kind of its own so audit-only consumers stay typed. */
   | { kind: 'runtime'; event: RuntimeEvent }
   | { kind: 'rejected'; rejection: Rejection }
-  | { kind: 'skipped'; skip: Skip };
+  /** `count`: the lines of one source this one outcome stands for (default 1), all skipped for the same reason. */
+  | { kind: 'skipped'; skip: Skip; count?: number };
 
 export const parsed = (event: AuditEvent): ParseOutcome => ({ kind: 'event', event });
 export const parsedRuntime = (event: RuntimeEvent): ParseOutcome => ({ kind: 'runtime', event });
@@ -63,6 +64,12 @@ export const skipped = (origin: Origin, reason: SkipReason, detail?: string): Pa
   kind: 'skipped',
   skip: detail === undefined ? { origin, reason } : { origin, reason, detail },
 });
+
+/** `count` lines of one source skipped for one reason, as one outcome (the prefilter drops most lines of a file). */
+export const skippedLines = (origin: Origin, reason: SkipReason, count: number): ParseOutcome => ({ kind: 'skipped', skip: { origin, reason }, count });
+
+/** The records an outcome stands for. */
+export const recordsOf = (o: ParseOutcome): number => (o.kind === 'skipped' ? (o.count ?? 1) : 1);
 
 /** Hints an adapter may use; an explicit `cluster` (CLI `--cluster`) wins over the envelope. */
 export interface ParseHints {

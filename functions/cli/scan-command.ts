@@ -5,7 +5,7 @@ import { Engine } from '../../core/engine/engine.js';
 import { CredwatchError, describeError } from '../../core/model/errors.js';
 import { toAlert, type Alert, type Finding } from '../../core/model/finding.js';
 import { unionNeeds } from '../../core/model/needs.js';
-import type { ParseHints, ParseOutcome } from '../../core/model/parse-result.js';
+import { recordsOf, type ParseHints, type ParseOutcome } from '../../core/model/parse-result.js';
 import { outcomesOf, Pipeline } from '../../core/engine/pipeline.js';
 import type { AnyRule } from '../../core/model/rule.js';
 import { atLeast, type Severity } from '../../core/model/severity.js';
@@ -188,7 +188,7 @@ async function* countPerInput(batches: AsyncIterable<ParseOutcome[]>, into: Inpu
           into.set(source, t);
         }
       }
-      t.records++;
+      t.records += recordsOf(o);
       if (o.kind === 'event' || o.kind === 'runtime') t.events++;
     }
     yield batch;

@@ -37,8 +37,10 @@ async function read(mod: ReadModule, prefilter: unknown, offThread: boolean): Pr
   let total = 0;
   for await (const batch of mod.readInputs([path], { prefilter, offThread })) {
     for (const o of batch) {
-      total++;
-      if (o.kind === 'skipped') skipped++;
+      // A skipped outcome may stand for many lines (`count`).
+      const n = o.kind === 'skipped' ? (o.count ?? 1) : 1;
+      total += n;
+      if (o.kind === 'skipped') skipped += n;
       else ordered.push(summary(o));
     }
   }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Engine } from '../../../core/engine/engine.js';
 import type { AuditEvent } from '../../../core/model/event.js';
 import type { Finding } from '../../../core/model/finding.js';
-import { parsed, rejected, skipped, type ParseOutcome } from '../../../core/model/parse-result.js';
+import { parsed, rejected, skipped, skippedLines, type ParseOutcome } from '../../../core/model/parse-result.js';
 import { describeOrigin, outcomesOf, Pipeline, topRejections } from '../../../core/engine/pipeline.js';
 import { defineRule } from '../../../core/model/rule.js';
 import type { SourcePage } from '../../../core/model/source.js';
@@ -120,6 +120,14 @@ describe('pipeline', () => {
       ['malformed-json', 4],
       ['truncated', 1],
     ]);
+  });
+
+  it('counts each line a counted skip stands for, as records and as skips', async () => {
+    const p = new Pipeline({ engine: new Engine({ rules: [] }) });
+    await p.processBatch([skippedLines({ source: 'f' }, 'not-needed', 264_518), skipped({ source: 'f', line: 9 }, 'not-needed'), skippedLines({ source: 'f' }, 'other-category', 12)]);
+    const t = p.tally();
+    expect(t.records).toBe(264_531);
+    expect(t.skipped).toEqual({ total: 264_531, byReason: { 'not-needed': 264_519, 'other-category': 12 } });
   });
 
   it('counts findings below the minimum severity without delivering them', async () => {
