@@ -2,7 +2,7 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { rejected, skipped, skippedLines, type ParseHints, type ParseOutcome } from '../../core/model/parse-result.js';
+import { rejected, skippedLines, type ParseHints, type ParseOutcome } from '../../core/model/parse-result.js';
 import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../k8s/json-prefix.js';
 import { compressionOf, decodedBytes, type DecodeProblem } from './decompress.js';
 import { MAX_LINE_CHARS, parseAnyLine, parseAnyRecord } from './detect.js';
@@ -106,15 +106,30 @@ function layoutOf(firstLine: string): Layout {
 
 class Batcher {
   private batch: ParseOutcome[] = [];
-  constructor(private readonly size: number) {}
+  /** Lines the prefilter dropped since the last other outcome: handed on as one counted outcome. */
+  private dropped = 0;
+  constructor(
+    private readonly size: number,
+    private readonly source: string,
+  ) {}
+  drop(lines = 1): void {
+    this.dropped += lines;
+  }
   add(outcomes: ParseOutcome[]): void {
+    this.flushDropped();
     for (const o of outcomes) this.batch.push(o);
   }
   take(force: boolean): ParseOutcome[] | undefined {
+    this.flushDropped();
     if (this.batch.length === 0 || (!force && this.batch.length < this.size)) return undefined;
     const b = this.batch;
     this.batch = [];
     return b;
+  }
+  private flushDropped(): void {
+    if (this.dropped === 0) return;
+    this.batch.push(skippedLines({ source: this.source }, 'not-needed', this.dropped));
+    this.dropped = 0;
   }
 }
 
@@ -125,10 +140,8 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
     yield [rejected({ source }, 'unknown-shape', 'YAML input is not supported; convert it to JSON first (for example `yq -o=json`)')];
     return;
   }
-  const batcher = new Batcher(options.batchSize ?? BATCH_SIZE);
+  const batcher = new Batcher(options.batchSize ?? BATCH_SIZE, source);
   const prefilter = options.prefilter;
-  // One outcome object for every dropped line of this input: they are counted, not looked at.
-  const notNeeded = [skipped({ source }, 'not-needed')];
   if (input.path !== undefined && prefilter !== undefined && (await readsOffThread(input.path, input.size ?? 0, options))) {
     const path = input.path;
     try {
@@ -142,7 +155,7 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
           const b = batcher.take(false);
           if (b !== undefined) yield b;
         }
-        if (m.dropped > 0) batcher.add([skippedLines({ source }, 'not-needed', m.dropped)]);
+        batcher.drop(m.dropped);
         const b = batcher.take(false);
         if (b !== undefined) yield b;
         options.onProgress?.({ file: source, bytesRead: m.bytesRead, ...(input.size === undefined ? {} : { totalBytes: input.size }) });
@@ -177,7 +190,7 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
     MAX_LINE_CHARS,
     (text, line) => batcher.add(parseAnyLine(text, { source, line }, hints)),
     (line) => batcher.add([rejected({ source, line }, 'too-large', `line longer than ${MAX_LINE_CHARS} chars`)]),
-    prefilter === undefined ? undefined : { keep: (text, start, end) => prefilter.keep(text, start, end), onDropped: () => batcher.add(notNeeded) },
+    prefilter === undefined ? undefined : { keep: (text, start, end) => prefilter.keep(text, start, end), onDropped: () => batcher.drop() },
   );
   /** Decodes a whole-document input; JSONL lines are decoded one by one (LineSplitter). */
   const decoder = new StringDecoder('utf8');
