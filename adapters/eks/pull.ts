@@ -124,7 +124,7 @@ export class FilterPages {
   }
 }
 
-/** The Region in messages: the configured one, else the client's, else a placeholder. */
+/** The Region in messages: the configured one, else the client's, else `unknown-region` (a message still names one). */
 export async function regionOf(client: CloudWatchLogsClient, region: string | undefined): Promise<string> {
   return region ?? (await client.config.region().catch(() => undefined)) ?? 'unknown-region';
 }
