@@ -1,6 +1,6 @@
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { readInputs } from '../adapters/file/read.js';
+import { parseEveryLine } from './bare.js';
 import { Engine } from '../core/engine/engine.js';
 import { Pipeline } from '../core/engine/pipeline.js';
 import type { AuditEvent } from '../core/model/event.js';
@@ -70,30 +70,9 @@ function decodeEmbedded(value: unknown): void {
 
 /** The floor any JSONL tool pays: stream the file, split lines, JSON.parse each (`bare-decode`: and the event inside). */
 export async function measureBare(file: string, mode: 'bare' | 'bare-decode' = 'bare'): Promise<Measurement> {
-  const decode = mode === 'bare-decode';
   const bytes = (await stat(file)).size;
   const started = performance.now();
-  let events = 0;
-  let rest: Buffer | undefined;
-  for await (const chunk of createReadStream(file, { highWaterMark: MB })) {
-    let buf = rest === undefined ? (chunk as Buffer) : Buffer.concat([rest, chunk as Buffer]);
-    let pos = 0;
-    for (let nl = buf.indexOf(10, pos); nl >= 0; nl = buf.indexOf(10, pos)) {
-      if (nl > pos) {
-        const value: unknown = JSON.parse(buf.toString('utf8', pos, nl));
-        if (decode) decodeEmbedded(value);
-        events++;
-      }
-      pos = nl + 1;
-    }
-    buf = buf.subarray(pos);
-    rest = buf.length > 0 ? Buffer.from(buf) : undefined;
-  }
-  if (rest !== undefined && rest.length > 0) {
-    const value: unknown = JSON.parse(rest.toString('utf8'));
-    if (decode) decodeEmbedded(value);
-    events++;
-  }
+  const events = await parseEveryLine(file, mode === 'bare-decode' ? decodeEmbedded : undefined);
   return finish({ mode, file, bytes, events, seconds: (performance.now() - started) / 1000 });
 }
 

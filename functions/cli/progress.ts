@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import { inputFiles } from '../../adapters/file/walk.js';
+import { grouped } from './summary.js';
 
 /**
  * Progress on stderr, only when stderr is a terminal: a byte bar for files (compressed files count
@@ -110,7 +111,7 @@ export interface LiveProgress {
 export function startLiveProgress(stream: NodeJS.WritableStream): LiveProgress {
   // A page is a request to the cloud: each one is drawn.
   const line = statusLine(stream, 0);
-  const n = (x: number): string => x.toLocaleString('en-US');
+  const n = grouped;
   return {
     start(source) {
       line.show(`${source}: connecting…`);
