@@ -189,7 +189,11 @@ export class Engine {
     return { findings, errors };
   }
 
-  /** Hands the event to the rule's state; a rule that fails here is reported like a failed verdict. */
+  /**
+   * Hands the event to the rule's state; a rule that fails here is reported like a failed verdict.
+   * A carried event is handed over while the engine is built, with no result to report it in: a
+   * failure there is dropped, as a failing `memory.keep` is in `carry`.
+   */
   private observe(rule: Rule<unknown>, event: AuditEvent, errors?: RuleError[]): void {
     const ctx = this.contexts.get(rule.id)!;
     try {

@@ -2,7 +2,7 @@ import { loadCsrCodec, needsCsrCodec } from '../detection/csr.js';
 import type { Engine, RuleError } from './engine.js';
 import type { AuditEvent, Origin } from '../model/event.js';
 import type { Finding } from '../model/finding.js';
-import type { ParseOutcome, RejectionReason, SkipReason } from '../model/parse-result.js';
+import { recordsOf, type ParseOutcome, type RejectionReason, type SkipReason } from '../model/parse-result.js';
 import { atLeast, SEVERITIES, type Severity } from '../model/severity.js';
 import type { SourcePage } from '../model/source.js';
 
@@ -130,7 +130,7 @@ export class Pipeline {
 
   async processBatch(batch: readonly ParseOutcome[]): Promise<void> {
     for (const outcome of batch) {
-      this.records++;
+      this.records += recordsOf(outcome);
       if (outcome.kind === 'event' || outcome.kind === 'runtime') {
         if (needsCsrCodec(outcome.event)) await loadCsrCodec();
         let result;
@@ -149,7 +149,6 @@ export class Pipeline {
         for (const finding of result.findings) await this.deliver(finding);
       } else if (outcome.kind === 'skipped') {
         const n = outcome.count ?? 1;
-        this.records += n - 1;
         this.skippedTotal += n;
         const r = outcome.skip.reason;
         this.skippedByReason[r] = (this.skippedByReason[r] ?? 0) + n;
