@@ -1,4 +1,4 @@
-import { originWith, type AuditEvent, type Origin, type Target, type UserInfo } from '../../core/model/event.js';
+import { newAuditEvent, newTarget, newUserInfo, originWith, type Origin, type Target, type UserInfo } from '../../core/model/event.js';
 import { isObject, normaliseTime, stableId, type JsonObject } from '../k8s/parse.js';
 import { deriveAuth } from '../../core/model/auth.js';
 import { parsed, rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/model/parse-result.js';
@@ -52,7 +52,7 @@ function fromGoClientDump(v: JsonObject): JsonObject | string {
 }
 
 function userOf(pp: JsonObject, labels: JsonObject | undefined): UserInfo {
-  const user: UserInfo = {};
+  const user = newUserInfo();
   const authn = isObject(pp['authenticationInfo']) ? pp['authenticationInfo'] : undefined;
   const name = str(authn?.['principalEmail']) ?? str(authn?.['principalSubject']);
   if (name !== undefined) user.name = name;
@@ -117,7 +117,7 @@ export function parseGkeRecord(record: unknown, origin: Origin, hints: ParseHint
   // `io.k8s.<verb>` has no resource part: a non-resource request (`readyz`, `api/v1`, `HNAP1`).
   const nonResource = method.startsWith('io.k8s.') && method.indexOf('.', 7) < 0;
   const resourceName = str(p['resourceName']) ?? '';
-  let target: Target = {};
+  let target: Target = newTarget();
   let requestURI: string | undefined;
   if (nonResource) {
     // The path is what GKE logs for these; the raw Event would carry it as requestURI.
@@ -145,8 +145,7 @@ export function parseGkeRecord(record: unknown, origin: Origin, hints: ParseHint
       throw err;
     }
   }
-  const event: AuditEvent = {
-    kind: 'audit',
+  const event = newAuditEvent({
     id,
     cloud: 'gke',
     time,
@@ -158,7 +157,7 @@ export function parseGkeRecord(record: unknown, origin: Origin, hints: ParseHint
     outcome: gkeOutcome(p['status'], target.subresource),
     truncated: labels?.['audit.k8s.io/truncated'] === 'true',
     origin: at,
-  };
+  });
   const resLabels = isObject(le['resource']) && isObject((le['resource'])['labels']) ? ((le['resource'])['labels']) : undefined;
   const cluster = hints.cluster ?? str(resLabels?.['cluster_name']);
   if (cluster !== undefined) event.cluster = cluster;

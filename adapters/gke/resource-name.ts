@@ -1,4 +1,4 @@
-import type { Target } from '../../core/model/event.js';
+import { newTarget, type Target } from '../../core/model/event.js';
 
 /**
  * GKE `protoPayload.resourceName` → target (docs/source-gke.md). The path is
@@ -60,11 +60,19 @@ function matchProxy(parts: readonly string[], group: string, version: string): R
     const head = parts.slice(0, at + 1);
     for (const pattern of RESOURCE_PATTERNS) {
       if (pattern.name !== 'namespaced subresource' && pattern.name !== 'cluster-scoped subresource') continue;
-      const t = matchPattern(pattern, head, { apiGroup: group === 'core' ? '' : group, apiVersion: version });
+      const t = matchPattern(pattern, head, targetIn(group, version));
       if (t !== undefined) return { kind: 'resource', pattern: `${pattern.name}, proxied path`, target: t, proxyPath: `/${parts.slice(at + 1).join('/')}` };
     }
   }
   return undefined;
+}
+
+/** A target of `group` (`core`: the core group) and `version`, the rest to be captured. */
+function targetIn(group: string, version: string): Target {
+  const t = newTarget();
+  t.apiGroup = group === 'core' ? '' : group;
+  t.apiVersion = version;
+  return t;
 }
 
 function matchPattern(pattern: ResourcePattern, parts: readonly string[], t: Target): Target | undefined {
@@ -94,7 +102,9 @@ export function parseResourceName(resourceName: string): ResourceNameMatch {
     return { kind: 'unmatched', path: resourceName };
   }
   for (const pattern of RESOURCE_PATTERNS) {
-    const t = matchPattern(pattern, parts, { apiGroup: group === 'core' ? '' : group, apiVersion: version });
+    // The length first: a target made for each pattern tried was most of the cost of a match.
+    if (pattern.segments.length !== parts.length - 2) continue;
+    const t = matchPattern(pattern, parts, targetIn(group, version));
     if (t !== undefined) return { kind: 'resource', pattern: pattern.name, target: t };
   }
   return matchProxy(parts, group, version) ?? { kind: 'unmatched', path: resourceName };

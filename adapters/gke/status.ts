@@ -1,4 +1,4 @@
-import type { Outcome } from '../../core/model/event.js';
+import { newOutcome, type Outcome } from '../../core/model/event.js';
 
 /**
  * GKE logs a google.rpc.Status (gRPC code) instead of the HTTP status (https://cloud.google.com/logging/docs/reference/audit/auditlog/rest/Shared.Types/AuditLog).
@@ -38,11 +38,14 @@ export function gkeOutcome(status: unknown, subresource: string | undefined): Ou
   const message = typeof s?.['message'] === 'string' && s['message'] !== '' ? s['message'] : undefined;
   const streaming = subresource !== undefined && STREAMING.has(subresource);
   let out: Outcome;
-  if (code === 0) out = { result: 'success', code: streaming ? 101 : 200 };
-  else if (code === 2 && streaming) out = { result: 'success', code: 101 };
-  else {
+  if (code === 0 || (code === 2 && streaming)) {
+    out = newOutcome('success');
+    out.code = streaming ? 101 : 200;
+  } else {
     const mapped = GRPC_TO_HTTP.get(code);
-    out = mapped === undefined ? { result: 'failure', code: 500, reason: 'Unknown' } : { result: 'failure', code: mapped[0], reason: mapped[1] };
+    out = newOutcome('failure');
+    out.code = mapped === undefined ? 500 : mapped[0];
+    out.reason = mapped === undefined ? 'Unknown' : mapped[1];
   }
   if (message !== undefined) out.message = message;
   return out;

@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 import {
   SKIPPED_BODY_MARKER,
+  newAuditEvent,
+  newOutcome,
+  newTarget,
+  newUserInfo,
   type AuditEvent,
   type Cloud,
   type Origin,
@@ -82,8 +86,8 @@ function extraOf(v: unknown): Record<string, string[]> | undefined {
 }
 
 export function userOf(v: unknown): UserInfo {
-  if (!isObject(v)) return {};
-  const user: UserInfo = {};
+  const user = newUserInfo();
+  if (!isObject(v)) return user;
   const name = str(v['username']);
   if (name !== undefined) user.name = name;
   const groups = stringList(v['groups']);
@@ -99,8 +103,8 @@ export function userOf(v: unknown): UserInfo {
 const TARGET_STRINGS = ['apiVersion', 'resource', 'subresource', 'namespace', 'name'] as const;
 
 export function targetOf(ref: unknown): Target {
-  if (!isObject(ref)) return {};
-  const t: Target = {};
+  const t = newTarget();
+  if (!isObject(ref)) return t;
   const apiGroup = ref['apiGroup'];
   // Core-group objects omit apiGroup or log it as ""; both mean the core group.
   t.apiGroup = typeof apiGroup === 'string' ? apiGroup : '';
@@ -117,7 +121,7 @@ const STREAMING_SUBRESOURCES = new Set(['exec', 'attach', 'portforward']);
 export function requestOutcome(status: unknown, stage: string | undefined, subresource: string | undefined): Outcome {
   const s = isObject(status) ? status : undefined;
   const code = typeof s?.['code'] === 'number' ? s['code'] : undefined;
-  const out: Outcome = { result: 'unknown' };
+  const out = newOutcome('unknown');
   if (code !== undefined) {
     out.code = code;
     out.result = code >= 400 ? 'failure' : code >= 100 ? 'success' : 'unknown';
@@ -160,8 +164,7 @@ export function k8sEventToAudit(raw: unknown, ctx: K8sEventContext): ParseOutcom
   const target = targetOf(raw['objectRef']);
   const user = userOf(raw['user']);
   const auditID = str(raw['auditID']);
-  const event: AuditEvent = {
-    kind: 'audit',
+  const event = newAuditEvent({
     id: auditID ?? stableId(ctx.text ?? JSON.stringify(raw)),
     cloud: ctx.cloud,
     time,
@@ -173,7 +176,7 @@ export function k8sEventToAudit(raw: unknown, ctx: K8sEventContext): ParseOutcom
     outcome: requestOutcome(raw['responseStatus'], stage, target.subresource),
     truncated: ctx.truncated === true,
     origin: ctx.origin,
-  };
+  });
   if (ctx.cluster !== undefined) event.cluster = ctx.cluster;
   if (ctx.ingestedAt !== undefined) event.ingestedAt = ctx.ingestedAt;
   if (stage !== undefined) event.stage = stage;

@@ -1,4 +1,4 @@
-import type { AuthInfo, AuthMethod, Cloud, UserInfo } from './event.js';
+import { newAuthInfo, type AuthInfo, type AuthMethod, type Cloud, type UserInfo } from './event.js';
 
 /**
  * How the caller of a request proved who it is (`AuditEvent.auth`, docs/architecture.md "The event
@@ -57,7 +57,7 @@ export function deriveAuth(user: UserInfo, cloud: Cloud, extraLabels?: Record<st
   else if (name.startsWith(NODE_PREFIX) && (user.groups?.includes('system:nodes') ?? true)) method = 'node';
   else if (cloudPrincipal !== undefined || user.uid?.startsWith('aws-iam-authenticator:')) method = 'cloud-iam';
   else if (signs?.isCloudIam?.(user) === true) method = 'cloud-iam';
-  const auth: AuthInfo = { method };
+  const auth = newAuthInfo(method);
   if (credentialId !== undefined) auth.credentialId = credentialId;
   if (podName !== undefined) auth.podName = podName;
   if (podUid !== undefined) auth.podUid = podUid;
