@@ -77,8 +77,12 @@ export class AddressBook {
 
   /** As `addressesIn(window of key, current, channel)`. */
   addresses(key: string, current: AuditEvent, channel: AddressChannel): string[] {
-    const addrs = this.byKey.get(key)?.get(channelKey(channel));
+    const addrs = this.byKey.get(key)?.get(channel === KUBELET ? KUBELET : channelKey(channel));
     if (addrs === undefined) return [];
+    if (addrs.size === 1) {
+      // Nearly every node and pod uses one address: nothing to order.
+      for (const [addr, list] of addrs) return list.some((o) => o.event.id !== current.id) ? [addr] : [];
+    }
     const firsts: Array<{ addr: string; seq: number }> = [];
     for (const [addr, list] of addrs) {
       // Every stage of the current request is left out: the first occurrence from another request.

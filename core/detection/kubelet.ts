@@ -1,4 +1,4 @@
-import { queryValues, type AuditEvent } from '../model/event.js';
+import type { AuditEvent } from '../model/event.js';
 
 /**
  * What the kubelet's own API traffic looks like, so rules can tell a node's kubelet from a stolen
@@ -25,15 +25,30 @@ export function isKubeletUserAgent(userAgent: string | undefined): boolean {
  */
 export function singleNameRead(event: AuditEvent): string | undefined {
   if (event.verb === 'get') return event.target.name;
-  if (event.verb !== 'list' && event.verb !== 'watch') return undefined;
-  for (const selector of queryValues(event, 'fieldSelector')) {
+  if ((event.verb !== 'list' && event.verb !== 'watch') || event.query === undefined) return undefined;
+  // Asked of nearly every Secret read (a kubelet's single-name watches are most of them): the pairs
+  // are walked as they are, and only a selector with several terms is split.
+  for (const [key, selector] of event.query) {
+    if (key !== 'fieldSelector') continue;
+    if (!selector.includes(',')) {
+      const name = nameSelected(selector);
+      if (name !== undefined) return name;
+      continue;
+    }
     for (const term of selector.split(',')) {
-      const m = /^metadata\.name(?:==?)(.+)$/.exec(term.trim());
-      if (m?.[1] !== undefined) return m[1];
+      const name = nameSelected(term);
+      if (name !== undefined) return name;
     }
   }
   return undefined;
 }
+
+/** The name of a `metadata.name=<x>` (or `==`) selector term; what `/^metadata\.name(?:==?)(.+)$/` captures of it, trimmed. */
+function nameSelected(term: string): string | undefined {
+  const m = NAME_TERM.exec(term.trim());
+  return m?.[1];
+}
+const NAME_TERM = /^metadata\.name(?:==?)(.+)$/;
 
 export interface KubeletProxyTarget {
   /** Node name as addressed (a `:port` or `https:` scheme prefix removed). */

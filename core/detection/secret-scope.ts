@@ -44,29 +44,23 @@ export const secretRead: (event: AuditEvent) => SecretRead = oncePerEvent((event
 
 function readOf(event: AuditEvent): SecretRead {
   const t = event.target;
-  const unverified: string[] = [];
-  const base = (scope: SecretScope, selector?: SecretRead['selector']): SecretRead => {
-    const r: SecretRead = { scope, unverified };
-    if (t.namespace !== undefined) r.namespace = t.namespace;
-    if (scope === 'single' && t.name !== undefined) r.name = t.name;
-    if (selector !== undefined) r.selector = selector;
-    return r;
-  };
-  if (event.verb === 'get' && t.name !== undefined) return base('single', 'get');
+  if (event.verb === 'get' && t.name !== undefined) return read('single', t.namespace, t.name, 'get', NOTHING_UNVERIFIED);
   const selected = singleNameRead(event);
-  if (selected !== undefined) {
-    const r = base('single', 'field-selector');
-    r.name = selected;
-    return r;
-  }
-  if ((event.verb === 'list' || event.verb === 'watch') && t.name !== undefined) {
-    if (event.query === undefined) unverified.push(UNVERIFIED.fieldSelector);
-    return base('single', 'object-name');
-  }
+  if (selected !== undefined) return read('single', t.namespace, selected, 'field-selector', NOTHING_UNVERIFIED);
+  const queryUnknown = event.query === undefined ? SELECTOR_UNVERIFIED : NOTHING_UNVERIFIED;
+  if ((event.verb === 'list' || event.verb === 'watch') && t.name !== undefined) return read('single', t.namespace, t.name, 'object-name', queryUnknown);
   // A namespace or cluster read; where the query is not logged a label or field selector may have
   // narrowed it, but the caller was still allowed to read the whole scope.
-  if (event.query === undefined && event.verb !== 'get') unverified.push(UNVERIFIED.fieldSelector);
-  return base(t.namespace === undefined ? 'cluster' : 'namespace');
+  return read(t.namespace === undefined ? 'cluster' : 'namespace', t.namespace, undefined, undefined, event.verb === 'get' ? NOTHING_UNVERIFIED : queryUnknown);
+}
+
+/** The answers share these lists (a SecretRead is never changed by a caller). */
+const NOTHING_UNVERIFIED: readonly string[] = Object.freeze([]);
+const SELECTOR_UNVERIFIED: readonly string[] = Object.freeze([UNVERIFIED.fieldSelector]);
+
+/** A SecretRead with its fields in one order (one hidden class for every answer). */
+function read(scope: SecretScope, namespace: string | undefined, name: string | undefined, selector: SecretRead['selector'], unverified: readonly string[]): SecretRead {
+  return { scope, namespace, name, selector, unverified };
 }
 
 /** Refused by authentication or authorization (401/403, or an explicit forbid decision). A 404 is not a denial. */
@@ -137,10 +131,25 @@ export function controlPlaneReader(
 ): ControlPlaneSecretReader | undefined {
   const name = event.user.name;
   if (name === undefined) return undefined;
-  return table.find(
-    (r) => r.user === name && (r.userAgentPrefix === undefined || (event.userAgent?.startsWith(r.userAgentPrefix) ?? false)),
-  );
+  const entries = entriesByUser(table).get(name);
+  return entries?.find((r) => r.userAgentPrefix === undefined || (event.userAgent?.startsWith(r.userAgentPrefix) ?? false));
 }
+
+/** A table's entries by user name, in table order: asked of every Secret read, a scan of the table was a visible share. */
+function entriesByUser(table: readonly ControlPlaneSecretReader[]): Map<string, ControlPlaneSecretReader[]> {
+  let index = tableIndexes.get(table);
+  if (index === undefined) {
+    index = new Map();
+    for (const r of table) {
+      const list = index.get(r.user);
+      if (list === undefined) index.set(r.user, [r]);
+      else list.push(r);
+    }
+    tableIndexes.set(table, index);
+  }
+  return index;
+}
+const tableIndexes = new WeakMap<readonly ControlPlaneSecretReader[], Map<string, ControlPlaneSecretReader[]>>();
 
 /** A control-plane name used with a user agent that does not fit it: trust refused, worth saying. */
 export function impersonatesControlPlane(
