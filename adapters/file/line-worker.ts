@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { parentPort, type MessagePort } from 'node:worker_threads';
 import { LineSplitter } from './line-splitter.js';
-import type { LineJob, LineWorkerMessage, LinesMessage } from './off-thread-lines.js';
+import type { JobMessage, LineJob, LineWorkerMessage, LinesMessage } from './off-thread-lines.js';
 import { compileNeedsPrefilter } from './prefilter.js';
 
 /** Atomics.waitAsync is ES2024 (in Node since 16); the project's type library is ES2023. */
@@ -77,7 +77,10 @@ async function run(job: LineJob, port: MessagePort): Promise<void> {
 
 if (parentPort !== null) {
   const port = parentPort;
-  run(workerData as LineJob, port).catch((err: unknown) => {
-    port.postMessage({ kind: 'error', message: err instanceof Error ? err.message : String(err) } satisfies LineWorkerMessage);
+  // The thread may start before its job is known (prestartLineReader): the job is its first message.
+  port.once('message', (m: JobMessage) => {
+    run(m.job, port).catch((err: unknown) => {
+      port.postMessage({ kind: 'error', message: err instanceof Error ? err.message : String(err) } satisfies LineWorkerMessage);
+    });
   });
 }

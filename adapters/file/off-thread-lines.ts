@@ -72,12 +72,60 @@ export function offThreadAvailable(): boolean {
   return existsSync(fileURLToPath(WORKER));
 }
 
+/** A file at least this large is read on the reader thread (below it, the thread's start-up costs more than it saves). */
+export const OFF_THREAD_MIN_BYTES = 16 * 1024 * 1024;
+
+/** The job a reader thread is given once it has started. */
+export interface JobMessage {
+  kind: 'job';
+  job: LineJob;
+}
+
+/** A reader thread started ahead of its job, and what went wrong with it meanwhile. */
+interface Spare {
+  worker: Worker;
+  failed: boolean;
+}
+let spare: Spare | undefined;
+
+function startWorker(): Worker {
+  // A small young generation: the thread's garbage is short-lived chunk text, and its heap adds to the scan's peak RSS.
+  return new Worker(WORKER, { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } });
+}
+
+/**
+ * Starts a reader thread now, for the next `linesOffThread` to take: a thread takes tens of
+ * milliseconds to start and load its script, which then overlap the CLI's own start-up instead of
+ * following it. Unused, it holds the process open no longer than it would be anyway.
+ */
+export function prestartLineReader(): void {
+  if (spare !== undefined || !offThreadAvailable()) return;
+  const started: Spare = { worker: startWorker(), failed: false };
+  started.worker.unref();
+  // Until a job takes it, a failure only means the job starts a thread of its own.
+  started.worker.on('error', () => (started.failed = true));
+  started.worker.on('exit', () => (started.failed = true));
+  spare = started;
+}
+
+function takeWorker(): Worker {
+  const s = spare;
+  spare = undefined;
+  if (s === undefined || s.failed) {
+    if (s !== undefined) void s.worker.terminate();
+    return startWorker();
+  }
+  s.worker.removeAllListeners();
+  s.worker.ref();
+  return s.worker;
+}
+
 /** The file's lines as the reader thread sends them, with flow control; the thread stops when the consumer does. */
 export async function* linesOffThread(settings: Omit<LineJob, 'taken'>): AsyncGenerator<LinesMessage> {
   const job: LineJob = { ...settings, taken: new SharedArrayBuffer(8) };
   const taken = new Int32Array(job.taken);
-  // A small young generation: the thread's garbage is short-lived chunk text, and its heap adds to the scan's peak RSS.
-  const worker = new Worker(WORKER, { workerData: job, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } });
+  const worker = takeWorker();
+  worker.postMessage({ kind: 'job', job } satisfies JobMessage);
   const queue: LinesMessage[] = [];
   let failure: Error | undefined;
   let exited = false;

@@ -8,7 +8,7 @@ import { compressionOf, decodedBytes, type DecodeProblem } from './decompress.js
 import { MAX_LINE_CHARS, parseAnyLine, parseAnyRecord } from './detect.js';
 import { ArrayStreamer, RecordCounter, type StreamedElement } from './json-stream.js';
 import { LineSplitter } from './line-splitter.js';
-import { keptLines, linesOffThread, offThreadAvailable } from './off-thread-lines.js';
+import { keptLines, linesOffThread, OFF_THREAD_MIN_BYTES, offThreadAvailable } from './off-thread-lines.js';
 import type { LinePrefilter } from './prefilter.js';
 import { inputFiles, unreadable } from './walk.js';
 
@@ -66,8 +66,6 @@ export const STREAM_DOCUMENT_CHARS = 64 * 1024 * 1024;
 const CHUNK_BYTES = 128 * 1024;
 const READ_BYTES = 4 * CHUNK_BYTES;
 const BATCH_SIZE = 200;
-/** Below this a second thread's start-up (tens of milliseconds) costs more than it saves. */
-const OFF_THREAD_MIN_BYTES = 16 * 1024 * 1024;
 /** The head read to tell a plain JSON-lines file: room for its first line. */
 const HEAD_BYTES = 64 * 1024;
 const YAML = /\.ya?ml(\.gz)?$/i;

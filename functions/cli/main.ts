@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-import { runCli } from './run-cli.js';
+import { prestartForArgs } from './prestart.js';
+
+// Started before the rest of the CLI is loaded (below), so that the two overlap.
+prestartForArgs(process.argv.slice(2));
+const { runCli } = await import('./run-cli.js');
 
 // The AWS SDK warns on every run under Node 20 that later releases will need Node 22; credwatch
 // supports Node 20 (package.json engines) and says so itself. A user's own setting wins.

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -90,6 +91,30 @@ describe.skipIf(!built)('splitting and prefiltering on a second thread', () => {
     expect(here.ordered.filter((s) => s.startsWith('event:')).length).toBeGreaterThan(1000);
     expect(here.ordered.filter((s) => s.startsWith('rejected:too-large')).length).toBe(1);
     expect(here.ordered.filter((s) => s.startsWith('rejected:truncated')).length).toBe(5);
+  }, 120_000);
+
+  it('gives the same from a thread started ahead of its job, and a thread never given one holds no process open', async () => {
+    const mod = (await import(join(DIST, 'adapters', 'file', 'read.js'))) as ReadModule;
+    const threads = (await import(join(DIST, 'adapters', 'file', 'off-thread-lines.js'))) as { prestartLineReader(): void };
+    const { compilePrefilter } = (await import(join(DIST, 'adapters', 'file', 'prefilter.js'))) as { compilePrefilter(rules: unknown): unknown };
+    const { RULES } = (await import(join(DIST, 'rules', 'index.js'))) as { RULES: unknown };
+    const prefilter = compilePrefilter(RULES);
+    const here = await read(mod, prefilter, false);
+    threads.prestartLineReader();
+    // Started and waiting for its job, as it is when the CLI has loaded.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const there = await read(mod, prefilter, true);
+    expect(there).toEqual(here);
+
+    const script = `import(${JSON.stringify(join(DIST, 'adapters', 'file', 'off-thread-lines.js'))}).then((m) => m.prestartLineReader())`;
+    const started = Date.now();
+    const exit = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+      child.on('error', reject);
+      child.on('exit', resolve);
+    });
+    expect(exit).toBe(0);
+    expect(Date.now() - started).toBeLessThan(20_000);
   }, 120_000);
 
   it('is not used for a small, compressed or pretty-printed file', async () => {
