@@ -5,7 +5,6 @@ import {
   newOutcome,
   newTarget,
   newUserInfo,
-  type AuditEvent,
   type Cloud,
   type Origin,
   type Outcome,
