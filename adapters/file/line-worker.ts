@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { LineSplitter } from './line-splitter.js';
-import type { JobMessage, LineJob, LineWorkerMessage, LinesMessage } from './off-thread-lines.js';
+import { resumeBacklog, type JobMessage, type LineJob, type LineWorkerMessage, type LinesMessage } from './off-thread-lines.js';
 import { compileNeedsPrefilter } from './prefilter.js';
 
 /** Atomics.waitAsync is ES2024 (in Node since 16); the project's type library is ES2023. */
@@ -41,12 +41,22 @@ async function run(job: LineJob, port: MessagePort): Promise<void> {
   port.on('message', () => undefined);
   let sent = 0;
   const send = async (m: LinesMessage): Promise<void> => {
-    for (let t = Atomics.load(taken, 0); sent - t >= job.inFlight; t = Atomics.load(taken, 0)) {
-      Atomics.store(taken, 1, 1);
-      // Taken in between: the consumer may have looked at the flag before it was set.
-      if (Atomics.load(taken, 0) !== t) continue;
-      const wait = waitAsync(taken, 0, t);
-      if (wait.async) await wait.value;
+    let t = Atomics.load(taken, 0);
+    if (sent - t >= job.inFlight) {
+      // Full: wait until half the backlog is taken (the consumer wakes it only then).
+      Atomics.store(taken, 2, sent);
+      while (sent - t > resumeBacklog(job.inFlight)) {
+        Atomics.store(taken, 1, 1);
+        // Taken in between: the consumer may have looked at the flag before it was set.
+        const now = Atomics.load(taken, 0);
+        if (now !== t) {
+          t = now;
+          continue;
+        }
+        const wait = waitAsync(taken, 0, t);
+        if (wait.async) await wait.value;
+        t = Atomics.load(taken, 0);
+      }
     }
     Atomics.store(taken, 1, 0);
     sent++;

@@ -21,9 +21,10 @@ export interface LineJob {
   /** Messages the reader may send ahead of the consumer: bounds what waits in memory. */
   inFlight: number;
   /**
-   * Two Int32s: messages the consumer has taken, and 1 while the reader waits for it to take
-   * more. Shared memory rather than a reply message: waking the reader for every read cost this
-   * thread a tenth of a scan, so it is woken only when it waits.
+   * Three Int32s: messages the consumer has taken, 1 while the reader waits for it to take more,
+   * and the messages the reader had sent when it began to wait. Shared memory rather than a reply
+   * message: waking the reader for every read cost this thread a tenth of a scan, so it is woken
+   * only when it waits, and then once half its backlog is taken (`resumeBacklog`), not per message.
    */
   taken: SharedArrayBuffer;
 }
@@ -44,22 +45,40 @@ export interface LinesMessage {
   bytesRead: number;
 }
 
-/** The kept lines of a message, each with its number (text undefined: too long). */
-export function* keptLines(m: LinesMessage): Generator<{ line: number; text: string | undefined }> {
-  let from = 0;
-  let skip = 0;
-  for (let i = 0; i < m.lines.length; i++) {
-    const line = m.lines[i]!;
-    if (m.tooLong[skip] === i) {
-      skip++;
-      yield { line, text: undefined };
-      continue;
+/**
+ * The kept lines of a message in turn, each with its number (`text` undefined: too long). A
+ * cursor, not a generator of objects: it runs once per kept line of a scan.
+ */
+export class KeptLines {
+  line = 0;
+  text: string | undefined;
+  private at = 0;
+  private from = 0;
+  private skip = 0;
+  constructor(private readonly m: LinesMessage) {}
+
+  /** Moves to the next kept line; false past the last. */
+  next(): boolean {
+    const m = this.m;
+    if (this.at >= m.lines.length) return false;
+    this.line = m.lines[this.at]!;
+    if (m.tooLong[this.skip] === this.at) {
+      this.skip++;
+      this.text = undefined;
+    } else {
+      let to = m.text.indexOf('\n', this.from);
+      if (to < 0) to = m.text.length;
+      this.text = m.text.slice(this.from, to);
+      this.from = to + 1;
     }
-    let to = m.text.indexOf('\n', from);
-    if (to < 0) to = m.text.length;
-    yield { line, text: m.text.slice(from, to) };
-    from = to + 1;
+    this.at++;
+    return true;
   }
+}
+
+/** The backlog a waiting reader resumes at: half of `inFlight`. */
+export function resumeBacklog(inFlight: number): number {
+  return inFlight >> 1;
 }
 
 export type LineWorkerMessage = LinesMessage | { kind: 'error'; message: string };
@@ -122,7 +141,7 @@ function takeWorker(): Worker {
 
 /** The file's lines as the reader thread sends them, with flow control; the thread stops when the consumer does. */
 export async function* linesOffThread(settings: Omit<LineJob, 'taken'>): AsyncGenerator<LinesMessage> {
-  const job: LineJob = { ...settings, taken: new SharedArrayBuffer(8) };
+  const job: LineJob = { ...settings, taken: new SharedArrayBuffer(12) };
   const taken = new Int32Array(job.taken);
   const worker = takeWorker();
   worker.postMessage({ kind: 'job', job } satisfies JobMessage);
@@ -155,8 +174,8 @@ export async function* linesOffThread(settings: Omit<LineJob, 'taken'>): AsyncGe
       if (m === undefined) throw failure ?? new Error('the line reader thread stopped before the end of the file');
       yield m;
       if (m.kind === 'end') return;
-      Atomics.add(taken, 0, 1);
-      if (Atomics.load(taken, 1) === 1) Atomics.notify(taken, 0);
+      const t = Atomics.add(taken, 0, 1) + 1;
+      if (Atomics.load(taken, 1) === 1 && Atomics.load(taken, 2) - t <= resumeBacklog(job.inFlight)) Atomics.notify(taken, 0);
     }
   } finally {
     await worker.terminate();

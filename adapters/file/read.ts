@@ -8,7 +8,7 @@ import { compressionOf, decodedBytes, type DecodeProblem } from './decompress.js
 import { MAX_LINE_CHARS, parseAnyLine, parseAnyRecord } from './detect.js';
 import { ArrayStreamer, RecordCounter, type StreamedElement } from './json-stream.js';
 import { LineSplitter } from './line-splitter.js';
-import { keptLines, linesOffThread, OFF_THREAD_MIN_BYTES, offThreadAvailable } from './off-thread-lines.js';
+import { KeptLines, linesOffThread, OFF_THREAD_MIN_BYTES, offThreadAvailable } from './off-thread-lines.js';
 import type { LinePrefilter } from './prefilter.js';
 import { inputFiles, unreadable } from './walk.js';
 
@@ -144,7 +144,8 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
     const path = input.path;
     try {
       for await (const m of linesOffThread({ path, needs: prefilter.needs, maxChars: MAX_LINE_CHARS, pieceBytes: CHUNK_BYTES, readBytes: 2 * READ_BYTES, inFlight: 8 })) {
-        for (const { line, text } of keptLines(m)) {
+        for (const kept = new KeptLines(m); kept.next(); ) {
+          const { line, text } = kept;
           batcher.add(
             text === undefined
               ? [rejected({ source, line }, 'too-large', `line longer than ${MAX_LINE_CHARS} chars`)]
