@@ -8,6 +8,9 @@ import { compileNeedsPrefilter } from './prefilter.js';
 type WaitAsync = (view: Int32Array, index: number, value: number) => { async: false; value: string } | { async: true; value: Promise<string> };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync.bind(Atomics);
 
+/** Characters of kept text a message carries at most: below V8's large-object size (128 KiB). */
+const MESSAGE_CHARS = 96 * 1024;
+
 /** The reader thread of adapters/file/off-thread-lines.ts: splits and prefilters one file. */
 async function run(job: LineJob, port: MessagePort): Promise<void> {
   const prefilter = compileNeedsPrefilter(job.needs);
@@ -27,13 +30,46 @@ async function run(job: LineJob, port: MessagePort): Promise<void> {
     },
     { keep: (text, start, end) => prefilter.keep(text, start, end), onDropped: () => void dropped++ },
   );
-  const take = (kind: LinesMessage['kind'], bytesRead: number): LinesMessage => {
-    const m: LinesMessage = { kind, lines, text: texts.join('\n'), tooLong, dropped, bytesRead };
+  /**
+   * What one read kept, as messages of at most MESSAGE_CHARS of text each (a longer line alone in
+   * its own): a longer string is a large object to V8, which only a full collection frees, and a
+   * scan's large-object garbage was most of its peak heap. Only the last is of `kind`, and it
+   * carries the read's count of dropped lines.
+   */
+  const take = (kind: LinesMessage['kind'], bytesRead: number): LinesMessage[] => {
+    const out: LinesMessage[] = [];
+    let line = 0;
+    let text = 0;
+    let long = 0;
+    for (;;) {
+      const part: LinesMessage = { kind: 'lines', lines: [], text: '', tooLong: [], dropped: 0, bytesRead };
+      const partTexts: string[] = [];
+      let chars = 0;
+      for (; line < lines.length; line++) {
+        if (tooLong[long] === line) {
+          long++;
+          part.tooLong.push(part.lines.length);
+        } else {
+          const next = texts[text]!.length + 1;
+          if (chars > 0 && chars + next > MESSAGE_CHARS) break;
+          chars += next;
+          partTexts.push(texts[text++]!);
+        }
+        part.lines.push(lines[line]!);
+      }
+      part.text = partTexts.join('\n');
+      out.push(part);
+      if (line >= lines.length) {
+        part.kind = kind;
+        part.dropped = dropped;
+        break;
+      }
+    }
     lines = [];
     texts = [];
     tooLong = [];
     dropped = 0;
-    return m;
+    return out;
   };
   const taken = new Int32Array(job.taken);
   // A pending waitAsync holds no event-loop handle: a listener keeps the port, and so the thread,
@@ -76,10 +112,10 @@ async function run(job: LineJob, port: MessagePort): Promise<void> {
       which = 1 - which;
       pending = file.read(buffers[which]!, 0, job.readBytes, position);
       for (let at = 0; at < bytesRead; at += job.pieceBytes) splitter.write(buffer.subarray(at, Math.min(bytesRead, at + job.pieceBytes)));
-      await send(take('lines', position));
+      for (const m of take('lines', position)) await send(m);
     }
     splitter.end();
-    await send(take('end', position));
+    for (const m of take('end', position)) await send(m);
   } finally {
     await file.close();
   }
