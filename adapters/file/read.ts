@@ -143,7 +143,7 @@ async function* readOne(input: Input, options: ReadInputsOptions): AsyncGenerato
   if (input.path !== undefined && prefilter !== undefined && (await readsOffThread(input.path, input.size ?? 0, options))) {
     const path = input.path;
     try {
-      for await (const m of linesOffThread({ path, needs: prefilter.needs, maxChars: MAX_LINE_CHARS, pieceBytes: CHUNK_BYTES, readBytes: 2 * READ_BYTES, inFlight: 8 })) {
+      for await (const m of linesOffThread({ path, needs: prefilter.needs, maxChars: MAX_LINE_CHARS, pieceBytes: CHUNK_BYTES, readBytes: 2 * READ_BYTES, inFlight: 16 })) {
         for (const kept = new KeptLines(m); kept.next(); ) {
           const { line, text } = kept;
           batcher.add(
