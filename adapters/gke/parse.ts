@@ -1,5 +1,6 @@
 import { newAuditEvent, newTarget, newUserInfo, originWith, type Origin, type Target, type UserInfo } from '../../core/model/event.js';
 import { isObject, normaliseTime, stableId, type JsonObject } from '../k8s/parse.js';
+import { shared } from '../k8s/shared-values.js';
 import { deriveAuth } from '../../core/model/auth.js';
 import { parsed, rejected, skipped, type ParseHints, type ParseOutcome } from '../../core/model/parse-result.js';
 import { parseResourceName } from './resource-name.js';
@@ -55,7 +56,7 @@ function userOf(pp: JsonObject, labels: JsonObject | undefined): UserInfo {
   const user = newUserInfo();
   const authn = isObject(pp['authenticationInfo']) ? pp['authenticationInfo'] : undefined;
   const name = str(authn?.['principalEmail']) ?? str(authn?.['principalSubject']);
-  if (name !== undefined) user.name = name;
+  if (name !== undefined) user.name = shared(name);
   if (labels !== undefined) {
     let extra: Record<string, string[]> | undefined;
     for (const [k, v] of Object.entries(labels)) {
@@ -86,6 +87,9 @@ function body(v: unknown): unknown {
   return rest;
 }
 
+/** The target's strings, each a part of the resource name. */
+const TARGET_PARTS = ['apiGroup', 'apiVersion', 'resource', 'subresource', 'namespace', 'name'] as const;
+
 /** `/api/v1` for the core group, `/apis/<group>/<version>` for the others. */
 const apiPrefix = (t: Target): string => (t.apiGroup === '' || t.apiGroup === undefined ? `/api/${t.apiVersion}` : `/apis/${t.apiGroup}/${t.apiVersion}`);
 
@@ -108,7 +112,7 @@ export function parseGkeRecord(record: unknown, origin: Origin, hints: ParseHint
 
   const method = str(p['methodName']);
   if (method === undefined) return rejected(at, 'missing-field', 'protoPayload has no methodName');
-  const verb = method.slice(method.lastIndexOf('.') + 1);
+  const verb = shared(method.slice(method.lastIndexOf('.') + 1));
   const rawTime = le['timestamp'];
   if (rawTime === undefined) return rejected(at, 'missing-field', 'LogEntry has no timestamp');
   const time = normaliseTime(rawTime);
@@ -126,6 +130,8 @@ export function parseGkeRecord(record: unknown, origin: Origin, hints: ParseHint
     const m = parseResourceName(resourceName);
     if (m.kind === 'unmatched') return rejected(at, 'unsupported-resource-path', `resourceName ${JSON.stringify(m.path).slice(0, 300)} (method ${method})`);
     target = m.target;
+    // Parts of resourceName: each would keep the whole name alive.
+    for (const key of TARGET_PARTS) target[key] = shared(target[key]);
     // A proxied path is what the raw Event's requestURI carries (core/detection/kubelet.ts reads it there);
     // GKE logs no query string, so the URI has none.
     if (m.proxyPath !== undefined) requestURI = `${apiPrefix(target)}${resourceName.slice(resourceName.indexOf('/', resourceName.indexOf('/') + 1))}`;
@@ -152,7 +158,7 @@ export function parseGkeRecord(record: unknown, origin: Origin, hints: ParseHint
     verb,
     user,
     auth: deriveAuth(user, 'gke', labels as Record<string, string> | undefined),
-    sourceIPs: typeof meta?.['callerIp'] === 'string' ? [meta['callerIp']] : [],
+    sourceIPs: typeof meta?.['callerIp'] === 'string' ? [shared(meta['callerIp'])] : [],
     target,
     outcome: gkeOutcome(p['status'], target.subresource),
     truncated: labels?.['audit.k8s.io/truncated'] === 'true',
@@ -160,14 +166,20 @@ export function parseGkeRecord(record: unknown, origin: Origin, hints: ParseHint
   });
   const resLabels = isObject(le['resource']) && isObject((le['resource'])['labels']) ? ((le['resource'])['labels']) : undefined;
   const cluster = hints.cluster ?? str(resLabels?.['cluster_name']);
-  if (cluster !== undefined) event.cluster = cluster;
+  if (cluster !== undefined) event.cluster = shared(cluster);
   const ingestedAt = normaliseTime(le['receiveTimestamp']) ?? hints.ingestedAt;
   if (ingestedAt !== undefined) event.ingestedAt = ingestedAt;
   const userAgent = str(meta?.['callerSuppliedUserAgent']);
-  if (userAgent !== undefined) event.userAgent = userAgent;
+  if (userAgent !== undefined) event.userAgent = shared(userAgent);
   if (requestURI !== undefined) event.requestURI = requestURI;
   event.queryUnlogged = true;
-  if (labels !== undefined) event.annotations = labels as Record<string, string>;
+  if (labels !== undefined) {
+    for (const key in labels) {
+      const value = labels[key];
+      if (typeof value === 'string') labels[key] = shared(value);
+    }
+    event.annotations = labels as Record<string, string>;
+  }
   const decision = decisionOf(p, labels);
   if (decision !== undefined) event.decision = decision;
   const reason = str(labels?.['authorization.k8s.io/reason']);

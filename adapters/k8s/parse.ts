@@ -13,6 +13,7 @@ import {
 } from '../../core/model/event.js';
 import { leadingMembers, MAX_NESTING_DEPTH, nestsDeeperThan } from './json-prefix.js';
 import { deriveAuth } from '../../core/model/auth.js';
+import { shared, sharedQuery, sharedStrings } from './shared-values.js';
 import { parsed, rejected, type ParseOutcome } from '../../core/model/parse-result.js';
 
 /**
@@ -88,9 +89,9 @@ export function userOf(v: unknown): UserInfo {
   const user = newUserInfo();
   if (!isObject(v)) return user;
   const name = str(v['username']);
-  if (name !== undefined) user.name = name;
+  if (name !== undefined) user.name = shared(name);
   const groups = stringList(v['groups']);
-  if (groups !== undefined) user.groups = groups;
+  if (groups !== undefined) user.groups = sharedStrings(groups);
   const uid = str(v['uid']);
   if (uid !== undefined) user.uid = uid;
   const extra = extraOf(v['extra']);
@@ -106,10 +107,10 @@ export function targetOf(ref: unknown): Target {
   if (!isObject(ref)) return t;
   const apiGroup = ref['apiGroup'];
   // Core-group objects omit apiGroup or log it as ""; both mean the core group.
-  t.apiGroup = typeof apiGroup === 'string' ? apiGroup : '';
+  t.apiGroup = typeof apiGroup === 'string' ? shared(apiGroup) : '';
   for (const key of TARGET_STRINGS) {
     const value = str(ref[key]);
-    if (value !== undefined) t[key] = value;
+    if (value !== undefined) t[key] = shared(value);
   }
   return t;
 }
@@ -148,7 +149,7 @@ export function queryOf(requestURI: string): Array<[string, string]> {
 /** Builds the event; the Event must be an object with a verb and some timestamp. */
 export function k8sEventToAudit(raw: unknown, ctx: K8sEventContext): ParseOutcome {
   if (!isObject(raw)) return rejected(ctx.origin, 'unknown-shape', 'audit event is not a JSON object');
-  const verb = str(raw['verb']);
+  const verb = shared(str(raw['verb']));
   if (verb === undefined) return rejected(ctx.origin, 'missing-field', 'audit event has no verb');
   const meta = isObject(raw['metadata']) ? raw['metadata'] : undefined;
   const rawTime =
@@ -159,7 +160,7 @@ export function k8sEventToAudit(raw: unknown, ctx: K8sEventContext): ParseOutcom
   const time = normaliseTime(rawTime);
   if (time === undefined) return rejected(ctx.origin, 'invalid-value', `unparseable timestamp ${JSON.stringify(rawTime).slice(0, 80)}`);
 
-  const stage = str(raw['stage']);
+  const stage = shared(str(raw['stage']));
   const target = targetOf(raw['objectRef']);
   const user = userOf(raw['user']);
   const auditID = str(raw['auditID']);
@@ -170,27 +171,32 @@ export function k8sEventToAudit(raw: unknown, ctx: K8sEventContext): ParseOutcom
     verb,
     user,
     auth: deriveAuth(user, ctx.cloud),
-    sourceIPs: stringList(raw['sourceIPs']) ?? [],
+    sourceIPs: sharedStrings(stringList(raw['sourceIPs']) ?? []),
     target,
     outcome: requestOutcome(raw['responseStatus'], stage, target.subresource),
     truncated: ctx.truncated === true,
     origin: ctx.origin,
   });
-  if (ctx.cluster !== undefined) event.cluster = ctx.cluster;
+  if (ctx.cluster !== undefined) event.cluster = shared(ctx.cluster);
   if (ctx.ingestedAt !== undefined) event.ingestedAt = ctx.ingestedAt;
   if (stage !== undefined) event.stage = stage;
   const level = str(raw['level']);
-  if (level !== undefined) event.level = level;
+  if (level !== undefined) event.level = shared(level);
   if (isObject(raw['impersonatedUser'])) event.impersonatedUser = userOf(raw['impersonatedUser']);
   const userAgent = str(raw['userAgent']);
-  if (userAgent !== undefined) event.userAgent = userAgent;
+  if (userAgent !== undefined) event.userAgent = shared(userAgent);
   const requestURI = str(raw['requestURI']);
   if (requestURI !== undefined) {
-    event.requestURI = requestURI;
-    event.query = queryOf(requestURI);
+    const known = sharedQuery(requestURI, queryOf);
+    event.requestURI = known.uri;
+    event.query = known.query;
   }
   const annotations = raw['annotations'];
   if (isObject(annotations)) {
+    for (const key in annotations) {
+      const value = annotations[key];
+      if (typeof value === 'string') annotations[key] = shared(value);
+    }
     event.annotations = annotations as Record<string, string>;
     const decision = str(annotations['authorization.k8s.io/decision']);
     if (decision !== undefined) event.decision = decision;
