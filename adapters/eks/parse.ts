@@ -29,25 +29,27 @@ let lastCluster: string | undefined;
 
 /**
  * Epoch milliseconds as `new Date(v).toISOString()` gives them (a RangeError included). Every
- * record carries one and consecutive records share their second, so only the milliseconds are
- * formatted anew; a Date per record was a visible share of a scan.
+ * record carries one and nearby records share their second (ingestion times a few seconds apart
+ * interleave), so the text up to the second is kept for recent seconds and only the milliseconds
+ * are formatted anew; a Date per record was a visible share of a scan.
  */
 function isoOfMs(v: unknown): string | undefined {
   if (typeof v !== 'number' || !Number.isFinite(v)) return undefined;
   const ms = Math.trunc(v); // a Date drops the fraction the same way
   if (Math.abs(ms) > MAX_DATE_MS) return new Date(ms).toISOString(); // throws, as it always did
   const second = Math.floor(ms / 1000);
-  if (second !== lastSecond) {
-    const iso = new Date(second * 1000).toISOString();
-    lastSecond = second;
+  let prefix = secondPrefixes.get(second);
+  if (prefix === undefined) {
     // Everything before `mmmZ`; years past 9999 make the prefix longer, never the tail.
-    lastSecondPrefix = iso.slice(0, -4);
+    prefix = new Date(second * 1000).toISOString().slice(0, -4);
+    if (secondPrefixes.size >= SECONDS_KEPT) secondPrefixes.clear();
+    secondPrefixes.set(second, prefix);
   }
   const milli = ms - second * 1000;
-  return `${lastSecondPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
+  return `${prefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }
-let lastSecond: number | undefined;
-let lastSecondPrefix = '';
+const SECONDS_KEPT = 64;
+const secondPrefixes = new Map<number, string>();
 const MAX_DATE_MS = 8.64e15;
 
 /** True when the object is a CloudWatch log event (export item or subscription item). */

@@ -328,6 +328,16 @@ function objectKey(e: AuditEvent): string {
   return `${e.cluster ?? ''}\u0000${t.apiGroup ?? ''}\u0000${t.resource ?? ''}\u0000${t.namespace ?? ''}\u0000${t.name ?? ''}`;
 }
 
+/**
+ * Asked several times of each event (its record, its address book, a rule's look at the user's
+ * requests): the last answer is kept, so the string is built and hashed once.
+ */
 function userKey(e: AuditEvent): string {
-  return `${e.cluster ?? ''}\u0000${e.user.name ?? ''}`;
+  if (e !== lastUserKeyEvent) {
+    lastUserKeyEvent = e;
+    lastUserKey = `${e.cluster ?? ''}\u0000${e.user.name ?? ''}`;
+  }
+  return lastUserKey;
 }
+let lastUserKeyEvent: AuditEvent | undefined;
+let lastUserKey = '';
