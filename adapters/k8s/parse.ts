@@ -107,10 +107,10 @@ export function targetOf(ref: unknown): Target {
   if (!isObject(ref)) return t;
   const apiGroup = ref['apiGroup'];
   // Core-group objects omit apiGroup or log it as ""; both mean the core group.
-  t.apiGroup = typeof apiGroup === 'string' ? shared(apiGroup) : '';
+  t.apiGroup = typeof apiGroup === 'string' ? apiGroup : '';
   for (const key of TARGET_STRINGS) {
     const value = str(ref[key]);
-    if (value !== undefined) t[key] = shared(value);
+    if (value !== undefined) t[key] = value;
   }
   return t;
 }
@@ -181,7 +181,7 @@ export function k8sEventToAudit(raw: unknown, ctx: K8sEventContext): ParseOutcom
   if (ctx.ingestedAt !== undefined) event.ingestedAt = ctx.ingestedAt;
   if (stage !== undefined) event.stage = stage;
   const level = str(raw['level']);
-  if (level !== undefined) event.level = shared(level);
+  if (level !== undefined) event.level = level;
   if (isObject(raw['impersonatedUser'])) event.impersonatedUser = userOf(raw['impersonatedUser']);
   const userAgent = str(raw['userAgent']);
   if (userAgent !== undefined) event.userAgent = shared(userAgent);

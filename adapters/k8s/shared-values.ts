@@ -1,31 +1,38 @@
 /**
  * One copy of the values that repeat from record to record: user names, user agents, groups,
- * addresses, resources, namespaces, decisions, and the query of a request URI seen before (a
- * kubelet renews the same watch every few minutes, at two stages each time). An event keeps every
- * value it was built with for as long as history holds it, so a thousand copies of one user agent
- * were a third of a scan's retained heap, and copying them into the old generation much of its
- * collection time. Events never change once parsed, so sharing a value is invisible to a reader;
- * the shared query lists are frozen all the same.
+ * addresses, target parts, decisions, and the query of a request URI seen before (a kubelet renews
+ * the same watch every few minutes, at two stages each time). An event keeps every value it was
+ * built with for as long as history holds it, so a thousand copies of one user agent were a third
+ * of a scan's retained heap, and copying them into the old generation much of its collection time.
+ * Events never change once parsed, so sharing a value is invisible to a reader; the shared query
+ * lists are frozen all the same.
  *
- * Both tables are bounded: full, they start again empty (a record of unique values only costs a
- * lookup), and values already handed out stay valid.
+ * Each cache is direct-mapped: a value goes to one slot, chosen from its length and a few of its
+ * characters, and replaces what was there. A value seen for the first time (most names and URIs of
+ * a busy log) then costs a few comparisons, where a hash table hashed all of it and grew.
  */
 
 const MAX_SHARED_CHARS = 256;
-const MAX_VALUES = 16_384;
-const MAX_QUERIES = 4_096;
+const SLOTS = 8192;
 
-const values = new Map<string, string>();
+/** The slot of a non-empty string: cheap, and different for values that differ in length or at its probes. */
+function slotOf(s: string): number {
+  const n = s.length;
+  const h = n * 31 + s.charCodeAt(0) * 7 + s.charCodeAt(n >> 2) * 13 + s.charCodeAt(n >> 1) * 17 + s.charCodeAt(n - (n >> 2) - 1) * 19 + s.charCodeAt(n - 1) * 23;
+  return h & (SLOTS - 1);
+}
 
-/** The one copy of `s` (itself the first time it is seen). */
+const values: Array<string | undefined> = new Array<string | undefined>(SLOTS).fill(undefined);
+
+/** The one copy of `s` held now (`s` itself, and kept, when it is not). */
 export function shared(s: string): string;
 export function shared(s: string | undefined): string | undefined;
 export function shared(s: string | undefined): string | undefined {
-  if (s === undefined || s.length > MAX_SHARED_CHARS) return s;
-  const known = values.get(s);
-  if (known !== undefined) return known;
-  if (values.size >= MAX_VALUES) values.clear();
-  values.set(s, s);
+  if (s === undefined || s.length === 0 || s.length > MAX_SHARED_CHARS) return s;
+  const slot = slotOf(s);
+  const known = values[slot];
+  if (known === s) return known;
+  values[slot] = s;
   return s;
 }
 
@@ -36,20 +43,32 @@ export function sharedStrings(list: string[]): string[] {
 }
 
 export type QueryPairs = Array<[string, string]>;
-const queries = new Map<string, { uri: string; query: QueryPairs }>();
+interface SharedQuery {
+  uri: string;
+  query: QueryPairs;
+  /** Frozen once it is shared: a query seen once (most of a busy log's) is never frozen. */
+  frozen: boolean;
+}
+const queries: Array<SharedQuery | undefined> = new Array<SharedQuery | undefined>(SLOTS).fill(undefined);
 
-/** The request URI's one copy and its query, parsed by `parse` the first time. */
+/** The request URI's one copy and its query, parsed by `parse` when it is not held. */
 export function sharedQuery(requestURI: string, parse: (uri: string) => QueryPairs): { uri: string; query: QueryPairs } {
-  const known = queries.get(requestURI);
-  if (known !== undefined) return known;
+  const slot = requestURI.length === 0 ? 0 : slotOf(requestURI);
+  const known = queries[slot];
+  if (known !== undefined && known.uri === requestURI) {
+    if (!known.frozen) {
+      for (const pair of known.query) Object.freeze(pair);
+      Object.freeze(known.query);
+      known.frozen = true;
+    }
+    return known;
+  }
   const query = parse(requestURI);
   for (const pair of query) {
     pair[0] = shared(pair[0]);
     pair[1] = shared(pair[1]);
-    Object.freeze(pair);
   }
-  const entry = { uri: requestURI, query: Object.freeze(query) as QueryPairs };
-  if (queries.size >= MAX_QUERIES) queries.clear();
-  queries.set(requestURI, entry);
+  const entry: SharedQuery = { uri: requestURI, query, frozen: false };
+  queries[slot] = entry;
   return entry;
 }

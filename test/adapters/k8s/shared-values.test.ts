@@ -49,11 +49,16 @@ describe('values shared between events', () => {
     expect(completed.userAgent).toBe('kubelet/v1.30.4 (linux/amd64) kubernetes/a51b3b7');
   });
 
-  it('stays correct past its bounds: a full table starts again, and what it handed out is unchanged', () => {
+  it('stays correct when values take the slots of others, and what it handed out is unchanged', () => {
     const first = sharedQuery('/api/v1/pods?limit=1', queryOf);
-    for (let i = 0; i < 10_000; i++) sharedQuery(`/api/v1/pods?limit=${i}&continue=x`, queryOf);
+    for (let i = 0; i < 20_000; i++) expect(sharedQuery(`/api/v1/pods?limit=${i}&continue=x`, queryOf).query).toEqual([['limit', String(i)], ['continue', 'x']]);
     expect(first.query).toEqual([['limit', '1']]);
     expect(sharedQuery('/api/v1/pods?limit=1', queryOf).query).toEqual([['limit', '1']]);
+    // A query seen once is not frozen; the second time it is shared, and frozen.
+    const once = sharedQuery('/api/v1/secrets?watch=true&resourceVersion=42', queryOf);
+    expect(Object.isFrozen(once.query)).toBe(false);
+    expect(sharedQuery('/api/v1/secrets?watch=true&resourceVersion=42', queryOf).query).toBe(once.query);
+    expect(Object.isFrozen(once.query)).toBe(true);
     for (let i = 0; i < 40_000; i++) expect(shared(`value-${i}`)).toBe(`value-${i}`);
     const long = 'x'.repeat(1_000);
     expect(shared(long)).toBe(long);
