@@ -49,10 +49,13 @@ interface SharedQuery {
   /** Frozen once it is shared: a query seen once (most of a busy log's) is never frozen. */
   frozen: boolean;
 }
+const NO_QUERY = Object.freeze([]) as unknown as QueryPairs;
 const queries: Array<SharedQuery | undefined> = new Array<SharedQuery | undefined>(SLOTS).fill(undefined);
 
 /** The request URI's one copy and its query, parsed by `parse` when it is not held. */
 export function sharedQuery(requestURI: string, parse: (uri: string) => QueryPairs): { uri: string; query: QueryPairs } {
+  // Most requests carry no query (a get, a create): one empty list for all, and nothing kept.
+  if (!requestURI.includes('?')) return { uri: requestURI, query: NO_QUERY };
   const slot = requestURI.length === 0 ? 0 : slotOf(requestURI);
   const known = queries[slot];
   if (known !== undefined && known.uri === requestURI) {
