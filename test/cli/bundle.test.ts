@@ -29,6 +29,8 @@ beforeAll(async () => {
   const lines = (await Promise.all(files.map(async (f) => gunzipSync(await readFile(join(demo, f))).toString('utf8').trimEnd()))).join('\n');
   // 17 MiB and more: read on the reader thread.
   await writeFile(large, Array.from({ length: Math.ceil((17 * 1024 * 1024) / lines.length) }, () => lines).join('\n') + '\n');
+  // zod's messages come from its English locale, the only one the bundle keeps (scripts/bundle-cli.mjs).
+  await writeFile(join(dir, 'bad-config.json'), JSON.stringify({ rules: { 'secret-sweep': { threshold: 1, windowMinutes: 'ten' } } }));
   port = await closedPort();
 });
 
@@ -44,6 +46,7 @@ describe.skipIf(!built)('the bundled CLI', () => {
     { name: 'demo', args: () => ['demo', '--format', 'jsonl'], env: () => ({}) },
     { name: 'a file read on the reader thread', args: () => ['scan', large, '--format', 'jsonl'], env: () => ({}) },
     { name: 'rules', args: () => ['rules', '--format', 'jsonl'], env: () => ({}) },
+    { name: 'an invalid --config', args: () => ['scan', join(dir, 'bad-config.json'), '--config', join(dir, 'bad-config.json')], env: () => ({}) },
     { name: 'EKS live source', args: () => ['scan', '--eks', 'prod-eks-1', '--region', 'us-west-2', '--eks-runtime', ...WINDOW], env: () => ({ ...AWS_KEYS, CREDWATCH_EKS_ENDPOINT: `http://127.0.0.1:${port}` }) },
     { name: 'AKS live source', args: () => ['scan', '--aks', '00000000-0000-4000-8000-000000000000', '--aks-cluster', 'aks-prod-1', ...WINDOW], env: () => ({ CREDWATCH_AKS_TOKEN: 'loopback-test-token', CREDWATCH_AKS_ENDPOINT: `https://127.0.0.1:${port}` }) },
     { name: 'GKE live source', args: () => ['scan', '--gke', 'acme-prod', '--gke-cluster', 'gke-prod-1', ...WINDOW], env: () => ({ CREDWATCH_GKE_ENDPOINT: `127.0.0.1:${port}` }) },
@@ -58,7 +61,8 @@ describe.skipIf(!built)('the bundled CLI', () => {
     // What the comparison is about: findings, rules, and a failure line per live source.
     expect(runs[0]!.stdout.split('\n').length).toBeGreaterThan(10);
     expect(runs[2]!.stdout.split('\n').length).toBeGreaterThan(10);
-    for (const i of [3, 4, 5]) expect(runs[2 * i]!.stderr).toMatch(/FAILED/);
+    expect(runs[6]!.stderr).toMatch(/secret-sweep\.threshold: Too small: expected number to be >=2; rules\.secret-sweep\.windowMinutes: Invalid input: expected number, received string/);
+    for (const i of [4, 5, 6]) expect(runs[2 * i]!.stderr).toMatch(/FAILED/);
   }, 240_000);
 
   it('reads a large file on its reader thread', async () => {
