@@ -309,6 +309,8 @@ const PLAIN_RUN = /[^"\\]*/y;
 
 /** A string's text from `from` to its closing quote (before `end`), when it holds no escape; null otherwise. */
 function plainUntilQuote(text: string, from: number, end: number, L: Level): string | null {
+  // (Past the end a sticky RegExp fails and goes back to 0: never asked.)
+  if (from >= end) return null;
   // A backslash ends the run: the closing quote at level 1 (`\"`), an escape otherwise.
   PLAIN_RUN.lastIndex = from;
   PLAIN_RUN.test(text);
