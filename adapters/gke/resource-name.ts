@@ -60,7 +60,7 @@ function matchProxy(parts: readonly string[], group: string, version: string): R
     const head = parts.slice(0, at + 1);
     for (const pattern of RESOURCE_PATTERNS) {
       if (pattern.name !== 'namespaced subresource' && pattern.name !== 'cluster-scoped subresource') continue;
-      const t = matchPattern(pattern, head, targetIn(group, version));
+      const t = matchPattern(pattern, head, group, version);
       if (t !== undefined) return { kind: 'resource', pattern: `${pattern.name}, proxied path`, target: t, proxyPath: `/${parts.slice(at + 1).join('/')}` };
     }
   }
@@ -75,8 +75,10 @@ function targetIn(group: string, version: string): Target {
   return t;
 }
 
-function matchPattern(pattern: ResourcePattern, parts: readonly string[], t: Target): Target | undefined {
+function matchPattern(pattern: ResourcePattern, parts: readonly string[], group: string, version: string): Target | undefined {
   if (pattern.segments.length !== parts.length - 2) return undefined;
+  // Made only once the length fits: a target for each pattern tried was most of the cost of a match.
+  const t = targetIn(group, version);
   for (let i = 2; i < parts.length; i++) {
     const seg = pattern.segments[i - 2]!;
     const value = parts[i]!;
@@ -102,9 +104,7 @@ export function parseResourceName(resourceName: string): ResourceNameMatch {
     return { kind: 'unmatched', path: resourceName };
   }
   for (const pattern of RESOURCE_PATTERNS) {
-    // The length first: a target made for each pattern tried was most of the cost of a match.
-    if (pattern.segments.length !== parts.length - 2) continue;
-    const t = matchPattern(pattern, parts, targetIn(group, version));
+    const t = matchPattern(pattern, parts, group, version);
     if (t !== undefined) return { kind: 'resource', pattern: pattern.name, target: t };
   }
   return matchProxy(parts, group, version) ?? { kind: 'unmatched', path: resourceName };

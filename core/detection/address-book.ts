@@ -77,7 +77,7 @@ export class AddressBook {
 
   /** As `addressesIn(window of key, current, channel)`. */
   addresses(key: string, current: AuditEvent, channel: AddressChannel): string[] {
-    const addrs = this.byKey.get(key)?.get(channel === KUBELET ? KUBELET : channelKey(channel));
+    const addrs = this.byKey.get(key)?.get(channelKey(channel));
     if (addrs === undefined) return [];
     if (addrs.size === 1) {
       // Nearly every node and pod uses one address: nothing to order.

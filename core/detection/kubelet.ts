@@ -27,26 +27,15 @@ export function singleNameRead(event: AuditEvent): string | undefined {
   if (event.verb === 'get') return event.target.name;
   if ((event.verb !== 'list' && event.verb !== 'watch') || event.query === undefined) return undefined;
   // Asked of nearly every Secret read (a kubelet's single-name watches are most of them): the pairs
-  // are walked as they are, and only a selector with several terms is split.
+  // are walked as they are, without lists of the values first.
   for (const [key, selector] of event.query) {
     if (key !== 'fieldSelector') continue;
-    if (!selector.includes(',')) {
-      const name = nameSelected(selector);
-      if (name !== undefined) return name;
-      continue;
-    }
     for (const term of selector.split(',')) {
-      const name = nameSelected(term);
-      if (name !== undefined) return name;
+      const m = NAME_TERM.exec(term.trim());
+      if (m?.[1] !== undefined) return m[1];
     }
   }
   return undefined;
-}
-
-/** The name of a `metadata.name=<x>` (or `==`) selector term; what `/^metadata\.name(?:==?)(.+)$/` captures of it, trimmed. */
-function nameSelected(term: string): string | undefined {
-  const m = NAME_TERM.exec(term.trim());
-  return m?.[1];
 }
 const NAME_TERM = /^metadata\.name(?:==?)(.+)$/;
 

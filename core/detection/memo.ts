@@ -17,19 +17,26 @@ export function getOrMake<K, V>(map: { get(key: K): V | undefined; set(key: K, v
 /**
  * `compute` worked out once per event: several rules ask the same question of one event, and an
  * event never changes once parsed. The answers are shared, so callers must not change them; an
- * answer of `undefined` is worked out again each time.
+ * answer of `undefined` is kept only while its event is the last one asked about.
  */
 export function oncePerEvent<T>(compute: (event: AuditEvent) => T): (event: AuditEvent) => T {
   const answers = new WeakMap<AuditEvent, T>();
-  // The rules ask about one event in turn, so the last answer is nearly always the one wanted: a
-  // comparison instead of a WeakMap lookup, which cost more than some of the questions.
+  return forLastEvent((event) => getOrMake(answers, event, compute));
+}
+
+/**
+ * `compute` with its answer for the last event kept: the engine hands rules one event at a time,
+ * so a question asked several times of it is answered by a comparison (a WeakMap lookup cost more
+ * than some of the questions). For pure questions about an event only.
+ */
+export function forLastEvent<T>(compute: (event: AuditEvent) => T): (event: AuditEvent) => T {
   let lastEvent: AuditEvent | undefined;
   let lastAnswer: T | undefined;
   return (event) => {
-    if (event === lastEvent && lastAnswer !== undefined) return lastAnswer;
-    const answer = getOrMake(answers, event, compute);
-    lastEvent = event;
-    lastAnswer = answer;
-    return answer;
+    if (event !== lastEvent) {
+      lastAnswer = compute(event);
+      lastEvent = event;
+    }
+    return lastAnswer as T;
   };
 }

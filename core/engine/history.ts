@@ -1,5 +1,6 @@
 import { podKey } from '../detection/exec-correlation.js';
 import { AddressBook } from '../detection/address-book.js';
+import { forLastEvent } from '../detection/memo.js';
 import type { AddressChannel } from '../model/rule.js';
 import { issuedCredentialId } from '../detection/csr.js';
 import type { AuditEvent } from '../model/event.js';
@@ -332,12 +333,4 @@ function objectKey(e: AuditEvent): string {
  * Asked several times of each event (its record, its address book, a rule's look at the user's
  * requests): the last answer is kept, so the string is built and hashed once.
  */
-function userKey(e: AuditEvent): string {
-  if (e !== lastUserKeyEvent) {
-    lastUserKeyEvent = e;
-    lastUserKey = `${e.cluster ?? ''}\u0000${e.user.name ?? ''}`;
-  }
-  return lastUserKey;
-}
-let lastUserKeyEvent: AuditEvent | undefined;
-let lastUserKey = '';
+const userKey = forLastEvent((e: AuditEvent): string => `${e.cluster ?? ''}\u0000${e.user.name ?? ''}`);
