@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Engine } from '../core/engine/engine.js';
 import type { AuditEvent } from '../core/model/event.js';
-import { BoundedHistory, DEFAULT_HISTORY_BYTES } from '../core/engine/history.js';
+import { BoundedHistory, DEFAULT_HISTORY_BYTES, estimateEventBytes } from '../core/engine/history.js';
 import type { AnyRule } from '../core/model/rule.js';
 import { encodeCorrelation, emptyCorrelation } from '../core/engine/carried-events.js';
 import { RULES } from '../rules/index.js';
@@ -22,6 +22,9 @@ export interface HistoryMemoryResult {
   historyBoundBytes: number;
   /** Heap growth kept by the engine after a full GC: the real figure behind the estimate. */
   retainedHeapBytes: number;
+  /** Events alone, held in an array: `estimateEventBytes` summed, and the heap they really keep. */
+  eventsEstimatedBytes: number;
+  eventsRetainedBytes: number;
   /** Events history still holds. */
   heldEvents: number;
   /** Events the rules' memory wants carried, before the byte budget. */
@@ -34,6 +37,8 @@ export interface HistoryMemoryResult {
 
 const USERS = 100_000;
 const PER_USER = 4;
+/** About as many events as history holds at its bound. */
+const EVENTS_ALONE = 20_000;
 
 function gcFunction(): () => void {
   setFlagsFromString('--expose-gc');
@@ -79,6 +84,16 @@ export async function runHistoryMemoryBench(rules: readonly AnyRule[] = RULES): 
   const start = Date.parse('2026-03-02T09:00:00Z');
   const total = USERS * PER_USER;
   const timeOf = (i: number) => start + Math.floor((i * 6 * 60_000) / total);
+  // The events alone, first (nothing else on the heap yet): the per-event estimate against their heap.
+  gc();
+  const beforeEvents = process.memoryUsage().heapUsed;
+  const events: AuditEvent[] = [];
+  for (let i = 0; i < EVENTS_ALONE; i++) events.push(event(i, i % USERS, timeOf(i)));
+  gc();
+  const eventsRetainedBytes = process.memoryUsage().heapUsed - beforeEvents;
+  let eventsEstimatedBytes = 0;
+  for (const e of events) eventsEstimatedBytes += estimateEventBytes(e);
+  events.length = 0;
   // History alone, as the engine keeps it: its estimate, and the heap it really holds.
   gc();
   const before = process.memoryUsage().heapUsed;
@@ -100,6 +115,8 @@ export async function runHistoryMemoryBench(rules: readonly AnyRule[] = RULES): 
     historyBytes,
     historyBoundBytes: DEFAULT_HISTORY_BYTES,
     retainedHeapBytes: retained,
+    eventsEstimatedBytes,
+    eventsRetainedBytes,
     heldEvents,
     carriedWanted: carry.length,
     stateBytes: encoded.bytes.length,

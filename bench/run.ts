@@ -187,7 +187,9 @@ async function main(): Promise<void> {
           ? `steady state ${fixed(r['steadyStateShare'] * 100, 2)} % with a fixed 30-min margin, ${fixed(r['adaptiveSteadyStateShare'] * 100, 2)} % adaptive`
           : '';
         const memory = typeof r['historyBytes'] === 'number' && typeof r['retainedHeapBytes'] === 'number' && typeof r['stateBytes'] === 'number'
-          ? `history ${fixed(r['historyBytes'] / 1048576)} MB estimated (bound ${fixed(Number(r['historyBoundBytes']) / 1048576)}), ${fixed(r['retainedHeapBytes'] / 1048576)} MB heap kept; correlation state ${int(r['stateBytes'])} bytes (${int(Number(r['stateDroppedEvents']))} oldest events over budget)`
+          ? `history ${fixed(r['historyBytes'] / 1048576)} MB estimated (bound ${fixed(Number(r['historyBoundBytes']) / 1048576)}), ${fixed(r['retainedHeapBytes'] / 1048576)} MB heap kept` +
+            (typeof r['eventsEstimatedBytes'] === 'number' ? ` (its events alone ${fixed(r['eventsEstimatedBytes'] / 1048576)} MB estimated, ${fixed(Number(r['eventsRetainedBytes']) / 1048576)} MB heap)` : '') +
+            `; correlation state ${int(r['stateBytes'])} bytes (${int(Number(r['stateDroppedEvents']))} oldest events over budget)`
           : '';
         const bundle = typeof r['eksOnlyBytes'] === 'number' && typeof r['eksOnlyLoadCpuVsAwsClients'] === 'number'
           ? `EKS-only ${fixed(r['eksOnlyBytes'] / 1048576, 2)} MB (${int(Number(r['eksOnlyOtherCloudBytes']))} bytes of other clouds), all clouds ${fixed(Number(r['allCloudsBytes']) / 1048576, 2)} MB; ` +

@@ -274,10 +274,12 @@ const dict = (v: Record<string, unknown> | undefined): number => {
 };
 
 /**
- * Heap bytes of an event, over-estimated (bench/history-memory.ts measures ~1.8 times the real
- * heap): its known fields field by field, and bodies (present on CSRs and RequestResponse logs)
- * by a walk capped at a few thousand nodes. Called once per recorded event, so it avoids a
- * generic walk of the whole event.
+ * Heap bytes of an event, over-estimated: every string is charged as the event's own, so the
+ * estimate is further over where adapters share a user's name, groups, agent and addresses
+ * between events (bench/history-memory.ts prints it beside the heap real events keep). Its known
+ * fields field by field, and bodies (present on CSRs and RequestResponse logs) by a walk capped at
+ * a few thousand nodes. Called once per recorded event, so it avoids a generic walk of the whole
+ * event. History's keys, lists and address book are charged apart (`keyBytes`, HELD_OVERHEAD).
  */
 export function estimateEventBytes(e: AuditEvent): number {
   let n = 360; // the event, user, auth, target, outcome and origin objects themselves
