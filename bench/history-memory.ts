@@ -79,29 +79,31 @@ function event(i: number, u: number, t: number): AuditEvent {
   };
 }
 
+/** What `build` returns, and the heap it keeps after a full GC. */
+function heapKept<T>(gc: () => void, build: () => T): { value: T; bytes: number } {
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const value = build();
+  gc();
+  return { value, bytes: process.memoryUsage().heapUsed - before };
+}
+
 export async function runHistoryMemoryBench(rules: readonly AnyRule[] = RULES): Promise<HistoryMemoryResult> {
   const gc = gcFunction();
   const start = Date.parse('2026-03-02T09:00:00Z');
   const total = USERS * PER_USER;
   const timeOf = (i: number) => start + Math.floor((i * 6 * 60_000) / total);
   // The events alone, first (nothing else on the heap yet): the per-event estimate against their heap.
-  gc();
-  const beforeEvents = process.memoryUsage().heapUsed;
-  const events: AuditEvent[] = [];
-  for (let i = 0; i < EVENTS_ALONE; i++) events.push(event(i, i % USERS, timeOf(i)));
-  gc();
-  const eventsRetainedBytes = process.memoryUsage().heapUsed - beforeEvents;
-  let eventsEstimatedBytes = 0;
-  for (const e of events) eventsEstimatedBytes += estimateEventBytes(e);
-  events.length = 0;
+  const alone = heapKept(gc, () => Array.from({ length: EVENTS_ALONE }, (_, i) => event(i, i % USERS, timeOf(i))));
+  const eventsRetainedBytes = alone.bytes;
+  const eventsEstimatedBytes = alone.value.reduce((n, e) => n + estimateEventBytes(e), 0);
   // History alone, as the engine keeps it: its estimate, and the heap it really holds.
-  gc();
-  const before = process.memoryUsage().heapUsed;
-  const history = new BoundedHistory();
-  // Round-robin over users so every user's key stays live until a bound pushes it out.
-  for (let i = 0; i < total; i++) history.record(event(i, i % USERS, timeOf(i)));
-  gc();
-  const retained = process.memoryUsage().heapUsed - before;
+  const { value: history, bytes: retained } = heapKept(gc, () => {
+    const h = new BoundedHistory();
+    // Round-robin over users so every user's key stays live until a bound pushes it out.
+    for (let i = 0; i < total; i++) h.record(event(i, i % USERS, timeOf(i)));
+    return h;
+  });
   const historyBytes = history.bytes;
   const heldEvents = history.size;
   // The engine with every rule over the same traffic: what one source carries to its next run.
