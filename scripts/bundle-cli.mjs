@@ -1,11 +1,19 @@
-// The second step of `npm run build`: the CLI as one ESM bundle in dist/cli/ (the package's bin).
+// The second step of `npm run build`: the CLI as a CommonJS bundle in dist/cli/ (the package's bin).
 // Node's loader takes about half a millisecond for each of the ~230 modules a file scan loads
-// (zod alone is 95): one bundle starts a one-line scan in about two thirds of the time. Code
-// loaded only when used (cloud adapters, the findings table) stays in chunks of its own, and every
-// dependency that is not light pure JavaScript stays external, loaded from node_modules as before.
-// Entries and chunks sit in one folder, so the reader thread's script is `./line-worker.js`
-// beside whichever chunk starts it, as it is beside adapters/file/off-thread-lines.js unbundled.
-import { readFileSync, rmSync } from 'node:fs';
+// (zod alone is 95), and compiling what they hold a fifth of a one-line scan: one bundle, compiled
+// from V8's code cache (functions/cli/compile-cache.ts), starts it in about half the time of the
+// modules. CommonJS because Node 20 gives a code cache to scripts only, not to ES modules. Code
+// only some runs need (the cloud adapters, the X.509 codec, the findings table) is in the bundle
+// but run only when used; every dependency that is not light pure JavaScript stays external,
+// required from node_modules as before. The reader thread's script is `./line-worker.js` beside
+// the bundle, as it is beside adapters/file/off-thread-lines.js unbundled.
+//
+// dist/cli/ holds: credwatch.js (the bin, a small loader), credwatch-main.js (the CLI, its first
+// line the id of its content), line-worker.js, a package.json that makes them CommonJS, and the
+// code cache of a demo run with the Node that built them.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
 import { build } from 'esbuild';
 
@@ -13,8 +21,8 @@ const root = new URL('..', import.meta.url);
 const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'));
 /**
  * Bundled in: what every start loads, small and free of native or data files; and the X.509 codec,
- * loaded only for a CSR but then ~180 modules (asn1js, tsyringe, the ASN.1 schemas), which as one
- * chunk load in a third of the time.
+ * loaded only for a CSR but then ~180 modules (asn1js, tsyringe, the ASN.1 schemas), which bundled
+ * load in a third of the time.
  */
 const INLINE = new Set(['zod', 'commander', 'shell-quote', 'cli-progress', 'string-width', 'wrap-ansi', '@peculiar/x509', 'reflect-metadata']);
 const external = Object.keys(pkg.dependencies).filter((d) => !INLINE.has(d)).flatMap((d) => [d, `${d}/*`]);
@@ -40,27 +48,48 @@ const zodEnglishOnly = {
   },
 };
 
-// A new build's chunks have new names: the old ones go first.
-rmSync(new URL('dist/cli', root), { recursive: true, force: true });
+// A new build's files (and caches) replace the old ones.
+const out = new URL('dist/cli/', root).pathname;
+rmSync(out, { recursive: true, force: true });
 
-await build({
-  entryPoints: {
-    credwatch: new URL('dist/functions/cli/main.js', root).pathname,
-    'line-worker': new URL('dist/adapters/file/line-worker.js', root).pathname,
-  },
-  outdir: new URL('dist/cli', root).pathname,
-  entryNames: '[name]',
-  chunkNames: 'chunk-[hash]',
+const common = {
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   external,
-  // The CommonJS dependencies bundled in (commander, shell-quote) call require for Node's modules.
-  banner: { js: "import { createRequire as credwatchCreateRequire } from 'node:module'; const require = credwatchCreateRequire(import.meta.url);" },
-  // Its ES build, so a dynamic import gets the named exports (the CommonJS one arrives as a default).
+  // A dynamic import() of an external would stay one, and a script compiled with a code cache
+  // (node:vm) may not import on Node 20: every import becomes a require.
+  supported: { 'dynamic-import': false },
+  // The modules find their own files (the reader thread's script, the package root) from import.meta.url.
+  define: { 'import.meta.url': 'credwatchModuleUrl' },
+  banner: { js: "var credwatchModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // Its ES build, which esbuild can tree-shake (a CommonJS build is bundled whole).
   alias: { '@peculiar/x509': '@peculiar/x509/build/x509.es.js' },
   plugins: [zodEnglishOnly],
   logLevel: 'warning',
+};
+
+await build({
+  ...common,
+  entryPoints: {
+    'credwatch-main': new URL('dist/functions/cli/main.js', root).pathname,
+    'line-worker': new URL('dist/adapters/file/line-worker.js', root).pathname,
+  },
+  outdir: out,
+  entryNames: '[name]',
 });
+await build({ ...common, entryPoints: { credwatch: new URL('dist/functions/cli/bin.js', root).pathname }, outdir: out, entryNames: '[name]' });
+writeFileSync(`${out}package.json`, `${JSON.stringify({ type: 'commonjs' })}\n`);
+
+// The id the cache is named by (compile-cache.ts): a cache is never applied to another build.
+const mainPath = `${out}credwatch-main.js`;
+const mainSource = readFileSync(mainPath, 'utf8');
+const id = createHash('sha256').update(mainSource).digest('hex').slice(0, 16);
+writeFileSync(mainPath, `/* credwatch-bundle ${id} */\n${mainSource}`);
+
+// The code cache, from a run that compiles what a scan does: the demo (every cloud's files, a CSR).
+const warm = spawnSync(process.execPath, [`${out}credwatch.js`, 'demo', '--format', 'jsonl'], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+if (warm.status !== 0 || !readdirSync(out).some((f) => f.endsWith('.v8cache'))) {
+  throw new Error(`the bundled CLI did not run the demo (exit ${warm.status}) or wrote no code cache:\n${warm.stderr}`);
+}

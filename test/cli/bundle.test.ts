@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUNDLE, closedPort, isolatedEnv, limited, runCredwatch, type ProcessResult } from './cli-process.js';
+import { BUNDLE, closedPort, ROOT, isolatedEnv, limited, runCredwatch, type ProcessResult } from './cli-process.js';
 
 /**
  * The package's bin is the CLI bundled into a few files (scripts/bundle-cli.mjs, built by
@@ -75,5 +75,27 @@ describe.skipIf(!built)('the bundled CLI', () => {
     });
     expect(r).toBe(0);
     expect(readdirSync(profiles).filter((f) => f.endsWith('.cpuprofile'))).toHaveLength(2);
+  }, 60_000);
+
+  it('starts from the code cache the build wrote for this Node', async () => {
+    // The bin's own call, with what it found reported: a cache that is missing or that V8 rejects
+    // costs a scan a third of its start-up, and nothing else would show it.
+    const loader = join(ROOT, 'dist', 'functions', 'cli', 'compile-cache.js');
+    const script = `const { runWithCompileCache } = await import(${JSON.stringify(loader)});
+process.argv = [process.execPath, 'credwatch', 'rules', '--format', 'jsonl'];
+const run = runWithCompileCache(${JSON.stringify(join(ROOT, 'dist', 'cli', 'credwatch-main.js'))});
+process.stderr.write('cache: ' + run.use + '\\n');`;
+    const r = await new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], env: isolatedEnv(port) });
+      let stderr = '';
+      let stdout = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stderr, stdout }));
+    });
+    expect(r.stderr).toContain('cache: accepted');
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n').length).toBeGreaterThan(10);
   }, 60_000);
 });

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
  * pointed at a closed loopback port. Nothing the child does can reach past 127.0.0.1.
  */
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAIN = join(ROOT, 'functions', 'cli', 'main.ts');
 /** The package's bin: the CLI bundled by `npm run build` (scripts/bundle-cli.mjs). */
 export const BUNDLE = join(ROOT, 'dist', 'cli', 'credwatch.js');

@@ -1,0 +1,81 @@
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
+import { Script } from 'node:vm';
+
+/**
+ * Runs the CLI's CommonJS bundle with V8's code cache, as Python keeps `__pycache__`: compiling
+ * the bundle's megabytes of JavaScript is a fifth of a one-line scan's start-up, and Node 20 has no
+ * compile cache of its own (`module.enableCompileCache` is Node 22's), nor any for ES modules.
+ *
+ * The cache sits beside the bundle, one file per bundle build, Node version and CPU: the build
+ * writes one for the Node that built it (scripts/bundle-cli.mjs), and a run that finds none, or
+ * finds it rejected by V8 (other flags), writes it when it exits if the folder is writable. V8 checks
+ * its own version and flags but of the source only its length, so the name carries the id the build
+ * puts on the bundle's first line: a cache is never applied to another build of the bundle.
+ */
+
+/** The bundle's first line, written by the build: its content's hash. */
+const BUNDLE_ID = /^\/\* credwatch-bundle ([0-9a-f]{8,64}) \*\//;
+
+export type CacheUse =
+  /** Compiled from the cache. */
+  | 'accepted'
+  /** A cache was there, but V8 would not take it: compiled from the source. */
+  | 'rejected'
+  /** No cache for this build, Node and CPU: compiled from the source. */
+  | 'absent'
+  /** Switched off (`CREDWATCH_COMPILE_CACHE=off`) or a bundle without an id: no cache read or written. */
+  | 'off';
+
+export interface CachedRun {
+  use: CacheUse;
+  /** The cache file this run reads and would write (undefined when off). */
+  cachePath: string | undefined;
+  /**
+   * Writes the cache of everything compiled so far (called at exit, so it holds what the run
+   * compiled, not the top level alone); true when written. A no-op after an accepted cache or off.
+   */
+  save(): boolean;
+}
+
+export function cachePathOf(bundle: string, source: string): string | undefined {
+  const id = BUNDLE_ID.exec(source)?.[1];
+  if (id === undefined) return undefined;
+  return join(dirname(bundle), `${basename(bundle, '.js')}.${id}.node-${process.version}-${process.arch}.v8cache`);
+}
+
+/** Compiles and runs `bundle` as a CommonJS module, from its code cache where there is one. */
+export function runWithCompileCache(bundle: string, env: NodeJS.ProcessEnv = process.env): CachedRun {
+  const source = readFileSync(bundle, 'utf8');
+  const off = env['CREDWATCH_COMPILE_CACHE'] === 'off';
+  const cachePath = off ? undefined : cachePathOf(bundle, source);
+  let cachedData: Buffer | undefined;
+  if (cachePath !== undefined) {
+    try {
+      cachedData = readFileSync(cachePath);
+    } catch {
+      // None yet: compiled from the source, and written at exit.
+    }
+  }
+  const script = new Script(Module.wrap(source), { filename: bundle, ...(cachedData === undefined ? {} : { cachedData }) });
+  const use: CacheUse = cachePath === undefined ? 'off' : cachedData === undefined ? 'absent' : script.cachedDataRejected === false ? 'accepted' : 'rejected';
+  const save = (): boolean => {
+    if (cachePath === undefined || use === 'accepted') return false;
+    const temporary = `${cachePath}.${process.pid}.tmp`;
+    try {
+      writeFileSync(temporary, script.createCachedData());
+      // Renamed into place, so that a run started meanwhile reads the old cache or the new, never half of one.
+      renameSync(temporary, cachePath);
+      return true;
+    } catch {
+      // A read-only install: every run compiles from the source, as without a cache.
+      rmSync(temporary, { force: true });
+      return false;
+    }
+  };
+  const module = { exports: {} as unknown };
+  const run = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
+  run.call(module.exports, module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+  return { use, cachePath, save };
+}
