@@ -22,7 +22,8 @@ function newest(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
     if (entry.isDirectory()) latest = Math.max(latest, newest(p));
-    else if (entry.name.endsWith('.ts')) latest = Math.max(latest, statSync(p).mtimeMs);
+    // The build's own scripts (scripts/bundle-cli.mjs) count: a changed bundling rebuilds.
+    else if (/\.(ts|mjs)$/.test(entry.name)) latest = Math.max(latest, statSync(p).mtimeMs);
   }
   return latest;
 }
