@@ -16,7 +16,7 @@ const DIST = dirname(dirname(fileURLToPath(import.meta.url)));
 /** The package's bin, as a user runs it (the bundle `npm run build` makes). */
 const CLI = join(DIST, 'cli', 'credwatch.js');
 const BARE = join(DIST, 'bench', 'bare-parse.js');
-const USAGE = join(DIST, 'bench', 'usage-report.js');
+const USAGE = join(DIST, 'bench', 'usage-report.cjs');
 
 export interface ProcessRun {
   seconds: number;
@@ -32,7 +32,7 @@ export function runNode(args: readonly string[], dir: string): Promise<ProcessRu
   const usageFile = join(dir, `usage-${Date.now()}-${Math.random()}.json`);
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, ['--import', USAGE, ...args], {
+    const child = spawn(process.execPath, ['--require', USAGE, ...args], {
       env: { ...process.env, CREDWATCH_BENCH_USAGE: usageFile, NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'ignore'],
     });

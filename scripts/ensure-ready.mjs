@@ -23,7 +23,7 @@ function newest(dir) {
     const p = join(dir, entry.name);
     if (entry.isDirectory()) latest = Math.max(latest, newest(p));
     // The build's own scripts (scripts/bundle-cli.mjs) count: a changed bundling rebuilds.
-    else if (/\.(ts|mjs)$/.test(entry.name)) latest = Math.max(latest, statSync(p).mtimeMs);
+    else if (/\.([cm]?ts|mjs)$/.test(entry.name)) latest = Math.max(latest, statSync(p).mtimeMs);
   }
   return latest;
 }
