@@ -48,9 +48,24 @@ const zodEnglishOnly = {
   },
 };
 
+/**
+ * esbuild writes code in ASCII (its default charset escapes every other character) but copies some
+ * comments as they are, and one character above U+00FF in 2 MB of source makes V8 keep all of it at
+ * two bytes a character. Comments are all that can hold one, so it is replaced there; more than a
+ * few would mean that esbuild changed, and the build stops rather than guess.
+ */
+function asciiComments(source) {
+  let n = 0;
+  const out = source.replace(/[^\x00-\x7f]/g, () => (n++, '?'));
+  if (n > 50) throw new Error(`the CLI bundle holds ${n} characters beyond ASCII: esbuild no longer escapes them (charset)`);
+  return out;
+}
+
 // A new build's files (and caches) replace the old ones.
 const out = new URL('dist/cli/', root).pathname;
 rmSync(out, { recursive: true, force: true });
+
+const MODULE_URL = "var credwatchModuleUrl = require('node:url').pathToFileURL(__filename).href;";
 
 const common = {
   bundle: true,
@@ -63,28 +78,39 @@ const common = {
   supported: { 'dynamic-import': false },
   // The modules find their own files (the reader thread's script, the package root) from import.meta.url.
   define: { 'import.meta.url': 'credwatchModuleUrl' },
-  banner: { js: "var credwatchModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // First, so that the modules (ES modules, strict) stay strict: esbuild's own "use strict" follows the banner.
+  banner: { js: `"use strict";\n${MODULE_URL}` },
   // Its ES build, which esbuild can tree-shake (a CommonJS build is bundled whole).
   alias: { '@peculiar/x509': '@peculiar/x509/build/x509.es.js' },
   plugins: [zodEnglishOnly],
   logLevel: 'warning',
 };
 
+// The CLI: a function expression of CommonJS's module arguments, which compile-cache.ts compiles and
+// calls, rather than a module text that it would have to wrap: the wrapped copy of 2 MB of source
+// is what V8 would then keep, beside the text read.
+await build({
+  ...common,
+  entryPoints: { 'credwatch-main': new URL('dist/functions/cli/main.js', root).pathname },
+  outdir: out,
+  entryNames: '[name]',
+  banner: { js: `(function (exports, require, module, __filename, __dirname) {\n"use strict";\n${MODULE_URL}` },
+  footer: { js: '})' },
+});
 await build({
   ...common,
   entryPoints: {
-    'credwatch-main': new URL('dist/functions/cli/main.js', root).pathname,
     'line-worker': new URL('dist/adapters/file/line-worker.js', root).pathname,
+    credwatch: new URL('dist/functions/cli/bin.js', root).pathname,
   },
   outdir: out,
   entryNames: '[name]',
 });
-await build({ ...common, entryPoints: { credwatch: new URL('dist/functions/cli/bin.js', root).pathname }, outdir: out, entryNames: '[name]' });
 writeFileSync(`${out}package.json`, `${JSON.stringify({ type: 'commonjs' })}\n`);
 
 // The id the cache is named by (compile-cache.ts): a cache is never applied to another build.
 const mainPath = `${out}credwatch-main.js`;
-const mainSource = readFileSync(mainPath, 'utf8');
+const mainSource = asciiComments(readFileSync(mainPath, 'utf8'));
 const id = createHash('sha256').update(mainSource).digest('hex').slice(0, 16);
 writeFileSync(mainPath, `/* credwatch-bundle ${id} */\n${mainSource}`);
 

@@ -1,5 +1,5 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import Module, { createRequire } from 'node:module';
+import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 
@@ -39,13 +39,19 @@ export interface CachedRun {
   save(): boolean;
 }
 
+/** What the bundle's text evaluates to: CommonJS's module wrapper, written by the build. */
+type BundleFunction = (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
+
 export function cachePathOf(bundle: string, source: string): string | undefined {
   const id = BUNDLE_ID.exec(source)?.[1];
   if (id === undefined) return undefined;
   return join(dirname(bundle), `${basename(bundle, '.js')}.${id}.node-${process.version}-${process.arch}.v8cache`);
 }
 
-/** Compiles and runs `bundle` as a CommonJS module, from its code cache where there is one. */
+/**
+ * Compiles `bundle` (a function expression of CommonJS's module arguments, as scripts/bundle-cli.mjs
+ * writes it) from its code cache where there is one, and calls it as a module of its own folder.
+ */
 export function runWithCompileCache(bundle: string, env: NodeJS.ProcessEnv = process.env): CachedRun {
   const source = readFileSync(bundle, 'utf8');
   const off = env['CREDWATCH_COMPILE_CACHE'] === 'off';
@@ -58,7 +64,8 @@ export function runWithCompileCache(bundle: string, env: NodeJS.ProcessEnv = pro
       // None yet: compiled from the source, and written at exit.
     }
   }
-  const script = new Script(Module.wrap(source), { filename: bundle, ...(cachedData === undefined ? {} : { cachedData }) });
+  // The bundle is already a function of the module arguments: nothing to wrap, so V8 keeps one copy of its text.
+  const script = new Script(source, { filename: bundle, ...(cachedData === undefined ? {} : { cachedData }) });
   const use: CacheUse = cachePath === undefined ? 'off' : cachedData === undefined ? 'absent' : script.cachedDataRejected === false ? 'accepted' : 'rejected';
   const save = (): boolean => {
     if (cachePath === undefined || use === 'accepted') return false;
@@ -74,8 +81,9 @@ export function runWithCompileCache(bundle: string, env: NodeJS.ProcessEnv = pro
       return false;
     }
   };
+  const run: unknown = script.runInThisContext();
+  if (typeof run !== 'function') throw new Error(`${bundle} is not a CLI bundle (a function of the module arguments): rebuild it with npm run build`);
   const module = { exports: {} as unknown };
-  const run = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
-  run.call(module.exports, module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+  (run as BundleFunction).call(module.exports, module.exports, createRequire(bundle), module, bundle, dirname(bundle));
   return { use, cachePath, save };
 }

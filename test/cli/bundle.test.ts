@@ -77,6 +77,14 @@ describe.skipIf(!built)('the bundled CLI', () => {
     expect(readdirSync(profiles).filter((f) => f.endsWith('.cpuprofile'))).toHaveLength(2);
   }, 60_000);
 
+  it('is ASCII, which V8 keeps at one byte a character', async () => {
+    // One character beyond Latin-1 anywhere (esbuild copies comments as they are) doubles what the
+    // 2 MB of source cost every run in memory.
+    const text = await readFile(join(ROOT, 'dist', 'cli', 'credwatch-main.js'), 'utf8');
+    expect(text.length).toBeGreaterThan(500_000);
+    expect(text.match(/[^\x00-\x7f]/g) ?? []).toEqual([]);
+  });
+
   it('starts from the code cache the build wrote for this Node', async () => {
     // The bin's own call, with what it found reported: a cache that is missing or that V8 rejects
     // costs a scan a third of its start-up, and nothing else would show it.

@@ -16,12 +16,13 @@ const seen = (): Seen => (globalThis as unknown as { credwatchCacheTest: Seen })
 let dir: string;
 let bundle: string;
 
-/** A bundle as scripts/bundle-cli.mjs writes one: its id on the first line, CommonJS, a require of a file beside it. */
+/** A bundle as scripts/bundle-cli.mjs writes one: its id on the first line, then a function of the module arguments that requires a file beside it. */
 function writeBundle(id: string | undefined, body = ''): void {
   const header = id === undefined ? '' : `/* credwatch-bundle ${id} */\n`;
   writeFileSync(
     bundle,
-    `${header}const g = globalThis.credwatchCacheTest ??= { runs: 0 };
+    `${header}(function (exports, require, module, __filename, __dirname) {
+const g = globalThis.credwatchCacheTest ??= { runs: 0 };
 g.runs++;
 g.dependency = require('./dependency.js').name;
 g.filename = __filename;
@@ -29,6 +30,7 @@ g.dirname = __dirname;
 function work(n) { let s = 0; for (let i = 0; i < n; i++) s += i; return s; }
 module.exports = work(10);
 ${body}
+})
 `,
   );
 }
@@ -109,6 +111,11 @@ describe('runWithCompileCache', () => {
     // The folder is gone by exit (as good as read-only, even for root): no cache, no exception.
     rmSync(dir, { recursive: true, force: true });
     expect(run.save()).toBe(false);
+  });
+
+  it('refuses a file that is not such a function, and says to rebuild', () => {
+    writeFileSync(bundle, '/* credwatch-bundle 0123456789abcdef */\nglobalThis.credwatchOldBuild = 1;\n');
+    expect(() => runWithCompileCache(bundle, {})).toThrow(/is not a CLI bundle .*npm run build/);
   });
 
   it('lets an exception of the bundle’s top level through, as Node would', () => {
