@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { readInputs } from '../adapters/file/read.js';
 import { parseEveryLine } from './bare.js';
+import usageReport from './usage-report.cjs';
 import { Engine } from '../core/engine/engine.js';
 import { Pipeline } from '../core/engine/pipeline.js';
 import type { AuditEvent } from '../core/model/event.js';
@@ -8,8 +9,9 @@ import type { AnyRule, RuleContext } from '../core/model/rule.js';
 import { RULES } from '../rules/index.js';
 
 /**
- * The two measurements, each run in a fresh child process so its peak RSS (`maxRSS`) belongs to
- * that measurement alone and one run's JIT warm-up or garbage does not flatter the other.
+ * The two measurements, each run in a fresh child process so its peak RSS (`peakRssMb`: its own
+ * memory, not the forking parent's) belongs to that measurement alone and one run's JIT warm-up
+ * or garbage does not flatter the other.
  */
 
 export type MeasureMode = 'bare' | 'bare-decode' | 'parse' | 'pipeline' | 'by-rule';
@@ -47,8 +49,7 @@ function finish(m: Omit<Measurement, 'eventsPerSecond' | 'mbPerSecond' | 'maxRss
     ...m,
     eventsPerSecond: m.events / m.seconds,
     mbPerSecond: m.bytes / MB / m.seconds,
-    // resourceUsage().maxRSS is in KiB.
-    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    maxRssMb: usageReport.peakRssMb(),
   };
 }
 
