@@ -5,15 +5,17 @@ import { Script } from 'node:vm';
 
 /**
  * Runs the CLI's CommonJS bundle with V8's code cache, as Python keeps `__pycache__`: compiling
- * the bundle's 2 MB of JavaScript is about 50 of a one-line scan's 190 ms without it, and Node 20 has no
- * compile cache of its own (`module.enableCompileCache` is Node 22's), nor any for ES modules.
+ * the bundle's 2 MB of JavaScript is about 50 of a one-line scan's 190 ms without it, and Node 20
+ * has no compile cache of its own (`module.enableCompileCache` is Node 22's), nor any for ES
+ * modules.
  *
  * The cache sits beside the bundle, one file per bundle build, Node version and CPU: the build
  * writes one for the Node that built it (scripts/bundle-cli.mjs), and a run that finds none, or
- * finds it rejected by V8 (other flags), writes it when it exits if the folder is writable. V8 checks
- * its own version and flags but of the source only its length, so the name carries the id the build
- * puts on the bundle's first line: a cache is never applied to another build of the bundle. It is
- * trusted as the bundle is, and for the same reason: whoever can write the one can write the other.
+ * finds it rejected by V8 (other flags), writes it when it exits if the folder is writable. V8
+ * checks its own version and flags but of the source only its length, so the name carries the id
+ * the build puts on the bundle's first line: a cache is never applied to another build of the
+ * bundle. It is trusted as the bundle is, and for the same reason: whoever can write the one can
+ * write the other.
  */
 
 /** The bundle's first line, written by the build: its content's hash. */
