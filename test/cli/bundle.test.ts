@@ -77,12 +77,18 @@ describe.skipIf(!built)('the bundled CLI', () => {
     expect(readdirSync(profiles).filter((f) => f.endsWith('.cpuprofile'))).toHaveLength(2);
   }, 60_000);
 
-  it('is ASCII, which V8 keeps at one byte a character', async () => {
+  it('is ASCII, strict, and a function of the module arguments', async () => {
     // One character beyond Latin-1 anywhere (esbuild copies comments as they are) doubles what the
     // 2 MB of source cost every run in memory.
     const text = await readFile(join(ROOT, 'dist', 'cli', 'credwatch-main.js'), 'utf8');
     expect(text.length).toBeGreaterThan(500_000);
     expect(text.match(/[^\x00-\x7f]/g) ?? []).toEqual([]);
+    // Its sources are ES modules, strict: the directive must open the function's body.
+    expect(text).toMatch(/^\/\* credwatch-bundle [0-9a-f]{16} \*\/\n\(function \(exports, require, module, __filename, __dirname\) \{\n"use strict";\n/);
+    for (const file of ['credwatch.js', 'line-worker.js']) {
+      const head = (await readFile(join(ROOT, 'dist', 'cli', file), 'utf8')).replace(/^#!.*\n/, '');
+      expect(head.startsWith('"use strict";\n'), file).toBe(true);
+    }
   });
 
   it('starts from the code cache the build wrote for this Node', async () => {
