@@ -115,7 +115,10 @@ const id = createHash('sha256').update(mainSource).digest('hex').slice(0, 16);
 writeFileSync(mainPath, `/* credwatch-bundle ${id} */\n${mainSource}`);
 
 // The code cache, from a run that compiles what a scan does: the demo (every cloud's files, a CSR).
-const warm = spawnSync(process.execPath, [`${out}credwatch.js`, 'demo', '--format', 'jsonl'], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+// Without the builder's NODE_OPTIONS: V8 options there would give the cache a name of its own
+// (compile-cache.ts), and a user's plain run would find none.
+const { NODE_OPTIONS: _builderOptions, ...plainEnv } = process.env;
+const warm = spawnSync(process.execPath, [`${out}credwatch.js`, 'demo', '--format', 'jsonl'], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env: plainEnv });
 if (warm.status !== 0 || !readdirSync(out).some((f) => f.endsWith('.v8cache'))) {
   throw new Error(`the bundled CLI did not run the demo (exit ${warm.status}) or wrote no code cache:\n${warm.stderr}`);
 }
