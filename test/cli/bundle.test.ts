@@ -8,10 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE, closedPort, ROOT, isolatedEnv, limited, runCredwatch, type ProcessResult } from './cli-process.js';
 
 /**
- * The package's bin is the CLI bundled into a few files (scripts/bundle-cli.mjs, built by
- * `npm test` first): it must do what the sources do. The same commands run through both: the
- * demo, a file large enough for the reader thread, and each cloud's live source against a closed
- * loopback port (which loads that cloud's adapter chunk and its SDK from node_modules).
+ * The package's bin runs the CLI bundled into one script, compiled from V8's code cache
+ * (scripts/bundle-cli.mjs, built by `npm test` first): it must do what the sources do. The same
+ * commands run through both: the demo, a file large enough for the reader thread, and each
+ * cloud's live source against a closed loopback port (which runs that cloud's adapter and requires
+ * its SDK from node_modules).
  */
 const built = existsSync(BUNDLE);
 const WINDOW = ['--from', '2026-03-02T09:00:00Z', '--to', '2026-03-02T09:10:00Z'];
