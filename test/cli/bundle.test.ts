@@ -78,6 +78,38 @@ describe.skipIf(!built)('the bundled CLI', () => {
     expect(readdirSync(profiles).filter((f) => f.endsWith('.cpuprofile'))).toHaveLength(2);
   }, 60_000);
 
+  it('loads only what the inputs need: no cloud SDK for files, the X.509 codec only for a CSR', async () => {
+    // At exit: the files required from node_modules (the SDKs stay external), and whether the
+    // codec's reflect-metadata (bundled, run when the codec first loads) defined Reflect.getMetadata.
+    const probe = join(dir, 'loaded-probe.cjs');
+    await writeFile(
+      probe,
+      `process.on('exit', () => require('node:fs').writeFileSync(process.env.PROBE_OUT, JSON.stringify({
+  nodeModules: Object.keys(require.cache).filter((f) => f.includes('node_modules')).map((f) => f.split('node_modules/').pop().split('/').slice(0, 2).join('/')),
+  codec: typeof Reflect.getMetadata,
+})));\n`,
+    );
+    const oneLine = join(dir, 'one-line.jsonl');
+    await writeFile(oneLine, `${JSON.stringify({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'Metadata', auditID: 'a', stage: 'ResponseComplete', requestURI: '/api/v1/namespaces/default/secrets/db', verb: 'get', user: { username: 'system:node:n1' }, sourceIPs: ['10.0.0.1'], objectRef: { resource: 'secrets', namespace: 'default', name: 'db', apiVersion: 'v1' }, requestReceivedTimestamp: '2026-03-02T09:00:00.000000Z' })}\n`);
+    const loaded = async (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ nodeModules: string[]; codec: string }> => {
+      const out = join(dir, `probe-${args[0]}-${Object.keys(env).length}.json`);
+      const code = await new Promise<number | null>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--require', probe, BUNDLE, ...args], { stdio: 'ignore', env: isolatedEnv(port, { ...env, PROBE_OUT: out }) });
+        child.on('error', reject);
+        child.on('close', resolve);
+      });
+      expect(code, args.join(' ')).not.toBeNull();
+      return JSON.parse(await readFile(out, 'utf8')) as { nodeModules: string[]; codec: string };
+    };
+    expect(await loaded(['scan', oneLine, '--format', 'jsonl'])).toEqual({ nodeModules: [], codec: 'undefined' });
+    // The demo's files hold CSRs: the codec loads, still no SDK.
+    expect(await loaded(['demo', '--format', 'jsonl'])).toEqual({ nodeModules: [], codec: 'function' });
+    // A live source requires its SDK: the probe sees what is loaded.
+    const eks = await loaded(['scan', '--eks', 'prod-eks-1', '--region', 'us-west-2', ...WINDOW], { ...AWS_KEYS, CREDWATCH_EKS_ENDPOINT: `http://127.0.0.1:${port}` });
+    expect(eks.nodeModules).toContain('@aws-sdk/client-cloudwatch-logs');
+    expect(eks.nodeModules.some((m) => m.startsWith('@azure/') || m.startsWith('@google-cloud/'))).toBe(false);
+  }, 60_000);
+
   it('is ASCII, strict, and a function of the module arguments', async () => {
     // One character beyond Latin-1 anywhere (esbuild copies comments as they are) doubles what the
     // 2 MB of source cost every run in memory.
