@@ -126,7 +126,7 @@ describe.skipIf(!built)('the bundled CLI', () => {
 
   it('starts from the code cache the build wrote for this Node', async () => {
     // The bin's own call, with what it found reported: a cache that is missing or that V8 rejects
-    // costs a scan a third of its start-up, and nothing else would show it.
+    // costs every start about 50 ms, and nothing else would show it.
     const loader = join(ROOT, 'dist', 'functions', 'cli', 'compile-cache.js');
     const script = `const { runWithCompileCache } = await import(${JSON.stringify(loader)});
 process.argv = [process.execPath, 'credwatch', 'rules', '--format', 'jsonl'];
