@@ -26,8 +26,9 @@ async function main(): Promise<void> {
     if (err.code !== 'EPIPE') throw err;
   });
 
-  // A cloud SDK that rejects a promise nobody awaits (the Google client's stub set-up without
-  // credentials) would end the process with a stack trace and exit 1, which means "findings".
+  // A cloud SDK may reject a promise nobody awaits: the Google client does, when it sets up its
+  // stub without credentials. Unhandled, that ends the process with a stack trace and exit 1,
+  // which means "findings".
   let background = false;
   process.on('unhandledRejection', (reason) => {
     background = true;
