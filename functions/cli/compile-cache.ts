@@ -14,10 +14,9 @@ import { Script } from 'node:vm';
  * options (`optionsSuffix`): the build writes one for the Node that built it
  * (scripts/bundle-cli.mjs), and a run that finds none, or finds it rejected by V8, writes it when
  * it exits if the folder is writable. V8 checks its own version and flags but of the source only
- * its length, so the name carries the id
- * the build puts on the bundle's first line: a cache is never applied to another build of the
- * bundle. It is trusted as the bundle is, and for the same reason: whoever can write the one can
- * write the other.
+ * its length, so the name carries the id the build puts on the bundle's first line: a cache is
+ * never applied to another build of the bundle. It is trusted as the bundle is, and for the same
+ * reason: whoever can write the one can write the other.
  */
 
 /** The bundle's first line, written by the build: its content's hash. */
