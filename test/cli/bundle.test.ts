@@ -39,6 +39,19 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Runs node with `args` (Node options, then what to run) to its exit, in the isolated environment. */
+function node(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: isolatedEnv(port, env) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /** What a run shows a user, without the timings of the summary line. */
 const shown = (r: ProcessResult) => ({ code: r.code, stdout: r.stdout, stderr: r.stderr.replace(/ in [\d.]+ s \([\d,]+ events\/s\)/, '') });
 
@@ -69,12 +82,8 @@ describe.skipIf(!built)('the bundled CLI', () => {
   it('reads a large file on its reader thread', async () => {
     // A CPU profile is written per thread: two profiles, two threads.
     const profiles = join(dir, 'profiles');
-    const r = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profiles, BUNDLE, 'scan', large, '--format', 'jsonl'], { stdio: 'ignore', env: isolatedEnv(port) });
-      child.on('error', reject);
-      child.on('close', resolve);
-    });
-    expect(r).toBe(0);
+    const r = await node(['--cpu-prof', '--cpu-prof-dir', profiles, BUNDLE, 'scan', large, '--format', 'jsonl']);
+    expect(r.code).toBe(0);
     expect(readdirSync(profiles).filter((f) => f.endsWith('.cpuprofile'))).toHaveLength(2);
   }, 60_000);
 
@@ -93,11 +102,7 @@ describe.skipIf(!built)('the bundled CLI', () => {
     await writeFile(oneLine, `${JSON.stringify({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'Metadata', auditID: 'a', stage: 'ResponseComplete', requestURI: '/api/v1/namespaces/default/secrets/db', verb: 'get', user: { username: 'system:node:n1' }, sourceIPs: ['10.0.0.1'], objectRef: { resource: 'secrets', namespace: 'default', name: 'db', apiVersion: 'v1' }, requestReceivedTimestamp: '2026-03-02T09:00:00.000000Z' })}\n`);
     const loaded = async (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ nodeModules: string[]; codec: string }> => {
       const out = join(dir, `probe-${args[0]}-${Object.keys(env).length}.json`);
-      const code = await new Promise<number | null>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--require', probe, BUNDLE, ...args], { stdio: 'ignore', env: isolatedEnv(port, { ...env, PROBE_OUT: out }) });
-        child.on('error', reject);
-        child.on('close', resolve);
-      });
+      const { code } = await node(['--require', probe, BUNDLE, ...args], { ...env, PROBE_OUT: out });
       expect(code, args.join(' ')).not.toBeNull();
       return JSON.parse(await readFile(out, 'utf8')) as { nodeModules: string[]; codec: string };
     };
@@ -132,15 +137,7 @@ describe.skipIf(!built)('the bundled CLI', () => {
 process.argv = [process.execPath, 'credwatch', 'rules', '--format', 'jsonl'];
 const run = runWithCompileCache(${JSON.stringify(join(ROOT, 'dist', 'cli', 'credwatch-main.js'))});
 process.stderr.write('cache: ' + run.use + '\\n');`;
-    const r = await new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], env: isolatedEnv(port) });
-      let stderr = '';
-      let stdout = '';
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stderr, stdout }));
-    });
+    const r = await node(['--input-type=module', '-e', script]);
     expect(r.stderr).toContain('cache: accepted');
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n').length).toBeGreaterThan(10);
