@@ -1,5 +1,5 @@
 import type { AuditEvent } from '../model/event.js';
-import { oncePerEvent } from './memo.js';
+import { forLastEvent } from './memo.js';
 import { serviceAccountOf } from './identity.js';
 import { singleNameRead } from './kubelet.js';
 import {
@@ -39,8 +39,13 @@ export const UNVERIFIED = Object.freeze({
   podClaim: 'pod-name claim not logged',
 });
 
-/** Four rule paths ask this of every Secret read (three rules' verdicts and a rule's running count). */
-export const secretRead: (event: AuditEvent) => SecretRead = oncePerEvent((event) => readOf(event));
+/**
+ * Four rule paths ask this of every Secret read (three rules' verdicts and a rule's running count),
+ * one after another for the event in hand, so the last answer is all that is kept: a WeakMap entry
+ * per read (what `oncePerEvent` keeps) cost more than the question, and its ephemerons every full
+ * collection. A later look at an older event works it out again, to an equal answer.
+ */
+export const secretRead: (event: AuditEvent) => SecretRead = forLastEvent((event) => readOf(event));
 
 function readOf(event: AuditEvent): SecretRead {
   const t = event.target;
