@@ -130,10 +130,13 @@ describe.skipIf(!built)('the bundled CLI', () => {
   });
 
   it('starts from the code cache the build wrote for this Node', async () => {
-    // The bin's own call, with what it found reported: a cache that is missing or that V8 rejects
+    // The bin's own calls (V8 checks its flags against the cache's), with what it found reported: a cache that is missing or that V8 rejects
     // costs every start about 50 ms, and nothing else would show it.
     const loader = join(ROOT, 'dist', 'functions', 'cli', 'compile-cache.js');
+    const tuning = join(ROOT, 'dist', 'functions', 'cli', 'compiler-tuning.js');
     const script = `const { runWithCompileCache } = await import(${JSON.stringify(loader)});
+const { tuneCompiler } = await import(${JSON.stringify(tuning)});
+tuneCompiler();
 process.argv = [process.execPath, 'credwatch', 'rules', '--format', 'jsonl'];
 const run = runWithCompileCache(${JSON.stringify(join(ROOT, 'dist', 'cli', 'credwatch-main.js'))});
 process.stderr.write('cache: ' + run.use + '\\n');`;
