@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { csrBodyLoss, csrFacts, readCsr } from '../core/detection/csr.js';
 import { SIGNERS } from '../core/detection/csr-subject.js';
 import type { ExampleKit } from './data/example-kit.js';

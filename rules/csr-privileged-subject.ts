@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { csrFacts, decisionOf, readCsr, type DecodedCsr } from '../core/detection/csr.js';
 import {
   requestedNames,

@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AuditEvent } from '../core/model/event.js';
 import type { K8sAuditEventJson, K8sEventInit } from '../examples/audit-records.js';
 import type { ExampleKit } from './data/example-kit.js';

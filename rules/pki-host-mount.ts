@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SKIPPED_BODY_MARKER, type AuditEvent } from '../core/model/event.js';
 import type { K8sEventInit } from '../examples/audit-records.js';
 import type { ExampleKit } from './data/example-kit.js';

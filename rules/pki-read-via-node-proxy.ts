@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { execCommand, readsPrivateKey, sensitiveReads } from '../core/detection/exec-command.js';
 import type { K8sEventInit } from '../examples/audit-records.js';
 import type { ExampleKit } from './data/example-kit.js';

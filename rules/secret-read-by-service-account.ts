@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ADDRESS_BASELINE_MS, addressBaselineKey, addressesIn, addressEvidence } from '../core/detection/address-book.js';
 import type { AuditEvent } from '../core/model/event.js';
 import type { K8sEventInit } from '../examples/audit-records.js';

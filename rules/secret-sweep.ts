@@ -1,5 +1,5 @@
 import type { IdentityTables } from '../core/model/identity-tables.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { eventTimeMs, type AuditEvent } from '../core/model/event.js';
 import type { K8sEventInit } from '../examples/audit-records.js';
 import type { ExampleKit } from './data/example-kit.js';

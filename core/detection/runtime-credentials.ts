@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { correlateExec, DEFAULT_EXEC_SKEW_SECONDS, type ExecCorrelation } from './exec-correlation.js';
 import { DEFAULT_EXEC_WINDOW_SECONDS } from '../model/runtime-event.js';
 import type { RuleContext, RuntimeFindingDraft } from '../model/rule.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Who reads Secrets for a living (docs/rules-secrets.md). Data only: the rules

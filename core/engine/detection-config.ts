@@ -1,5 +1,5 @@
 import type { IdentityTables } from '../model/identity-tables.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../model/errors.js';
 import { DEFAULT_IDENTITY_TABLES, extendIdentityTables } from '../detection/identity.js';
 import type { AnyRule } from '../model/rule.js';

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { AuditEvent, Cloud } from './event.js';
 import type { IdentityTables } from './identity-tables.js';
 import type { RuntimeEvent, RuntimeOperation } from './runtime-event.js';

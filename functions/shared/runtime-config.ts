@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../../core/model/errors.js';
 import { DEFAULT_SCAN_SETTINGS, type ScanSettings } from '../../core/scan/scan.js';
 import { SEVERITIES } from '../../core/model/severity.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { resolveDetectionConfig } from '../../core/engine/detection-config.js';
 import { describeError } from '../../core/model/errors.js';
 import { selectRules } from '../../core/engine/rule-selection.js';

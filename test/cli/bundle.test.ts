@@ -30,7 +30,7 @@ beforeAll(async () => {
   const lines = (await Promise.all(files.map(async (f) => gunzipSync(await readFile(join(demo, f))).toString('utf8').trimEnd()))).join('\n');
   // 17 MiB and more: read on the reader thread.
   await writeFile(large, Array.from({ length: Math.ceil((17 * 1024 * 1024) / lines.length) }, () => lines).join('\n') + '\n');
-  // zod's messages come from its English locale, the only one the bundle keeps (scripts/bundle-cli.mjs).
+  // zod's messages come from its English locale, the only one the bundle keeps.
   await writeFile(join(dir, 'bad-config.json'), JSON.stringify({ rules: { 'secret-sweep': { threshold: 1, windowMinutes: 'ten' } } }));
   port = await closedPort();
 });
@@ -121,6 +121,9 @@ describe.skipIf(!built)('the bundled CLI', () => {
     const text = await readFile(join(ROOT, 'dist', 'cli', 'credwatch-main.js'), 'utf8');
     expect(text.length).toBeGreaterThan(500_000);
     expect(text.match(/[^\x00-\x7f]/g) ?? []).toEqual([]);
+    // Of zod's locales only English (esbuild names each module it keeps in a comment).
+    expect([...text.matchAll(/zod\/v4\/locales\/([\w-]+)\.js/g)].map((m) => m[1]).filter((n) => n !== 'en' && n !== 'index')).toEqual([]);
+    expect(text).toContain('zod/v4/locales/en.js');
     // Its sources are ES modules, strict: the directive must open the function's body.
     expect(text).toMatch(/^\/\* credwatch-bundle [0-9a-f]{16} \*\/\n\(function \(exports, require, module, __filename, __dirname\) \{\n"use strict";\n/);
     for (const file of ['credwatch.js', 'line-worker.js']) {

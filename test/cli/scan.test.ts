@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { asAks, asEks, asEksSubscription, asGke, k8sEvent } from '../../examples/audit-records.js';
 import { cli, TEST_RULES } from './cli-harness.js';
 

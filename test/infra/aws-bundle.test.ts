@@ -103,6 +103,11 @@ describe('bundled AWS handler', () => {
     // Their record parsers are shared by runtime detection; their sources and clients are not bundled.
     expect(inputs.filter((i) => /adapters\/(aks|gke)\/(source|client)\.ts$/.test(i) || /adapters\/runtime\/(aks|gke)-/.test(i))).toEqual([]);
     expect(inputs.some((i) => i.includes('@aws-sdk/client-cloudwatch-logs'))).toBe(true);
+    // zod is imported as a namespace in every source, so esbuild keeps only what is used: no other
+    // language's messages (its `z` export is one object of everything, which would keep them all).
+    const kept = Object.values(metafile.outputs).flatMap((o) => Object.entries(o.inputs).filter(([, i]) => i.bytesInOutput > 0).map(([p]) => p));
+    expect(kept.filter((p) => /zod\/v4\/locales\//.test(p) && !/\/(en|index)\.js$/.test(p))).toEqual([]);
+    expect(kept.some((p) => p.endsWith('zod/v4/locales/en.js'))).toBe(true);
     expect(Object.keys(metafile.outputs).filter((o) => o.endsWith('.map'))).toEqual([]);
     expect(readFileSync(bundle, 'utf8')).not.toContain('sourceMappingURL');
   });

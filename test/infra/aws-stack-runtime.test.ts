@@ -4,7 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ENV, SourceSpecSchema } from '../../functions/shared/runtime-config.js';
 import { CredwatchStack } from '../../infra/aws/credwatch-stack.js';
 import { readStackConfig, StackConfigError } from '../../infra/aws/stack-config.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { FLAGS } from 'aws-cdk-lib/cx-api';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DYNAMO_KEY, DYNAMO_TTL_ATTRIBUTE } from '../../core/scan/state/dynamodb-store.js';
 import { ENV, SourceSpecSchema } from '../../functions/shared/runtime-config.js';
 import { CredwatchStack } from '../../infra/aws/credwatch-stack.js';
