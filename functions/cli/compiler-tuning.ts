@@ -3,11 +3,10 @@ import { setFlagsFromString } from 'node:v8';
 /**
  * A file scan keeps both cores busy: this thread parses and runs the rules, the reader thread
  * prefilters, and V8's helper threads compile optimised code for both. On Node 20, whose V8 has only
- * TurboFan to optimise with, TurboFan inlining functions of up to 460 bytes of bytecode (its default)
- * spent about a third of the process's compile time for no gain on this thread: with a limit of 30
- * the helpers used 0.45 s of CPU instead of 0.8 s on the 1,000-node benchmark file, the process
- * 13 % less CPU and 10 % less time, and this thread as much as before (docs/cli.md "Compiler
- * setting"). Node 22's V8 (12.x) optimises early with Maglev, where the same limit measured no
+ * TurboFan to optimise with, inlining functions of up to 460 bytes of bytecode (its default) cost
+ * the helpers CPU that this thread got nothing back for: with a limit of 30 they used 0.45 s instead
+ * of 0.8 s on the 1,000-node benchmark file, this thread no more than before, and the process 13 %
+ * less CPU and 3–10 % less time (docs/cli.md "Compiler setting"). Node 22's V8 (12.x) optimises early with Maglev, where the same limit measured no
  * difference, so it is left alone there. A limit the user sets (on the command line or in
  * NODE_OPTIONS) is theirs.
  */

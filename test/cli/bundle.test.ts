@@ -133,8 +133,9 @@ describe.skipIf(!built)('the bundled CLI', () => {
   });
 
   it('starts from the code cache the build wrote for this Node', async () => {
-    // The bin's own calls (V8 checks its flags against the cache's), with what it found reported: a cache that is missing or that V8 rejects
-    // costs every start about 50 ms, and nothing else would show it.
+    // The bin's own calls (V8 checks its flags against the cache's), with what it found reported: a
+    // cache that is missing or that V8 rejects costs every start about 50 ms, and nothing else would
+    // show it.
     const loader = join(ROOT, 'dist', 'functions', 'cli', 'compile-cache.js');
     const tuning = join(ROOT, 'dist', 'functions', 'cli', 'compiler-tuning.js');
     const script = `const { runWithCompileCache } = await import(${JSON.stringify(loader)});
