@@ -6,9 +6,9 @@ import { setFlagsFromString } from 'node:v8';
  * TurboFan to optimise with, inlining functions of up to 460 bytes of bytecode (its default) cost
  * the helpers CPU that this thread got nothing back for: with a limit of 30 they used 0.45 s instead
  * of 0.8 s on the 1,000-node benchmark file, this thread no more than before, and the process 13 %
- * less CPU and 3–10 % less time (docs/cli.md "Compiler setting"). Node 22's V8 (12.x) optimises early with Maglev, where the same limit measured no
- * difference, so it is left alone there. A limit the user sets (on the command line or in
- * NODE_OPTIONS) is theirs.
+ * less CPU and 3–10 % less time (docs/cli.md "Compiler setting"). Node 22's V8 (12.x) optimises
+ * early with Maglev, where the same limit measured no difference, so it is left alone there. A
+ * limit the user sets (on the command line or in NODE_OPTIONS) is theirs.
  */
 const INLINED_BYTECODE_LIMIT = 30;
 const USER_SET = /^--(no-)?(max[-_]inlined[-_]bytecode[-_]size|turbo[-_]inlining)(=|$)/;
