@@ -67,9 +67,29 @@ async function run(job: LineJob, port: MessagePort): Promise<void> {
     }
     lines = [];
     texts = [];
+    flat = 0;
     tooLong = [];
     dropped = 0;
     return out;
+  };
+  /**
+   * The kept texts of each piece, copied out into one string of their own: a kept line is a slice
+   * of its piece's decoded text (127 KiB, young), and kept the whole of it alive until the read's
+   * messages were taken, so every scavenge of this thread copied a read's worth of decoded text.
+   * Copied, the piece dies at once. On the 1,000-node bench file: this thread's collection time
+   * 210 -> 140 ms. `flat` is the first text not yet copied.
+   */
+  let flat = 0;
+  const flatten = (): void => {
+    if (texts.length === flat) return;
+    const blob = texts.slice(flat).join('\n');
+    let from = 0;
+    for (let i = flat; i < texts.length; i++) {
+      const to = from + texts[i]!.length;
+      texts[i] = blob.slice(from, to);
+      from = to + 1;
+    }
+    flat = texts.length;
   };
   const taken = new Int32Array(job.taken);
   // A pending waitAsync holds no event-loop handle: a listener keeps the port, and so the thread,
@@ -111,7 +131,17 @@ async function run(job: LineJob, port: MessagePort): Promise<void> {
       position += bytesRead;
       which = 1 - which;
       pending = file.read(buffers[which]!, 0, job.readBytes, position);
-      for (let at = 0; at < bytesRead; at += job.pieceBytes) splitter.write(buffer.subarray(at, Math.min(bytesRead, at + job.pieceBytes)));
+      for (let at = 0; at < bytesRead; at += job.pieceBytes) {
+        const to = Math.min(bytesRead, at + job.pieceBytes);
+        splitter.write(buffer.subarray(at, to));
+        flatten();
+        // The first read's lines go piece by piece while the consumer has taken everything: it
+        // waits for its first lines, and this thread's code is still cold (a whole first read took
+        // it about 20 ms). Later, a message a piece would only add messages.
+        if (position === bytesRead && lines.length > 0 && to < bytesRead && Atomics.load(taken, 0) === sent) {
+          for (const m of take('lines', position - bytesRead + to)) await send(m);
+        }
+      }
       for (const m of take('lines', position)) await send(m);
     }
     splitter.end();

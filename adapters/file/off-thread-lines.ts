@@ -105,7 +105,13 @@ interface Spare {
   worker: Worker;
   failed: boolean;
 }
-let spare: Spare | undefined;
+/**
+ * The spare thread lives on the global object, not in this module: the bin starts it before the
+ * CLI's bundle is loaded (functions/cli/bin.ts), from its own copy of this module, and the
+ * bundle's copy takes it.
+ */
+const SPARE = Symbol.for('credwatch.spareLineReader');
+const slot = globalThis as { [SPARE]?: Spare | undefined };
 
 function startWorker(): Worker {
   // A small young generation: the thread's garbage is short-lived chunk text, and its heap adds to the scan's peak RSS.
@@ -118,18 +124,18 @@ function startWorker(): Worker {
  * following it. Unused, it holds the process open no longer than it would be anyway.
  */
 export function prestartLineReader(): void {
-  if (spare !== undefined || !offThreadAvailable()) return;
+  if (slot[SPARE] !== undefined || !offThreadAvailable()) return;
   const started: Spare = { worker: startWorker(), failed: false };
   started.worker.unref();
   // Until a job takes it, a failure only means the job starts a thread of its own.
   started.worker.on('error', () => (started.failed = true));
   started.worker.on('exit', () => (started.failed = true));
-  spare = started;
+  slot[SPARE] = started;
 }
 
 function takeWorker(): Worker {
-  const s = spare;
-  spare = undefined;
+  const s = slot[SPARE];
+  slot[SPARE] = undefined;
   if (s === undefined || s.failed) {
     if (s !== undefined) void s.worker.terminate();
     return startWorker();

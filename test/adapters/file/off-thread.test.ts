@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ParseOutcome } from '../../../core/model/parse-result.js';
@@ -93,7 +94,7 @@ describe.skipIf(!built)('splitting and prefiltering on a second thread', () => {
     expect(here.ordered.filter((s) => s.startsWith('rejected:truncated')).length).toBe(5);
   }, 120_000);
 
-  it('gives the same from a thread started ahead of its job, and a thread never given one holds no process open', async () => {
+  it('gives the same from a thread started ahead of its job, by this copy of the module or another, and a thread never given one holds no process open', async () => {
     const mod = (await import(join(DIST, 'adapters', 'file', 'read.js'))) as ReadModule;
     const threads = (await import(join(DIST, 'adapters', 'file', 'off-thread-lines.js'))) as { prestartLineReader(): void };
     const { compilePrefilter } = (await import(join(DIST, 'adapters', 'file', 'prefilter.js'))) as { compilePrefilter(rules: unknown): unknown };
@@ -105,6 +106,16 @@ describe.skipIf(!built)('splitting and prefiltering on a second thread', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const there = await read(mod, prefilter, true);
     expect(there).toEqual(here);
+
+    // The bin starts the thread from its own copy of this module (functions/cli/bin.ts); another
+    // copy, the CLI bundle's, takes it.
+    const url = pathToFileURL(join(DIST, 'adapters', 'file', 'off-thread-lines.js')).href;
+    const bins = (await import(`${url}?copy=bin`)) as { prestartLineReader(): void };
+    const spare = Symbol.for('credwatch.spareLineReader');
+    bins.prestartLineReader();
+    expect((globalThis as Record<symbol, unknown>)[spare]).toBeDefined();
+    expect(await read(mod, prefilter, true)).toEqual(here);
+    expect((globalThis as Record<symbol, unknown>)[spare]).toBeUndefined();
 
     const script = `import(${JSON.stringify(join(DIST, 'adapters', 'file', 'off-thread-lines.js'))}).then((m) => m.prestartLineReader())`;
     const started = Date.now();
