@@ -28,16 +28,28 @@ export function singleNameRead(event: AuditEvent): string | undefined {
   if ((event.verb !== 'list' && event.verb !== 'watch') || event.query === undefined) return undefined;
   // Asked of nearly every Secret read (a kubelet's single-name watches are most of them): the pairs
   // are walked as they are, without lists of the values first.
-  for (const [key, selector] of event.query) {
-    if (key !== 'fieldSelector') continue;
-    for (const term of selector.split(',')) {
-      const m = NAME_TERM.exec(term.trim());
-      if (m?.[1] !== undefined) return m[1];
+  // (Indexed, and split only for a selector of several terms: the iterators and lists it allocated
+  // were 5 MB of a 1,000-node bench scan's garbage.)
+  const query = event.query;
+  for (let i = 0; i < query.length; i++) {
+    const pair = query[i]!;
+    if (pair[0] !== 'fieldSelector') continue;
+    const selector = pair[1];
+    if (!selector.includes(',')) {
+      const name = nameOfTerm(selector);
+      if (name !== undefined) return name;
+      continue;
+    }
+    const terms = selector.split(',');
+    for (let t = 0; t < terms.length; t++) {
+      const name = nameOfTerm(terms[t]!);
+      if (name !== undefined) return name;
     }
   }
   return undefined;
 }
 const NAME_TERM = /^metadata\.name(?:==?)(.+)$/;
+const nameOfTerm = (term: string): string | undefined => NAME_TERM.exec(term.trim())?.[1];
 
 export interface KubeletProxyTarget {
   /** Node name as addressed (a `:port` or `https:` scheme prefix removed). */

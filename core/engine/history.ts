@@ -257,10 +257,12 @@ function stageKey(e: AuditEvent): string {
 
 /** V8's cost of a string (header plus one byte a character; two for the rare non-Latin-1). */
 const str = (v: string | undefined): number => (v === undefined ? 0 : 20 + v.length);
+// Indexed loops here: it runs for every recorded event, and its `for…of` loops left iterators the
+// compiler did not remove (a sampled 1,000-node bench scan: 15 of the main thread's 370 MB allocated).
 const strs = (v: readonly string[] | undefined): number => {
   if (v === undefined) return 0;
   let n = 16 + 8 * v.length;
-  for (const x of v) n += str(x);
+  for (let i = 0; i < v.length; i++) n += str(v[i]);
   return n;
 };
 const dict = (v: Record<string, unknown> | undefined): number => {
@@ -293,7 +295,8 @@ export function estimateEventBytes(e: AuditEvent): number {
   const t = e.target;
   n += str(t.apiGroup) + str(t.apiVersion) + str(t.resource) + str(t.subresource) + str(t.namespace) + str(t.name);
   n += str(e.outcome.reason) + str(e.outcome.message);
-  if (e.query !== undefined) for (const [k, v] of e.query) n += 40 + str(k) + str(v);
+  const q = e.query;
+  if (q !== undefined) for (let i = 0; i < q.length; i++) n += 40 + str(q[i]![0]) + str(q[i]![1]);
   n += dict(e.annotations);
   n += str(e.origin.source) + str(e.origin.recordId);
   if (e.requestObject !== undefined) n += bodyBytes(e.requestObject);
